@@ -1,0 +1,110 @@
+/**
+ * @file athanor/engine.h
+ * @brief Engines: created from a database URL, they own the dialect, the connection pool and the
+ * compile cache, and hand out connections.
+ *
+ * Thread-safety: an engine is shared by any number of threads; every function here may be
+ * called concurrently on the same engine.
+ */
+#ifndef ATHANOR_ENGINE_H
+#define ATHANOR_ENGINE_H
+
+#include "common.h"
+#include "types.h"
+
+ATH_BEGIN_DECL
+
+/** Engine flags (ath_engine_options.flags). */
+#define ATH_ENGINE_ECHO 0x1u             /**< log every statement, its parameters and cache use (SQLAlchemy's echo=True) */
+#define ATH_ENGINE_NO_COMPILE_CACHE 0x2u /**< compile every statement afresh (for measuring the compiler) */
+
+/**
+ * Engine options. Zero means "default" for every field; pass NULL for all defaults.
+ * Initialise with ATH_ENGINE_OPTIONS_INIT or ath_engine_options_init(); fields are only ever
+ * appended, and `version` says which ones the caller knows.
+ */
+typedef struct ath_engine_options {
+	unsigned int version;       /**< ATH_ENGINE_OPTIONS_VERSION */
+	uint32_t flags;             /**< ATH_ENGINE_* bits */
+	ath_log_cb log_cb;          /**< where echo output and warnings go; NULL = stderr */
+	void *log_payload;          /**< passed to log_cb */
+	uint32_t compile_cache_size; /**< compiled statements kept (LRU); 0 = 500 */
+	uint32_t stmt_cache_size;   /**< prepared statements kept per connection (LRU); 0 = 100 */
+	uint32_t pool_size;         /**< idle connections kept for reuse; 0 = 5 */
+	const char *isolation_level; /**< NULL = the backend's default; "AUTOCOMMIT", "SERIALIZABLE", "READ UNCOMMITTED", ... (copied) */
+	uint32_t max_depth;         /**< nesting limit for msgpack input; 0 = 256 */
+	uint32_t max_input_bytes;   /**< size limit for one msgpack input; 0 = 64 MiB */
+	uint32_t max_items;         /**< limit on elements of one array or map; 0 = 1,048,576 (executemany rows count too) */
+} ath_engine_options;
+
+#define ATH_ENGINE_OPTIONS_VERSION 1
+#define ATH_ENGINE_OPTIONS_INIT { ATH_ENGINE_OPTIONS_VERSION, 0, NULL, NULL, 0, 0, 0, NULL, 0, 0, 0 }
+
+/** Fill `opts` with defaults for `version`. @return ATH_OK, or ATH_EINVALID for an unknown version. */
+ATH_EXTERN(int) ath_engine_options_init(ath_engine_options *opts, unsigned int version);
+
+/**
+ * Create an engine from a URL in SQLAlchemy's grammar:
+ * `dialect[+driver]://[user[:password]@][host[:port]]/[database][?key=value&...]`, percent-encoded.
+ * SQLite: `sqlite://` (memory), `sqlite:///relative.db`, `sqlite:////abs/path.db`; query options
+ * `timeout` (seconds, default 5), `mode` (`ro`, `rw`, `rwc`, `memory`).
+ * No connection is made until ath_engine_connect().
+ * @param[out] out owned; release with ath_engine_free().
+ * @param opts NULL for defaults; copied.
+ * @return ATH_OK; ATH_EINVALID with ArgumentError for a malformed URL, an unknown dialect or option;
+ *         NotSupportedError for a dialect whose driver is not built into this library.
+ */
+ATH_EXTERN(int) ath_engine_create(ath_engine **out, const char *url, const ath_engine_options *opts);
+
+/**
+ * Release the caller's reference. Connections still open keep the engine alive until they are
+ * closed (they stay usable); idle pooled connections are closed. NULL is fine.
+ */
+ATH_EXTERN(void) ath_engine_free(ath_engine *engine);
+
+/** Name of the engine's dialect ("sqlite", "postgresql", "mysql"). @return static storage; never NULL. */
+ATH_EXTERN(const char *) ath_engine_dialect_name(const ath_engine *engine);
+
+/**
+ * Check a connection out of the engine's pool, connecting if none is idle.
+ * @param[out] out owned; release with ath_conn_close().
+ * @return ATH_OK; ATH_ERROR with OperationalError when the database cannot be opened.
+ */
+ATH_EXTERN(int) ath_engine_connect(ath_conn **out, ath_engine *engine);
+
+/**
+ * Counters of the engine as a msgpack map: `compile_cache` {size, capacity, hits, misses,
+ * evictions}, `stmt_cache` {hits, misses} summed over its connections, `pool` {idle, checked_out}.
+ * @param[out] out replaced; dispose with ath_buf_dispose().
+ */
+ATH_EXTERN(int) ath_engine_stats(ath_buf *out, ath_engine *engine);
+
+/**
+ * Compile a statement shape for this engine's dialect, through the compile cache, without
+ * running it. Result: msgpack map {"sql": str, "bind_order": [param index...], "expanding": [param index...]}.
+ * When the shape has expanding IN parameters the SQL shows them as `[EXPANDING n]`.
+ * @param[out] out replaced; dispose with ath_buf_dispose().
+ * @param shape msgpack bytes, borrowed for the call.
+ */
+ATH_EXTERN(int) ath_engine_compile(ath_buf *out, ath_engine *engine, const void *shape, size_t shape_len);
+
+/**
+ * Compile a statement for a dialect by name, with no engine and no cache ("sqlite",
+ * "postgresql", "mysql", "mariadb"). Same output as ath_engine_compile(); when `params` is given
+ * (a msgpack array, or NULL) expanding parameters are expanded and the map also holds "params":
+ * the values in the order the SQL binds them.
+ */
+ATH_EXTERN(int) ath_compile(ath_buf *out, const char *dialect, const void *shape, size_t shape_len,
+			    const void *params, size_t params_len);
+
+/**
+ * Parse a URL without creating an engine. Result: msgpack map {"drivername", "dialect",
+ * "driver", "username", "password", "host", "port", "database", "query": {k: v or [v...]}};
+ * absent parts are nil.
+ * @return ATH_OK, or ATH_EINVALID with ArgumentError saying what is wrong.
+ */
+ATH_EXTERN(int) ath_url_parse(ath_buf *out, const char *url);
+
+ATH_END_DECL
+
+#endif

@@ -1,0 +1,46 @@
+/* dconn.h — a driver connection (SQLAlchemy's "DBAPI connection" inside a _ConnectionRecord):
+ * the native handle plus its prepared-statement cache. Lives in the pool between checkouts, so
+ * prepared statements survive connect/close cycles. Used by one thread at a time. */
+#ifndef ATH_CONN_DCONN_H
+#define ATH_CONN_DCONN_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "dialects/dialect.h"
+
+typedef struct ath_stmt_slot {
+	uint64_t hash;
+	char *sql;
+	size_t len;
+	void *stmt;
+	uint64_t used_at; /* LRU tick */
+	int in_use;       /* an open result is reading rows from it */
+} ath_stmt_slot;
+
+typedef struct ath_dconn {
+	const ath_driver_ops *ops;
+	void *native;
+	ath_stmt_slot *slots;
+	uint32_t nslots, capacity;
+	uint64_t tick;
+	int invalid;           /* a disconnect was seen: do not return to the pool */
+	int users;             /* ath_conn objects using it (more than one only for a shared memory database) */
+} ath_dconn;
+
+/* A statement the caller may execute: a cached slot, or a private one when the slot is busy. */
+typedef struct ath_stmt_ref {
+	void *stmt;
+	ath_stmt_slot *slot; /* NULL: private, finalize after use */
+} ath_stmt_ref;
+
+int ath_dconn__open(ath_dconn **out, const ath_driver_ops *ops, const ath_connect_cfg *cfg, uint32_t capacity,
+		    ath_err *err);
+void ath_dconn__close(ath_dconn *dc);
+/* Find or prepare the statement for `sql`; marks it in use. *cache_hit tells which. */
+int ath_dconn__statement(ath_stmt_ref *out, ath_dconn *dc, const char *sql, size_t len, uint64_t hash, int *cache_hit,
+			 ath_err *err);
+/* Done with a statement: reset it (and finalize a private one). */
+void ath_dconn__release(ath_dconn *dc, ath_stmt_ref *ref);
+
+#endif

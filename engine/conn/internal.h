@@ -1,0 +1,110 @@
+/* internal.h — the structures behind the public handles ath_engine, ath_conn, ath_txn and
+ * ath_result, and the functions capi/src calls. Mirrors sqlalchemy/engine/base.py (Engine,
+ * Connection, Transaction) and engine/cursor.py (CursorResult). */
+#ifndef ATH_CONN_INTERNAL_H
+#define ATH_CONN_INTERNAL_H
+
+#include <msgpack.h>
+#include <stdatomic.h>
+
+#include "athanor/athanor.h"
+#include "conn/dconn.h"
+#include "conn/url.h"
+#include "pool/pool.h"
+#include "sql/cache.h"
+#include "sql/compiled.h"
+#include "wire/validate.h"
+
+/* Handle tags, checked on every API call (SQLite's API armor): a closed or foreign pointer is
+ * reported as misuse instead of being trusted. */
+#define ATH_MAGIC_ENGINE 0x41454e47u
+#define ATH_MAGIC_CONN 0x41434f4eu
+#define ATH_MAGIC_TXN 0x4154584eu
+#define ATH_MAGIC_RESULT 0x41524553u
+#define ATH_MAGIC_DEAD 0xdeadbeefu
+
+struct ath_engine {
+	uint32_t magic;
+	atomic_int refs;      /* the caller's + one per connection */
+	atomic_int released;  /* ath_engine_free() was called */
+	ath_url url;
+	const ath_dialect *dialect;
+	uint32_t flags;
+	ath_log_cb log_cb;
+	void *log_payload;
+	char *isolation_level; /* NULL = the backend's default */
+	ath_wire_limits limits;
+	ath_cache cache;
+	ath_pool pool;
+	atomic_ullong stmt_hits, stmt_misses;
+};
+
+struct ath_conn {
+	uint32_t magic;
+	int refs;             /* the caller's + open results + transaction handles */
+	int closed;           /* ath_conn_close() was called */
+	ath_engine *engine;
+	ath_dconn *dc;
+	msgpack_zone zone;    /* parameters of the statement being executed */
+	ath_rendered rendered;
+	ath_txn *top;         /* innermost active transaction; NULL when none */
+	uint32_t savepoint_seq;
+	int autocommit;
+	int isolation_changed;
+};
+
+struct ath_txn {
+	uint32_t magic;
+	ath_conn *conn;
+	ath_txn *parent;
+	int nested;
+	int active;
+	int implicit;         /* autobegun: no caller handle */
+	int released;         /* the caller freed its handle */
+	char savepoint[32];
+};
+
+struct ath_result {
+	uint32_t magic;
+	ath_conn *conn;
+	ath_compiled *compiled;
+	ath_stmt_ref stmt;    /* held while rows remain */
+	int returns_rows;
+	int exhausted;
+	char **colnames;
+	size_t ncols;
+	int64_t rowcount, lastrowid;
+	ath_buf ins_values;   /* one-row INSERT: the inserted values, for inserted_primary_key */
+	int many;
+};
+
+void ath_engine__log(ath_engine *e, ath_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int ath_engine__create(ath_engine **out, const char *url, const ath_engine_options *opts, ath_err *err);
+void ath_engine__release(ath_engine *e);
+int ath_engine__connect(ath_conn **out, ath_engine *e, ath_err *err);
+int ath_engine__stats(ath_buf *out, ath_engine *e, ath_err *err);
+/* The compiled form of a shape, through the cache; *cached_since is < 0 when just compiled. */
+int ath_engine__compiled(ath_compiled **out, ath_engine *e, const void *shape, size_t len, double *age, int *cached,
+			 ath_err *err);
+int ath_compile__standalone(ath_buf *out, const ath_dialect *d, const void *shape, size_t len, const void *params,
+			    size_t params_len, const ath_wire_limits *lim, ath_err *err);
+int ath_compiled__pack_info(ath_buf *out, const ath_compiled *cs, const ath_rendered *r, ath_err *err);
+
+int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t len, const void *params,
+		      size_t params_len, int many, ath_err *err);
+int ath_conn__commit(ath_conn *c, ath_err *err);
+int ath_conn__rollback(ath_conn *c, ath_err *err);
+int ath_conn__set_isolation(ath_conn *c, const char *level, ath_err *err);
+int ath_conn__begin(ath_txn **out, ath_conn *c, int nested, ath_err *err);
+void ath_conn__close(ath_conn *c);
+void ath_conn__decref(ath_conn *c);
+int ath_txn__commit(ath_txn *t, ath_err *err);
+int ath_txn__rollback(ath_txn *t, ath_err *err);
+void ath_txn__free(ath_txn *t);
+
+int ath_result__header(ath_buf *out, ath_result *r, ath_err *err);
+int ath_result__fetch(ath_buf *out, ath_result *r, size_t max, ath_err *err);
+int ath_result__inserted_primary_key(ath_buf *out, ath_result *r, ath_err *err);
+void ath_result__close(ath_result *r);
+
+#endif

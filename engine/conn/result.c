@@ -1,0 +1,146 @@
+/* result.c — results: the header, row batches packed by the driver straight into msgpack, and
+ * inserted_primary_key. Mirrors sqlalchemy/engine/cursor.py (CursorResult): a result that returns
+ * no rows refuses fetches with ResourceClosedError; an exhausted one frees its statement at once. */
+#include <string.h>
+
+#include "conn/internal.h"
+#include "util/alloc.h"
+#include "wire/mpbuf.h"
+
+#define DEFAULT_BATCH 500
+
+static void release_stmt(ath_result *r)
+{
+	if (r->stmt.stmt)
+		ath_dconn__release(r->conn->dc, &r->stmt);
+}
+
+int ath_result__fetch(ath_buf *out, ath_result *r, size_t max, ath_err *err)
+{
+	if (!r->returns_rows)
+		return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_RESOURCE_CLOSED_ERROR,
+				    "This result object does not return rows. It has been closed automatically.");
+	if (!max)
+		max = DEFAULT_BATCH;
+	/* The row count is known only after packing: reserve a 5-byte array32 header and fill it
+	 * in afterwards (msgpack allows the wide form for any count). */
+	static const unsigned char header[5] = { 0xdd, 0, 0, 0, 0 };
+	msgpack_packer pk;
+	ath_wire__packer_init(&pk, out);
+	if (ath_wire__buf_write(out, (const char *)header, sizeof header) < 0)
+		return ath_err__oom(err);
+	size_t n = 0;
+	if (!r->exhausted) {
+		int done;
+		ath_dconn *dc = r->conn->dc;
+		int rc = dc->ops->fetch(dc->native, r->stmt.stmt, &pk, max, &n, &done, err);
+		if (rc) {
+			release_stmt(r);
+			r->exhausted = 1;
+			out->size = 0;
+			return rc;
+		}
+		if (done) {
+			release_stmt(r);
+			r->exhausted = 1;
+		}
+	}
+	out->ptr[1] = (unsigned char)(n >> 24);
+	out->ptr[2] = (unsigned char)(n >> 16);
+	out->ptr[3] = (unsigned char)(n >> 8);
+	out->ptr[4] = (unsigned char)n;
+	return n ? 0 : ATH_ITEROVER;
+}
+
+static void pk_collect(const char *col, void *payload)
+{
+	ath_strbuf *names = payload;
+	ath_strbuf__put(names, col, strlen(col) + 1); /* NUL-separated */
+}
+
+int ath_result__inserted_primary_key(ath_buf *out, ath_result *r, ath_err *err)
+{
+	msgpack_packer pk;
+	ath_wire__packer_init(&pk, out);
+	const ath_compiled *cs = r->compiled;
+	if (!r->ins_values.size || r->many)
+		return msgpack_pack_nil(&pk) ? ath_err__oom(err) : 0;
+	ath_strbuf names = ATH_STRBUF_INIT;
+	int rowid_alias = 0;
+	ath_dconn *dc = r->conn->dc;
+	int rc = dc->ops->primary_key(dc->native, cs->schema, cs->table, pk_collect, &names, &rowid_alias, err);
+	if (!rc && names.oom)
+		rc = ath_err__oom(err);
+	if (rc) {
+		ath_strbuf__free(&names);
+		return rc;
+	}
+	msgpack_zone zone;
+	msgpack_object values;
+	size_t off = 0;
+	if (!msgpack_zone_init(&zone, 256)) {
+		ath_strbuf__free(&names);
+		return ath_err__oom(err);
+	}
+	msgpack_unpack((const char *)r->ins_values.ptr, r->ins_values.size, &off, &zone, &values);
+	uint32_t npk = 0;
+	for (size_t i = 0; i < names.len; i += strlen(names.ptr + i) + 1)
+		npk++;
+	int bad = npk == 0 ? msgpack_pack_nil(&pk) : msgpack_pack_array(&pk, npk);
+	for (size_t i = 0; i < names.len && !bad; i += strlen(names.ptr + i) + 1) {
+		const char *col = names.ptr + i;
+		const msgpack_object *given = NULL;
+		for (uint32_t k = 0; k < cs->nins; k++)
+			if (strcmp(cs->ins_columns[k], col) == 0 && values.via.array.ptr[k].type != MSGPACK_OBJECT_NIL)
+				given = &values.via.array.ptr[k];
+		if (given)
+			bad |= msgpack_pack_object(&pk, *given);
+		else if (rowid_alias)
+			bad |= msgpack_pack_int64(&pk, r->lastrowid);
+		else
+			bad |= msgpack_pack_nil(&pk);
+	}
+	msgpack_zone_destroy(&zone);
+	ath_strbuf__free(&names);
+	return bad ? ath_err__oom(err) : 0;
+}
+
+int ath_result__header(ath_buf *out, ath_result *r, ath_err *err)
+{
+	ath_buf pkbuf = ATH_BUF_INIT;
+	int rc = ath_result__inserted_primary_key(&pkbuf, r, err);
+	if (rc)
+		return rc;
+	msgpack_packer pk;
+	ath_wire__packer_init(&pk, out);
+	int bad = msgpack_pack_map(&pk, 5);
+	bad |= ath_wire__pack_cstr(&pk, "columns");
+	bad |= msgpack_pack_array(&pk, r->ncols);
+	for (size_t i = 0; i < r->ncols; i++) {
+		bad |= msgpack_pack_map(&pk, 2);
+		bad |= ath_wire__pack_cstr(&pk, "name") | ath_wire__pack_cstr(&pk, r->colnames[i]);
+		bad |= ath_wire__pack_cstr(&pk, "type") | msgpack_pack_nil(&pk); /* typed results come with the type system */
+	}
+	bad |= ath_wire__pack_cstr(&pk, "returns_rows");
+	bad |= r->returns_rows ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
+	bad |= ath_wire__pack_cstr(&pk, "rowcount") | msgpack_pack_int64(&pk, r->rowcount);
+	bad |= ath_wire__pack_cstr(&pk, "lastrowid") | msgpack_pack_int64(&pk, r->lastrowid);
+	bad |= ath_wire__pack_cstr(&pk, "inserted_primary_key");
+	bad |= ath_wire__buf_write(out, (const char *)pkbuf.ptr, pkbuf.size);
+	ath__free(pkbuf.ptr);
+	return bad ? ath_err__oom(err) : 0;
+}
+
+void ath_result__close(ath_result *r)
+{
+	release_stmt(r);
+	for (size_t i = 0; i < r->ncols; i++)
+		ath__free(r->colnames[i]);
+	ath__free(r->colnames);
+	ath__free(r->ins_values.ptr);
+	ath_compiled__decref(r->compiled);
+	ath_conn *c = r->conn;
+	r->magic = ATH_MAGIC_DEAD;
+	ath__free(r);
+	ath_conn__decref(c);
+}

@@ -1,0 +1,102 @@
+/* dialect.h — what differs between backends, as const vtables: SQL rendering hooks for the
+ * compiler and the driver operations. One directory per dialect; picked by URL. Mirrors
+ * sqlalchemy.engine.default.DefaultDialect + each dialect's compiler and DBAPI adapter. */
+#ifndef ATH_DIALECTS_DIALECT_H
+#define ATH_DIALECTS_DIALECT_H
+
+#include <msgpack.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "util/err.h"
+#include "util/strbuf.h"
+#include "wire/ast.h"
+
+typedef struct ath_compiler ath_compiler;
+typedef struct ath_dialect ath_dialect;
+typedef struct ath_url ath_url;
+typedef int (*ath_visit_fn)(ath_compiler *c, const ath_node *n);
+
+/* What a driver reports after running a statement. */
+typedef struct ath_exec_info {
+	int64_t rowcount;  /* -1 when unknown */
+	int64_t lastrowid; /* 0 when none */
+	int has_rows;      /* the statement produced a row set (possibly empty) */
+} ath_exec_info;
+
+/* Settings a driver needs when it connects. */
+typedef struct ath_connect_cfg {
+	const ath_url *url;
+	int busy_timeout_ms; /* SQLite: how long to wait on a locked database */
+} ath_connect_cfg;
+
+/* A driver: the DBAPI layer. `native` is the driver's connection, `stmt` a prepared statement. */
+typedef struct ath_driver_ops {
+	unsigned int version;
+	/* Check a URL's options when the engine is created, before any connection. */
+	int (*check_url)(const ath_url *url, ath_err *err);
+	/* The URL names a private in-memory database: the pool then shares one connection. */
+	int (*is_memory)(const ath_url *url);
+	int (*connect)(void **native, const ath_connect_cfg *cfg, ath_err *err);
+	void (*close)(void *native);
+	int (*prepare)(void **stmt, void *native, const char *sql, size_t len, ath_err *err);
+	void (*finalize)(void *stmt);
+	/* Bind `values` and start the statement; rows, if any, are then read with fetch(). */
+	int (*execute)(void *native, void *stmt, const msgpack_object *const *values, uint32_t n, ath_exec_info *info,
+		       ath_err *err);
+	/* Pack up to `max` rows into `pk` (each an array); *nrows counts them, *done is set when the
+	 * row set is exhausted (the statement is then reset and may be executed again). */
+	int (*fetch)(void *native, void *stmt, msgpack_packer *pk, size_t max, size_t *nrows, int *done, ath_err *err);
+	/* Stop reading rows and make the statement reusable. */
+	void (*reset)(void *stmt);
+	size_t (*column_count)(void *stmt);
+	const char *(*column_name)(void *stmt, size_t i);
+	/* Run SQL that takes no parameters and returns no rows (BEGIN, COMMIT, SAVEPOINT, PRAGMA). */
+	int (*exec_simple)(void *native, const char *sql, ath_err *err);
+	/* 1 while the native connection is inside a transaction (so BEGIN/COMMIT are not doubled). */
+	int (*in_transaction)(void *native);
+	/* Names of the primary-key columns of a table, in key order; the callback is called for each.
+	 * *rowid_alias is set when the key is a single column that takes the rowid / autoincrement. */
+	int (*primary_key)(void *native, const char *schema, const char *table,
+			   void (*each)(const char *col, void *payload), void *payload, int *rowid_alias, ath_err *err);
+	const char *default_isolation; /* the level a connection is reset to when it returns to the pool */
+	/* Apply an isolation level for the next transactions; "AUTOCOMMIT" is handled by the caller. */
+	int (*set_isolation)(void *native, const char *level, ath_err *err);
+} ath_driver_ops;
+
+struct ath_dialect {
+	unsigned int version;
+	const char *name;
+	char quote;                     /* identifier quote character */
+	const char *const *reserved;    /* sorted lowercase reserved words */
+	size_t nreserved;
+	const ath_visit_fn *visit;      /* [ATH_N__COUNT]; NULL entries use the generic visitor */
+	/* "?", "$1", ...: `position` counts from 1 in the final SQL */
+	void (*placeholder)(ath_strbuf *b, uint32_t position);
+	int (*limit_clause)(ath_compiler *c, const ath_select *s);
+	/* The empty-set SELECT used for IN () with `arity` columns (SQLAlchemy visit_empty_set_expr). */
+	void (*empty_set)(ath_strbuf *b, uint32_t arity);
+	int tuple_in_values;            /* (a, b) IN (VALUES (?, ?), ...) instead of IN ((?, ?), ...) */
+	int backslash_escapes;          /* string literals treat backslash as an escape (MySQL) */
+	int supports_returning;
+	int supports_full_join;
+	int supports_ilike;
+	int native_boolean;             /* true/false literals; else 1/0 */
+	uint32_t max_ident_len;         /* longer identifiers are refused (PostgreSQL truncates silently); 0 = no limit */
+	const char *inner_join;         /* "JOIN" or "INNER JOIN" */
+	const char *default_values;     /* "DEFAULT VALUES" or "() VALUES ()" */
+	/* SQL for functions whose name differs per dialect (now() -> CURRENT_TIMESTAMP); NULL = none */
+	const char *(*function_sql)(const char *lower_name, uint32_t nargs);
+	const ath_driver_ops *driver;   /* NULL when the driver is not built in */
+	const char *begin_sql;          /* "BEGIN" */
+};
+
+/* Look a dialect up by URL dialect name ("sqlite", "postgresql", "mysql", "mariadb"). NULL if unknown. */
+const ath_dialect *ath_dialect__find(const char *name);
+
+extern const ath_dialect ath_dialect_sqlite;
+extern const ath_dialect ath_dialect_postgresql;
+extern const ath_dialect ath_dialect_mysql;
+extern const ath_dialect ath_dialect_mariadb;
+
+#endif

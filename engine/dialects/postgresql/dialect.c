@@ -1,0 +1,57 @@
+/* postgresql/dialect.c — PostgreSQL's SQL rendering: "$n" placeholders (libpq), LIMIT ALL for a
+ * bare OFFSET, native ILIKE and booleans, the 63-byte identifier limit. Mirrors
+ * sqlalchemy/dialects/postgresql/base.py (PGCompiler). No driver yet: the libpq driver comes with
+ * the servers work, so engines for postgresql:// URLs report NotSupportedError. */
+#include <inttypes.h>
+
+#include "dialects/dialect.h"
+#include "sql/compiler.h"
+
+#include "reserved_words.h"
+
+static void placeholder(ath_strbuf *b, uint32_t position) { ath_strbuf__printf(b, "$%" PRIu32, position); }
+
+static int limit_clause(ath_compiler *c, const ath_select *s)
+{
+	int rc = 0;
+	if (s->limit) {
+		ath_compiler__puts(c, " LIMIT ");
+		rc = ath_compiler__expr(c, s->limit);
+	} else {
+		ath_compiler__puts(c, " LIMIT ALL");
+	}
+	if (!rc && s->offset) {
+		ath_compiler__puts(c, " OFFSET ");
+		rc = ath_compiler__expr(c, s->offset);
+	}
+	return rc;
+}
+
+static void empty_set(ath_strbuf *b, uint32_t arity)
+{
+	/* SELECT CAST(NULL AS INTEGER) WHERE 1!=1 (SQLAlchemy: one NULL per element, typed) */
+	ath_strbuf__puts(b, "SELECT ");
+	for (uint32_t i = 0; i < (arity ? arity : 1); i++)
+		ath_strbuf__puts(b, i ? ", CAST(NULL AS INTEGER)" : "CAST(NULL AS INTEGER)");
+	ath_strbuf__puts(b, " WHERE 1!=1");
+}
+
+const ath_dialect ath_dialect_postgresql = {
+	.version = 1,
+	.name = "postgresql",
+	.quote = '"',
+	.reserved = postgresql_reserved,
+	.nreserved = sizeof postgresql_reserved / sizeof postgresql_reserved[0],
+	.placeholder = placeholder,
+	.limit_clause = limit_clause,
+	.empty_set = empty_set,
+	.supports_returning = 1,
+	.supports_full_join = 1,
+	.supports_ilike = 1,
+	.native_boolean = 1,
+	.max_ident_len = 63,
+	.inner_join = "JOIN",
+	.default_values = "DEFAULT VALUES",
+	.driver = NULL,
+	.begin_sql = "BEGIN",
+};

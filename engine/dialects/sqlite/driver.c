@@ -1,0 +1,470 @@
+/* sqlite/driver.c — the SQLite driver over libsqlite3: open, prepare (persistent statements for
+ * the per-connection cache), bind msgpack values, step rows straight into msgpack batches,
+ * transactions, and the primary-key lookup behind inserted_primary_key. Mirrors what pysqlite
+ * does for SQLAlchemy (sqlalchemy/dialects/sqlite/pysqlite.py). SQL text is the compiler's. */
+#include <ctype.h>
+#include <inttypes.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "conn/url.h"
+#include "dialects/dialect.h"
+#include "errors.h"
+#include "util/alloc.h"
+
+/* A prepared statement and whether a stepped row waits to be read. */
+typedef struct sq_stmt {
+	sqlite3_stmt *st;
+	int row_ready;
+} sq_stmt;
+
+/* Options of sqlite URLs: ?timeout=seconds&mode=ro|rw|rwc|memory&uri=true */
+static int open_flags(const ath_url *url, int *flags, double *timeout, int *uri, ath_err *err)
+{
+	*flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+	*timeout = 5.0; /* pysqlite's default */
+	*uri = 0;
+	for (size_t i = 0; i < url->nquery; i++) {
+		const char *k = url->query[i].key, *v = url->query[i].value;
+		if (strcmp(k, "timeout") == 0) {
+			char *end;
+			*timeout = strtod(v, &end);
+			if (*end || end == v || !(*timeout >= 0) || *timeout > 86400)
+				return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+						    "sqlite URL option timeout must be a number of seconds, not '%.40s'", v);
+		} else if (strcmp(k, "mode") == 0) {
+			int base = SQLITE_OPEN_NOMUTEX;
+			if (strcmp(v, "ro") == 0)
+				*flags = base | SQLITE_OPEN_READONLY;
+			else if (strcmp(v, "rw") == 0)
+				*flags = base | SQLITE_OPEN_READWRITE;
+			else if (strcmp(v, "rwc") == 0)
+				*flags = base | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+			else if (strcmp(v, "memory") == 0)
+				*flags = base | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_MEMORY;
+			else
+				return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+						    "sqlite URL option mode must be ro, rw, rwc or memory, not '%.40s'", v);
+		} else if (strcmp(k, "uri") == 0) {
+			*uri = strcmp(v, "true") == 0 || strcmp(v, "1") == 0;
+		} else if (strcmp(k, "check_same_thread") == 0) {
+			/* accepted for SQLAlchemy URLs; athanor's rule is one thread at a time per connection */
+		} else {
+			return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+					    "unknown sqlite URL option '%.40s' (known: timeout, mode, uri)", k);
+		}
+	}
+	if (*uri)
+		*flags |= SQLITE_OPEN_URI;
+	return 0;
+}
+
+static int check_url(const ath_url *url, ath_err *err)
+{
+	int flags, uri;
+	double timeout;
+	if (url->host || url->port >= 0 || url->username || url->password)
+		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+				    "sqlite URLs take no host, port or user: use sqlite:///relative.db, "
+				    "sqlite:////absolute/path.db or sqlite:// for memory");
+	return open_flags(url, &flags, &timeout, &uri, err);
+}
+
+static int is_memory(const ath_url *url)
+{
+	return !url->database || !*url->database || strcmp(url->database, ":memory:") == 0;
+}
+
+static int sq_connect(void **out, const ath_connect_cfg *cfg, ath_err *err)
+{
+	int flags, uri;
+	double timeout;
+	int rc = open_flags(cfg->url, &flags, &timeout, &uri, err);
+	if (rc)
+		return rc;
+	const char *path = is_memory(cfg->url) ? ":memory:" : cfg->url->database;
+	sqlite3 *db = NULL;
+	rc = sqlite3_open_v2(path, &db, flags, NULL);
+	if (rc != SQLITE_OK) {
+		ath_sqlite__error(err, db, rc);
+		ath_err__prefix(err, "cannot open database '%.200s': ", path);
+		sqlite3_close(db);
+		return ATH_ERROR;
+	}
+	sqlite3_extended_result_codes(db, 1);
+	sqlite3_busy_timeout(db, (int)(timeout * 1000));
+	*out = db;
+	return 0;
+}
+
+static void sq_close(void *native) { sqlite3_close_v2(native); }
+
+static int sq_prepare(void **out, void *native, const char *sql, size_t len, ath_err *err)
+{
+	sqlite3 *db = native;
+	sq_stmt *s = ath__calloc(1, sizeof *s);
+	if (!s)
+		return ath_err__oom(err);
+	const char *tail = NULL;
+	int rc = sqlite3_prepare_v3(db, sql, (int)len, SQLITE_PREPARE_PERSISTENT, &s->st, &tail);
+	if (rc != SQLITE_OK) {
+		ath__free(s);
+		return ath_sqlite__error(err, db, rc);
+	}
+	while (tail && tail < sql + len && (isspace((unsigned char)*tail) || *tail == ';'))
+		tail++;
+	if (tail && tail < sql + len) {
+		sqlite3_finalize(s->st);
+		ath__free(s);
+		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_PROGRAMMING_ERROR,
+				    "(sqlite3) You can only execute one statement at a time.");
+	}
+	if (!s->st) { /* empty SQL */
+		ath__free(s);
+		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_PROGRAMMING_ERROR, "(sqlite3) empty statement");
+	}
+	*out = s;
+	return 0;
+}
+
+static void sq_finalize(void *stmt)
+{
+	sq_stmt *s = stmt;
+	if (s) {
+		sqlite3_finalize(s->st);
+		ath__free(s);
+	}
+}
+
+static void sq_reset(void *stmt)
+{
+	sq_stmt *s = stmt;
+	sqlite3_reset(s->st);
+	sqlite3_clear_bindings(s->st);
+	s->row_ready = 0;
+}
+
+/* ---- binding ------------------------------------------------------------------------------ */
+
+static uint32_t be32(const char *p)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
+}
+
+static uint64_t be64(const char *p) { return (uint64_t)be32(p) << 32 | be32(p + 4); }
+
+/* SQLAlchemy's SQLite DATETIME storage: "YYYY-MM-DD HH:MM:SS.ffffff". */
+static int format_epoch_micros(char *out, size_t cap, int64_t secs, int64_t micros)
+{
+	time_t t = (time_t)secs;
+	struct tm tm;
+	if (!gmtime_r(&t, &tm))
+		return -1;
+	int n = snprintf(out, cap, "%04d-%02d-%02d %02d:%02d:%02d.%06" PRId64, tm.tm_year + 1900, tm.tm_mon + 1,
+			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
+	return n > 0 && (size_t)n < cap ? n : -1;
+}
+
+/* "HH:MM:SS[.f...]" into "HH:MM:SS.ffffff" (date part, if any, kept before it). */
+static int normalise_time(char *out, size_t cap, const char *in, size_t len, int datetime)
+{
+	if (len >= cap - 8)
+		return -1;
+	memcpy(out, in, len);
+	out[len] = '\0';
+	if (datetime && len > 10 && out[10] == 'T')
+		out[10] = ' ';
+	char *dot = strchr(out + (datetime ? 11 : 0), '.');
+	size_t frac = dot ? strlen(dot + 1) : 0;
+	if (!dot) {
+		strcat(out, ".");
+		frac = 0;
+	}
+	if (frac > 6)
+		return -1;
+	while (frac++ < 6)
+		strcat(out, "0");
+	return (int)strlen(out);
+}
+
+static int bind_ext(sqlite3_stmt *st, int i, const msgpack_object *v, uint32_t param, ath_err *err)
+{
+	const char *p = v->via.ext.ptr;
+	uint32_t n = v->via.ext.size;
+	char buf[64];
+	int len;
+	switch (v->via.ext.type) {
+	case 2: /* decimal, stored as text so no digit is lost */
+	case 3: /* date "YYYY-MM-DD" */
+		return sqlite3_bind_text64(st, i, p, n, SQLITE_TRANSIENT, SQLITE_UTF8);
+	case 4: /* time */
+	case 5: /* naive datetime */
+		len = normalise_time(buf, sizeof buf, p, n, v->via.ext.type == 5);
+		if (len < 0)
+			break;
+		return sqlite3_bind_text64(st, i, buf, (sqlite3_uint64)len, SQLITE_TRANSIENT, SQLITE_UTF8);
+	case -1: { /* msgpack timestamp: stored as the UTC datetime */
+		int64_t secs;
+		uint32_t nsec = 0;
+		if (n == 4)
+			secs = be32(p);
+		else if (n == 8) {
+			uint64_t x = be64(p);
+			nsec = (uint32_t)(x >> 34);
+			secs = (int64_t)(x & 0x3ffffffffull);
+		} else if (n == 12) {
+			nsec = be32(p);
+			secs = (int64_t)be64(p + 4);
+		} else
+			break;
+		if (nsec >= 1000000000u || (len = format_epoch_micros(buf, sizeof buf, secs, nsec / 1000)) < 0)
+			break;
+		return sqlite3_bind_text64(st, i, buf, (sqlite3_uint64)len, SQLITE_TRANSIENT, SQLITE_UTF8);
+	}
+	case 6: { /* interval: SQLAlchemy stores epoch + delta as a DATETIME on SQLite */
+		if (n != 8)
+			break;
+		int64_t us = (int64_t)be64(p);
+		int64_t secs = us / 1000000, rem = us % 1000000;
+		if (rem < 0) {
+			rem += 1000000;
+			secs -= 1;
+		}
+		if ((len = format_epoch_micros(buf, sizeof buf, secs, rem)) < 0)
+			break;
+		return sqlite3_bind_text64(st, i, buf, (sqlite3_uint64)len, SQLITE_TRANSIENT, SQLITE_UTF8);
+	}
+	case 7: /* UUID: CHAR(32) hex, as SQLAlchemy stores it on backends without a UUID type */
+		if (n != 16)
+			break;
+		for (int k = 0; k < 16; k++)
+			snprintf(buf + 2 * k, 3, "%02x", (unsigned char)p[k]);
+		return sqlite3_bind_text64(st, i, buf, 32, SQLITE_TRANSIENT, SQLITE_UTF8);
+	default:
+		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_DATA_ERROR,
+				    "parameter %u: msgpack ext type %d cannot be bound on sqlite", param, v->via.ext.type);
+	}
+	return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_DATA_ERROR,
+			    "parameter %u: malformed value of msgpack ext type %d", param, v->via.ext.type);
+}
+
+static int bind_value(sqlite3_stmt *st, int i, const msgpack_object *v, uint32_t param, ath_err *err)
+{
+	switch (v->type) {
+	case MSGPACK_OBJECT_NIL: return sqlite3_bind_null(st, i);
+	case MSGPACK_OBJECT_BOOLEAN: return sqlite3_bind_int(st, i, v->via.boolean);
+	case MSGPACK_OBJECT_POSITIVE_INTEGER:
+		if (v->via.u64 > INT64_MAX)
+			return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_DATA_ERROR,
+					    "parameter %u: integer %" PRIu64 " is out of range for sqlite (64-bit signed)",
+					    param, v->via.u64);
+		return sqlite3_bind_int64(st, i, (sqlite3_int64)v->via.u64);
+	case MSGPACK_OBJECT_NEGATIVE_INTEGER: return sqlite3_bind_int64(st, i, v->via.i64);
+	case MSGPACK_OBJECT_FLOAT32:
+	case MSGPACK_OBJECT_FLOAT64: return sqlite3_bind_double(st, i, v->via.f64);
+	case MSGPACK_OBJECT_STR:
+		return sqlite3_bind_text64(st, i, v->via.str.ptr, v->via.str.size, SQLITE_TRANSIENT, SQLITE_UTF8);
+	case MSGPACK_OBJECT_BIN: return sqlite3_bind_blob64(st, i, v->via.bin.ptr, v->via.bin.size, SQLITE_TRANSIENT);
+	case MSGPACK_OBJECT_EXT: return bind_ext(st, i, v, param, err);
+	case MSGPACK_OBJECT_ARRAY:
+		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_DATA_ERROR,
+				    "parameter %u: a list cannot be bound as one value (for IN lists use "
+				    "[\"expanding\", %u] in the statement)", param, param);
+	case MSGPACK_OBJECT_MAP:
+		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_DATA_ERROR,
+				    "parameter %u: a map cannot be bound as one value", param);
+	}
+	return SQLITE_MISUSE;
+}
+
+/* ---- execution ---------------------------------------------------------------------------- */
+
+static int step(sqlite3 *db, sq_stmt *s, ath_err *err)
+{
+	int rc = sqlite3_step(s->st);
+	if (rc == SQLITE_ROW) {
+		s->row_ready = 1;
+		return 0;
+	}
+	s->row_ready = 0;
+	if (rc == SQLITE_DONE)
+		return 0;
+	/* the error is reported by step; reset returns it again, so read it first */
+	ath_sqlite__error(err, db, rc);
+	sqlite3_reset(s->st);
+	return err->code;
+}
+
+static int sq_execute(void *native, void *stmt, const msgpack_object *const *values, uint32_t n, ath_exec_info *info,
+		      ath_err *err)
+{
+	sqlite3 *db = native;
+	sq_stmt *s = stmt;
+	int expected = sqlite3_bind_parameter_count(s->st);
+	if ((uint32_t)expected != n)
+		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_PROGRAMMING_ERROR,
+				    "Incorrect number of bindings supplied. The current statement uses %d, and there "
+				    "are %u supplied.", expected, n);
+	for (uint32_t i = 0; i < n; i++) {
+		int rc = bind_value(s->st, (int)i + 1, values[i], i, err);
+		if (rc != SQLITE_OK) {
+			sqlite3_clear_bindings(s->st);
+			if (err->code)
+				return err->code;
+			return ath_sqlite__error(err, db, rc);
+		}
+	}
+	int rc = step(db, s, err);
+	if (rc) {
+		sqlite3_clear_bindings(s->st);
+		return rc;
+	}
+	int ncols = sqlite3_column_count(s->st);
+	info->has_rows = ncols > 0;
+	info->rowcount = !sqlite3_stmt_readonly(s->st) && ncols == 0 ? sqlite3_changes64(db) : -1;
+	info->lastrowid = sqlite3_last_insert_rowid(db);
+	return 0;
+}
+
+static int pack_column(msgpack_packer *pk, sqlite3_stmt *st, int i)
+{
+	switch (sqlite3_column_type(st, i)) {
+	case SQLITE_INTEGER: return msgpack_pack_int64(pk, sqlite3_column_int64(st, i));
+	case SQLITE_FLOAT: return msgpack_pack_double(pk, sqlite3_column_double(st, i));
+	case SQLITE_TEXT: {
+		const char *t = (const char *)sqlite3_column_text(st, i);
+		int n = sqlite3_column_bytes(st, i);
+		if (msgpack_pack_str(pk, (size_t)n) < 0)
+			return -1;
+		return msgpack_pack_str_body(pk, t, (size_t)n);
+	}
+	case SQLITE_BLOB: {
+		const void *b = sqlite3_column_blob(st, i);
+		int n = sqlite3_column_bytes(st, i);
+		if (msgpack_pack_bin(pk, (size_t)n) < 0)
+			return -1;
+		return msgpack_pack_bin_body(pk, b, (size_t)n);
+	}
+	default: return msgpack_pack_nil(pk);
+	}
+}
+
+static int sq_fetch(void *native, void *stmt, msgpack_packer *pk, size_t max, size_t *nrows, int *done, ath_err *err)
+{
+	sq_stmt *s = stmt;
+	int ncols = sqlite3_column_count(s->st);
+	*nrows = 0;
+	*done = 0;
+	while (*nrows < max && s->row_ready) {
+		if (msgpack_pack_array(pk, (size_t)ncols) < 0)
+			return ath_err__oom(err);
+		for (int i = 0; i < ncols; i++)
+			if (pack_column(pk, s->st, i) < 0)
+				return ath_err__oom(err);
+		(*nrows)++;
+		int rc = step(native, s, err);
+		if (rc)
+			return rc;
+	}
+	if (!s->row_ready) {
+		*done = 1;
+		sq_reset(s);
+	}
+	return 0;
+}
+
+static size_t sq_column_count(void *stmt) { return (size_t)sqlite3_column_count(((sq_stmt *)stmt)->st); }
+
+static const char *sq_column_name(void *stmt, size_t i) { return sqlite3_column_name(((sq_stmt *)stmt)->st, (int)i); }
+
+static int sq_exec_simple(void *native, const char *sql, ath_err *err)
+{
+	int rc = sqlite3_exec(native, sql, NULL, NULL, NULL);
+	if (rc != SQLITE_OK) {
+		ath_sqlite__error(err, native, rc);
+		ath_err__set_sql(err, sql, strlen(sql));
+		return err->code;
+	}
+	return 0;
+}
+
+static int sq_in_transaction(void *native) { return !sqlite3_get_autocommit(native); }
+
+/* PRAGMA table_info: primary-key columns in key order, and whether the key is the rowid. */
+static int sq_primary_key(void *native, const char *schema, const char *table, void (*each)(const char *, void *),
+			  void *payload, int *rowid_alias, ath_err *err)
+{
+	char *sql = sqlite3_mprintf("PRAGMA \"%w\".table_info(\"%w\")", schema ? schema : "main", table);
+	if (!sql)
+		return ath_err__oom(err);
+	sqlite3_stmt *st;
+	int rc = sqlite3_prepare_v2(native, sql, -1, &st, NULL);
+	sqlite3_free(sql);
+	if (rc != SQLITE_OK)
+		return ath_sqlite__error(err, native, rc);
+	struct {
+		int pk;
+		char *name;
+		int integer;
+	} cols[64];
+	int n = 0;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		int pk = sqlite3_column_int(st, 5);
+		if (pk <= 0 || n == 64)
+			continue;
+		const char *type = (const char *)sqlite3_column_text(st, 2);
+		cols[n].pk = pk;
+		cols[n].name = ath__strdup((const char *)sqlite3_column_text(st, 1));
+		cols[n].integer = type && strcasecmp(type, "INTEGER") == 0;
+		if (!cols[n].name)
+			break;
+		n++;
+	}
+	sqlite3_finalize(st);
+	int failed = rc != SQLITE_DONE;
+	*rowid_alias = n == 1 && cols[0].integer;
+	for (int k = 1; k <= n && !failed; k++)
+		for (int i = 0; i < n; i++)
+			if (cols[i].pk == k)
+				each(cols[i].name, payload);
+	for (int i = 0; i < n; i++)
+		ath__free(cols[i].name);
+	return failed ? ath_err__oom(err) : 0;
+}
+
+static int sq_set_isolation(void *native, const char *level, ath_err *err)
+{
+	if (strcasecmp(level, "SERIALIZABLE") == 0)
+		return sq_exec_simple(native, "PRAGMA read_uncommitted = 0", err);
+	if (strcasecmp(level, "READ UNCOMMITTED") == 0)
+		return sq_exec_simple(native, "PRAGMA read_uncommitted = 1", err);
+	return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+			    "Invalid value '%.40s' for isolation_level. Valid isolation levels for sqlite are "
+			    "AUTOCOMMIT, READ UNCOMMITTED, SERIALIZABLE", level);
+}
+
+const ath_driver_ops ath_sqlite_driver = {
+	.version = 1,
+	.check_url = check_url,
+	.is_memory = is_memory,
+	.connect = sq_connect,
+	.close = sq_close,
+	.prepare = sq_prepare,
+	.finalize = sq_finalize,
+	.execute = sq_execute,
+	.fetch = sq_fetch,
+	.reset = sq_reset,
+	.column_count = sq_column_count,
+	.column_name = sq_column_name,
+	.exec_simple = sq_exec_simple,
+	.in_transaction = sq_in_transaction,
+	.primary_key = sq_primary_key,
+	.default_isolation = "SERIALIZABLE",
+	.set_isolation = sq_set_isolation,
+};

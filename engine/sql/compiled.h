@@ -1,0 +1,87 @@
+/* compiled.h — a compiled statement: SQL for one dialect, with where each parameter goes.
+ * Immutable once built and shared (compile cache, connections, results) by reference count.
+ * Mirrors sqlalchemy.sql.compiler.SQLCompiler's output (string, positiontup, post-compile
+ * expanding parameters). */
+#ifndef ATH_SQL_COMPILED_H
+#define ATH_SQL_COMPILED_H
+
+#include <msgpack.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "util/arena.h"
+#include "util/err.h"
+#include "util/strbuf.h"
+
+typedef struct ath_dialect ath_dialect;
+
+#define ATH_BIND_EXPANDING 0x1u
+
+/* One placeholder of the SQL, in order. */
+typedef struct ath_bindref {
+	uint32_t param;  /* index into the params array */
+	uint32_t offset; /* where it goes in the template */
+	uint16_t flags;  /* ATH_BIND_* */
+	uint16_t arity;  /* expanding tuple IN: values per item; 0 = scalar items */
+} ath_bindref;
+
+typedef enum ath_stmt_kind {
+	ATH_STMT_SELECT,
+	ATH_STMT_INSERT,
+	ATH_STMT_UPDATE,
+	ATH_STMT_DELETE,
+	ATH_STMT_TEXT
+} ath_stmt_kind;
+
+typedef struct ath_compiled {
+	atomic_int refs;
+	const ath_dialect *dialect;
+	ath_stmt_kind kind;
+	int returns_rows;        /* 1, 0, or -1 when only the driver can tell (text) */
+	const char *tmpl;        /* SQL with the placeholders left out (see binds[].offset) */
+	size_t tmpl_len;
+	const ath_bindref *binds;
+	uint32_t nbinds;
+	uint32_t nparams;        /* highest parameter index used + 1 */
+	int has_expanding;
+	const char *sql;         /* the final SQL when there is no expanding parameter, else NULL */
+	size_t sql_len;
+	uint64_t sql_hash;       /* of `sql`, for the per-connection prepared-statement cache */
+	/* INSERT facts, for inserted_primary_key: the target and, for a one-row VALUES, which
+	 * parameter feeds each column (-1 when the value is not a plain bind). */
+	const char *table, *schema;
+	const char *const *ins_columns;
+	const int32_t *ins_params;
+	uint32_t nins;
+	int single_row_insert;
+	/* compile cache bookkeeping */
+	uint64_t key_hash;
+	const unsigned char *key;
+	size_t key_len;
+	double created_at;       /* monotonic seconds */
+	ath_arena arena;         /* owns all of the above, and this struct */
+} ath_compiled;
+
+void ath_compiled__incref(ath_compiled *c);
+void ath_compiled__decref(ath_compiled *c);
+
+/* A statement ready for a driver: the SQL and the values in placeholder order. */
+typedef struct ath_rendered {
+	const char *sql;   /* compiled->sql, or `buf` when expanded */
+	size_t sql_len;
+	uint64_t sql_hash;
+	const msgpack_object **values;
+	uint32_t nvalues;
+	uint32_t cap;
+	ath_strbuf buf;
+} ath_rendered;
+
+/* Fill `r` for `params` (an ARRAY object): expand expanding parameters (an empty list becomes
+ * the dialect's empty-set expression, as SQLAlchemy renders it) and line the values up.
+ * ArgumentError when a parameter is missing or an expanding one is not a list. */
+int ath_compiled__render(ath_rendered *r, const ath_compiled *c, const msgpack_object *params, ath_err *err);
+void ath_rendered__free(ath_rendered *r);
+
+uint64_t ath_sql__hash(const void *data, size_t len);
+
+#endif

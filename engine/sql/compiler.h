@@ -1,0 +1,27 @@
+/* compiler.h — the generic SQL compiler: a dispatch over node kinds, with each dialect's hooks
+ * (dialect->visit[kind] when set). Dialect code uses the helpers below to emit SQL. Mirrors
+ * sqlalchemy.sql.compiler.SQLCompiler. */
+#ifndef ATH_SQL_COMPILER_H
+#define ATH_SQL_COMPILER_H
+
+#include "dialects/dialect.h"
+#include "sql/compiled.h"
+#include "wire/ast.h"
+
+/* Compile a statement tree for a dialect. *out is owned (refcount 1). */
+int ath_sql__compile(ath_compiled **out, const ath_dialect *d, const ath_node *stmt, ath_err *err);
+
+/* helpers for dialect hooks */
+int ath_compiler__expr(ath_compiler *c, const ath_node *n);
+/* Emit `n`, parenthesised when its precedence does not bind tighter than `against` (SQLAlchemy's
+ * self_group / is_precedent). */
+int ath_compiler__grouped(ath_compiler *c, const ath_node *n, int against_prec, int against_op);
+void ath_compiler__puts(ath_compiler *c, const char *s);
+void ath_compiler__ident(ath_compiler *c, const char *name);
+int ath_compiler__fail(ath_compiler *c, ath_error_class klass, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+const ath_dialect *ath_compiler__dialect(const ath_compiler *c);
+/* The generic visitor for a kind, for hooks that only adjust a case. */
+int ath_compiler__visit_generic(ath_compiler *c, const ath_node *n);
+
+#endif

@@ -1,0 +1,120 @@
+/* render.c — a compiled statement's template plus parameters into the SQL a driver runs and
+ * the values in placeholder order: placeholders per dialect ("?", "$n"), expanding IN lists
+ * (SQLAlchemy's "post-compile" parameters) and the empty-IN form. */
+#include <string.h>
+#include <xxhash.h>
+
+#include "dialects/dialect.h"
+#include "sql/compiled.h"
+#include "util/alloc.h"
+
+uint64_t ath_sql__hash(const void *data, size_t len) { return XXH3_64bits(data, len); }
+
+static int push_value(ath_rendered *r, const msgpack_object *v, ath_err *err)
+{
+	if (r->nvalues == r->cap) {
+		uint32_t cap = r->cap ? r->cap * 2 : 16;
+		const msgpack_object **p = ath__realloc(r->values, cap * sizeof *p);
+		if (!p)
+			return ath_err__oom(err);
+		r->values = p;
+		r->cap = cap;
+	}
+	r->values[r->nvalues++] = v;
+	return 0;
+}
+
+static int missing(const ath_compiled *c, uint32_t param, uint32_t given, ath_err *err)
+{
+	return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+			    "a value is required for parameter %u: the statement uses %u parameter%s and %u %s given",
+			    param, c->nparams, c->nparams == 1 ? "" : "s", given, given == 1 ? "was" : "were");
+}
+
+int ath_compiled__render(ath_rendered *r, const ath_compiled *c, const msgpack_object *params, ath_err *err)
+{
+	int have = params->type == MSGPACK_OBJECT_ARRAY;
+	uint32_t given = have ? params->via.array.size : 0;
+	r->nvalues = 0;
+	if (have && given < c->nparams) {
+		for (uint32_t i = 0; i < c->nbinds; i++)
+			if (c->binds[i].param >= given)
+				return missing(c, c->binds[i].param, given, err);
+	}
+	if (c->sql) { /* fixed SQL: only line the values up */
+		r->sql = c->sql;
+		r->sql_len = c->sql_len;
+		r->sql_hash = c->sql_hash;
+		for (uint32_t i = 0; have && i < c->nbinds; i++)
+			if (push_value(r, &params->via.array.ptr[c->binds[i].param], err))
+				return ATH_ENOMEM;
+		return 0;
+	}
+	const ath_dialect *d = c->dialect;
+	ath_strbuf *b = &r->buf;
+	ath_strbuf__reset(b);
+	uint32_t pos = 0, at = 0;
+	for (uint32_t i = 0; i < c->nbinds; i++) {
+		const ath_bindref *br = &c->binds[i];
+		ath_strbuf__put(b, c->tmpl + at, br->offset - at);
+		at = br->offset;
+		if (!(br->flags & ATH_BIND_EXPANDING)) {
+			d->placeholder(b, ++pos);
+			if (have && push_value(r, &params->via.array.ptr[br->param], err))
+				return ATH_ENOMEM;
+			continue;
+		}
+		if (!have)
+			return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+					    "parameter %u is an expanding IN list: its values are needed to render the SQL",
+					    br->param);
+		const msgpack_object *list = &params->via.array.ptr[br->param];
+		if (list->type != MSGPACK_OBJECT_ARRAY)
+			return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+					    "parameter %u is for an expanding IN and must be a list", br->param);
+		if (list->via.array.size == 0) {
+			d->empty_set(b, br->arity);
+			continue;
+		}
+		if (br->arity && d->tuple_in_values)
+			ath_strbuf__puts(b, "VALUES ");
+		for (uint32_t k = 0; k < list->via.array.size; k++) {
+			const msgpack_object *item = &list->via.array.ptr[k];
+			if (k)
+				ath_strbuf__puts(b, ", ");
+			if (!br->arity) {
+				d->placeholder(b, ++pos);
+				if (push_value(r, item, err))
+					return ATH_ENOMEM;
+				continue;
+			}
+			if (item->type != MSGPACK_OBJECT_ARRAY || item->via.array.size != br->arity)
+				return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+						    "parameter %u[%u]: a tuple IN item must be a list of %u values", br->param,
+						    k, br->arity);
+			ath_strbuf__putc(b, '(');
+			for (uint32_t j = 0; j < br->arity; j++) {
+				if (j)
+					ath_strbuf__puts(b, ", ");
+				d->placeholder(b, ++pos);
+				if (push_value(r, &item->via.array.ptr[j], err))
+					return ATH_ENOMEM;
+			}
+			ath_strbuf__putc(b, ')');
+		}
+	}
+	ath_strbuf__put(b, c->tmpl + at, c->tmpl_len - at);
+	if (b->oom || !ath_strbuf__cstr(b))
+		return ath_err__oom(err);
+	r->sql = b->ptr ? b->ptr : "";
+	r->sql_len = b->len;
+	r->sql_hash = ath_sql__hash(r->sql, r->sql_len);
+	return 0;
+}
+
+void ath_rendered__free(ath_rendered *r)
+{
+	ath__free(r->values);
+	ath_strbuf__free(&r->buf);
+	memset(r, 0, sizeof *r);
+}

@@ -1,0 +1,41 @@
+/* alloc.c — the library's allocator wrappers and the fault-injection countdown. */
+#include "alloc.h"
+
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+static atomic_long fail_countdown = -1;
+static atomic_ulong alloc_count;
+
+static int should_fail(void)
+{
+	atomic_fetch_add_explicit(&alloc_count, 1, memory_order_relaxed);
+	long c = atomic_load_explicit(&fail_countdown, memory_order_relaxed);
+	if (c < 0)
+		return 0;
+	if (c == 0)
+		return 1;
+	atomic_fetch_sub_explicit(&fail_countdown, 1, memory_order_relaxed);
+	return 0;
+}
+
+void *ath__malloc(size_t n) { return should_fail() ? NULL : malloc(n ? n : 1); }
+void *ath__calloc(size_t count, size_t size) { return should_fail() ? NULL : calloc(count ? count : 1, size ? size : 1); }
+void *ath__realloc(void *p, size_t n) { return should_fail() ? NULL : realloc(p, n ? n : 1); }
+void ath__free(void *p) { free(p); }
+
+char *ath__strndup(const char *s, size_t n)
+{
+	char *d = ath__malloc(n + 1);
+	if (d) {
+		memcpy(d, s, n);
+		d[n] = '\0';
+	}
+	return d;
+}
+
+char *ath__strdup(const char *s) { return s ? ath__strndup(s, strlen(s)) : NULL; }
+
+void ath__alloc_fail_after(long countdown) { atomic_store(&fail_countdown, countdown); }
+unsigned long ath__alloc_count(void) { return atomic_load(&alloc_count); }
