@@ -6,12 +6,16 @@
  * background link). It uses only the public API and jsonwire.c; it knows nothing of statement
  * kinds beyond the wrapper {"statement", "params", "executemany"}, and builds no SQL.
  */
+#define _XOPEN_SOURCE 700 /* wcwidth() */
+
 #include <errno.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wchar.h>
 
 #include <jansson.h>
 
@@ -458,14 +462,26 @@ done:
 
 /* ---- exec: table output ---- */
 
-/* Display width: code points (not bytes); East Asian wide characters count as one. */
+/*
+ * Display width in terminal columns: wcwidth() of each code point (2 for East Asian wide
+ * characters, 0 for combining marks); 1 where it knows nothing (no UTF-8 locale).
+ */
 static size_t text_width(const char *s)
 {
+	const unsigned char *p = (const unsigned char *)s;
 	size_t w = 0;
 
-	for (; *s; s++)
-		if (((unsigned char)*s & 0xc0) != 0x80)
-			w++;
+	while (*p) {
+		uint32_t cp = *p;
+		int n = cp < 0x80 ? 0 : cp < 0xe0 ? 1 : cp < 0xf0 ? 2 : 3, cw;
+
+		if (n)
+			cp &= 0x3fu >> n;
+		for (p++; n > 0 && (*p & 0xc0) == 0x80; n--, p++)
+			cp = cp << 6 | (*p & 0x3fu);
+		cw = wcwidth((wchar_t)cp);
+		w += cw < 0 ? 1 : (size_t)cw;
+	}
 	return w;
 }
 
@@ -874,6 +890,9 @@ int main(int argc, char **argv)
 	const char *cmd = argc > 1 ? argv[1] : NULL;
 	int status;
 
+	/* character classes only, for wcwidth(); numbers keep the "C" locale's format */
+	if (!setlocale(LC_CTYPE, "C.UTF-8"))
+		setlocale(LC_CTYPE, "");
 	if (!cmd)
 		usage_error("no command given");
 	if (strcmp(cmd, "-h") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "help") == 0) {

@@ -18,6 +18,9 @@
 #define OP_AND (ATH_OP__COUNT + 1)
 #define OP_OR (ATH_OP__COUNT + 2)
 #define OP_NONE (-1)
+/* "Group anything that is not atomic": SQLAlchemy's self_group() with no context, used for
+ * SET / VALUES entries and CASE conditions. */
+#define GROUP_ALL (ATH_PREC_ATOM - 1)
 
 /* The FROM items one SELECT (or DML statement) exposes to its expressions. */
 typedef struct scope {
@@ -159,8 +162,12 @@ static int anon_label(ath_compiler *c, const char *base, size_t baselen)
 		lc->n = 0;
 		c->nlabels++;
 	}
+	/* label bases keep word characters only, as SQLAlchemy's anon labels ("my func" -> my_func_1) */
 	char label[160];
-	snprintf(label, sizeof label, "%.*s_%u", (int)(baselen > 120 ? 120 : baselen), base, ++lc->n);
+	size_t k = 0;
+	for (; k < baselen && k < 120; k++)
+		label[k] = isalnum((unsigned char)base[k]) || base[k] == '_' ? base[k] : '_';
+	snprintf(label + k, sizeof label - k, "_%u", ++lc->n);
 	ath_strbuf__puts(&c->sql, " AS ");
 	return ident(c, label);
 }
@@ -776,7 +783,7 @@ static int visit_case(ath_compiler *c, const ath_node *n)
 	for (uint32_t i = 0; i < pairs; i++) {
 		int rc;
 		ath_compiler__puts(c, " WHEN ");
-		if ((rc = visit(c, n->kids[2 * i])))
+		if ((rc = ath_compiler__grouped(c, n->kids[2 * i], GROUP_ALL, OP_NONE)))
 			return rc;
 		ath_compiler__puts(c, " THEN ");
 		if ((rc = visit(c, n->kids[2 * i + 1])))
@@ -1032,8 +1039,12 @@ static int compile_insert(ath_compiler *c, const ath_insert *s, ath_compiled *ou
 		ath_compiler__puts(c, " VALUES ");
 		for (uint32_t r = 0; r < s->nrows; r++) {
 			ath_compiler__puts(c, r ? ", (" : "(");
-			if ((rc = expr_list(c, &s->rows[r])))
-				return rc;
+			for (uint32_t i = 0; i < s->rows[r].n; i++) {
+				if (i)
+					ath_compiler__puts(c, ", ");
+				if ((rc = ath_compiler__grouped(c, s->rows[r].v[i], GROUP_ALL, OP_NONE)))
+					return rc;
+			}
 			ath_strbuf__putc(&c->sql, ')');
 		}
 	}
@@ -1077,7 +1088,7 @@ static int compile_update(ath_compiler *c, const ath_update *s)
 		if ((rc = ident(c, s->set_names[i])))
 			return rc;
 		ath_strbuf__putc(&c->sql, '=');
-		if ((rc = visit(c, s->set_values.v[i])))
+		if ((rc = ath_compiler__grouped(c, s->set_values.v[i], GROUP_ALL, OP_NONE)))
 			return rc;
 	}
 	if (s->from.n) {
