@@ -218,7 +218,12 @@ static json_t *parse_json(const char *text, size_t len, const char *name)
 	json_error_t e;
 	json_t *j = json_loadb(text, len, JSON_FLAGS | JSON_DECODE_ANY, &e);
 
-	if (!j)
+	if (!j && strncmp(e.text, "too big integer", 15) == 0)
+		errorf("%s:%d:%d: %s (an integer above 2^63-1 is written {\"$uint\": \"digits\"})", name,
+		       e.line, e.column, e.text);
+	else if (!j && strncmp(e.text, "too big negative integer", 24) == 0)
+		errorf("%s:%d:%d: %s (msgpack integers go down to -2^63)", name, e.line, e.column, e.text);
+	else if (!j)
 		errorf("%s:%d:%d: %s", name, e.line, e.column, e.text);
 	return j;
 }
@@ -328,7 +333,7 @@ static int load_input(input *in, const char *path, const char *params_arg)
 	return 0;
 }
 
-/* Prints a jsonwire error, its "$" path re-rooted at `where` ("$.statement", "--params: $"). */
+/* Prints a jsonwire error with its "$" path re-rooted at `where` ("$.statement", "$.params"). */
 static void wire_error(const input *in, const char *where, const char *err)
 {
 	if (err[0] == '$')
@@ -372,8 +377,12 @@ static int report(const json_t *params)
 		if (params && json_array_size(params) > 0) {
 			char *text = jsonwire_dumps(params);
 			if (text) {
-				if (strlen(text) > 500)
-					strcpy(text + 480, " ... (truncated)");
+				if (strlen(text) > 500) {
+					size_t cut = 480;
+					while ((text[cut] & 0xc0) == 0x80) /* not inside a UTF-8 sequence */
+						cut--;
+					strcpy(text + cut, " ... (truncated)");
+				}
 				fprintf(stderr, "[parameters: %s]\n", text);
 			}
 			free(text);

@@ -271,16 +271,24 @@ static void log_statement(ath_conn *c, const ath_compiled *cs, const char *sql, 
 	ath_strbuf__free(&b);
 }
 
-static int statement_kind_is_insert(const ath_compiled *cs, const char *sql)
+/* The DML kind of a statement: its compiled kind, or for text the leading keyword, as pysqlite
+ * decides when to report rowcount and lastrowid (other statements report -1 and 0). */
+static ath_stmt_kind dml_kind(const ath_compiled *cs, const char *sql)
 {
-	if (cs->kind == ATH_STMT_INSERT)
-		return 1;
 	if (cs->kind != ATH_STMT_TEXT)
-		return 0;
-	while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '(')
+		return cs->kind;
+	while (*sql == ' ' || *sql == '\t' || *sql == '\n' || *sql == '\r' || *sql == '(')
 		sql++;
-	return strncasecmp(sql, "INSERT", 6) == 0 || strncasecmp(sql, "REPLACE", 7) == 0;
+	if (strncasecmp(sql, "INSERT", 6) == 0 || strncasecmp(sql, "REPLACE", 7) == 0)
+		return ATH_STMT_INSERT;
+	if (strncasecmp(sql, "UPDATE", 6) == 0)
+		return ATH_STMT_UPDATE;
+	if (strncasecmp(sql, "DELETE", 6) == 0)
+		return ATH_STMT_DELETE;
+	return ATH_STMT_TEXT;
 }
+
+static int is_dml(ath_stmt_kind k) { return k == ATH_STMT_INSERT || k == ATH_STMT_UPDATE || k == ATH_STMT_DELETE; }
 
 static int driver_error(ath_err *err, const char *sql, size_t len)
 {
@@ -359,10 +367,10 @@ int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t l
 	const msgpack_object *first = many ? &p.via.array.ptr[0] : &p;
 	if ((rc = ath_compiled__render(rd, cs, first, err)))
 		goto fail;
-	if (echo(c))
-		log_statement(c, cs, rd->sql, rd->sql_len, cached, age, &p, many);
 	if ((rc = autobegin(c, err)))
 		goto fail;
+	if (echo(c))
+		log_statement(c, cs, rd->sql, rd->sql_len, cached, age, &p, many);
 	int hit;
 	if ((rc = ath_dconn__statement(&r->stmt, dc, rd->sql, rd->sql_len, rd->sql_hash, &hit, err))) {
 		rc = driver_error(err, rd->sql, rd->sql_len);
@@ -377,8 +385,9 @@ int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t l
 			rc = driver_error(err, rd->sql, rd->sql_len);
 			goto fail;
 		}
-		r->rowcount = info.rowcount;
-		if (statement_kind_is_insert(cs, rd->sql)) {
+		ath_stmt_kind kind = dml_kind(cs, rd->sql);
+		r->rowcount = is_dml(kind) ? info.rowcount : -1;
+		if (kind == ATH_STMT_INSERT) {
 			r->lastrowid = info.lastrowid;
 			if (cs->single_row_insert && (rc = keep_insert_values(r, cs, &p, err)))
 				goto fail;
@@ -415,9 +424,10 @@ int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t l
 				total += info.rowcount;
 		}
 		ath_dconn__release(dc, &r->stmt);
-		r->rowcount = total;
+		ath_stmt_kind kind = dml_kind(cs, rd->sql);
+		r->rowcount = is_dml(kind) ? total : -1;
 		r->exhausted = 1;
-		if (statement_kind_is_insert(cs, rd->sql))
+		if (kind == ATH_STMT_INSERT)
 			r->lastrowid = info.lastrowid;
 	}
 	*out = r;

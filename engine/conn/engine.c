@@ -241,11 +241,11 @@ int ath_compiled__pack_info(ath_buf *out, const ath_compiled *cs, const ath_rend
 		bad |= b.oom || ath_wire__pack_strn(&pk, b.ptr ? b.ptr : "", b.len);
 		ath_strbuf__free(&b);
 	}
+	/* every placeholder in SQL order; "expanding" names those that are IN lists */
 	bad |= ath_wire__pack_cstr(&pk, "bind_order");
-	bad |= msgpack_pack_array(&pk, cs->nbinds - nexp);
+	bad |= msgpack_pack_array(&pk, cs->nbinds);
 	for (uint32_t i = 0; i < cs->nbinds; i++)
-		if (!(cs->binds[i].flags & ATH_BIND_EXPANDING))
-			bad |= msgpack_pack_uint32(&pk, cs->binds[i].param);
+		bad |= msgpack_pack_uint32(&pk, cs->binds[i].param);
 	bad |= ath_wire__pack_cstr(&pk, "expanding");
 	bad |= msgpack_pack_array(&pk, nexp);
 	for (uint32_t i = 0; i < cs->nbinds; i++)

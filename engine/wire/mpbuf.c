@@ -8,6 +8,8 @@
 int ath_wire__buf_write(void *data, const char *src, size_t len)
 {
 	ath_buf *b = data;
+	if (len == 0)
+		return 0;
 	if (b->size + len > b->reserved) {
 		size_t cap = b->reserved ? b->reserved : 256;
 		while (cap < b->size + len)

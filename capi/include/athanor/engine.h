@@ -81,8 +81,9 @@ ATH_EXTERN(int) ath_engine_stats(ath_buf *out, ath_engine *engine);
 
 /**
  * Compile a statement shape for this engine's dialect, through the compile cache, without
- * running it. Result: msgpack map {"sql": str, "bind_order": [param index...], "expanding": [param index...]}.
- * When the shape has expanding IN parameters the SQL shows them as `[EXPANDING n]`.
+ * running it. Result: msgpack map {"sql": str, "bind_order": [param index...], "expanding": [param index...]}:
+ * bind_order lists the parameter of every placeholder in SQL order, and expanding those of them
+ * that are IN lists, which the SQL shows as `[EXPANDING n]` until their values are known.
  * @param[out] out replaced; dispose with ath_buf_dispose().
  * @param shape msgpack bytes, borrowed for the call.
  */

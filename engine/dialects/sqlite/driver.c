@@ -202,7 +202,7 @@ static int bind_ext(sqlite3_stmt *st, int i, const msgpack_object *v, uint32_t p
 	switch (v->via.ext.type) {
 	case 2: /* decimal, stored as text so no digit is lost */
 	case 3: /* date "YYYY-MM-DD" */
-		return sqlite3_bind_text64(st, i, p, n, SQLITE_TRANSIENT, SQLITE_UTF8);
+		return sqlite3_bind_text64(st, i, n ? p : "", n, SQLITE_TRANSIENT, SQLITE_UTF8);
 	case 4: /* time */
 	case 5: /* naive datetime */
 		len = normalise_time(buf, sizeof buf, p, n, v->via.ext.type == 5);
@@ -268,9 +268,14 @@ static int bind_value(sqlite3_stmt *st, int i, const msgpack_object *v, uint32_t
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER: return sqlite3_bind_int64(st, i, v->via.i64);
 	case MSGPACK_OBJECT_FLOAT32:
 	case MSGPACK_OBJECT_FLOAT64: return sqlite3_bind_double(st, i, v->via.f64);
+	/* msgpack-c gives empty strings and blobs a NULL pointer, which SQLite would bind as NULL */
 	case MSGPACK_OBJECT_STR:
-		return sqlite3_bind_text64(st, i, v->via.str.ptr, v->via.str.size, SQLITE_TRANSIENT, SQLITE_UTF8);
-	case MSGPACK_OBJECT_BIN: return sqlite3_bind_blob64(st, i, v->via.bin.ptr, v->via.bin.size, SQLITE_TRANSIENT);
+		return sqlite3_bind_text64(st, i, v->via.str.size ? v->via.str.ptr : "", v->via.str.size, SQLITE_TRANSIENT,
+					   SQLITE_UTF8);
+	case MSGPACK_OBJECT_BIN:
+		if (!v->via.bin.size)
+			return sqlite3_bind_zeroblob(st, i, 0);
+		return sqlite3_bind_blob64(st, i, v->via.bin.ptr, v->via.bin.size, SQLITE_TRANSIENT);
 	case MSGPACK_OBJECT_EXT: return bind_ext(st, i, v, param, err);
 	case MSGPACK_OBJECT_ARRAY:
 		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_DATA_ERROR,
