@@ -142,6 +142,14 @@ static void test_insert_select_header(void)
 	free(j);
 	ath_result_close(r);
 	ath_buf_dispose(&b);
+	/* DDL reports no rowcount (-1), not SQLite's count of the last DML, as pysqlite does */
+	CHECK_INT(ATH_OK, run(&r, c, "{\"k\": \"text\", \"sql\": \"CREATE INDEX ix_fullname ON users (fullname)\"}", NULL));
+	CHECK_INT(-1, ath_result_rowcount(r));
+	CHECK_INT(0, ath_result_lastrowid(r));
+	ath_result_close(r);
+	CHECK_INT(ATH_OK, run(&r, c, "{\"k\": \"text\", \"sql\": \"UPDATE users SET fullname = 'x'\"}", NULL));
+	CHECK_INT(2, ath_result_rowcount(r));
+	ath_result_close(r);
 	CHECK_INT(ATH_OK, ath_conn_commit(c));
 	ath_conn_close(c);
 	ath_engine_free(e);
