@@ -1,7 +1,8 @@
 /* url.h — database URLs in SQLAlchemy's grammar (sqlalchemy.engine.url.make_url):
  *   dialect[+driver]://[user[:password]@][host[:port] | [ipv6]:port][/database][?k=v&k=v...]
- * Username, password, host, database and query parts are percent-decoded. Parsed the same for
- * every dialect; what each option means is up to the dialect. */
+ * As SQLAlchemy 1.4, only username, password and query are percent-decoded (and "+" in the
+ * query is a space); host and database are kept as written. Parsed the same for every dialect;
+ * what each option means is up to the dialect. */
 #ifndef ATH_CONN_URL_H
 #define ATH_CONN_URL_H
 
@@ -27,7 +28,7 @@ typedef struct ath_url {
 	size_t nquery;
 } ath_url;
 
-/* Parse `text` into `out` (all strings owned by `out`). Returns 0, or ATH_EINVALID with an
+/* Parse `text` into `out` (output only: not freed first; all strings owned by `out`). Returns 0, or ATH_EINVALID with an
  * ArgumentError naming the problem ("Could not parse SQLAlchemy URL from string 'x'",
  * "invalid port 'abc' in URL", "invalid percent-escape in URL"). On failure `out` is left empty. */
 int ath_url__parse(ath_url *out, const char *text, ath_err *err);
@@ -37,7 +38,8 @@ const char *ath_url__query_get(const ath_url *u, const char *key);
 /* Pack as the map documented for ath_url_parse() in athanor/engine.h; a repeated query key
  * becomes an array of its values. Returns 0 or -1 when the packer fails. */
 int ath_url__pack(const ath_url *u, msgpack_packer *pk);
-/* The URL with the password replaced by "***", for logs and messages; caller frees with ath__free. */
+/* The URL with the password replaced by "***", for logs and messages; caller frees with
+ * ath__free; NULL when out of memory. */
 char *ath_url__render_safe(const ath_url *u);
 
 #endif

@@ -31,7 +31,9 @@ typedef struct ath_wire_limits {
 /* Defaults, with every zero field of `in` (may be NULL) replaced and max_depth clamped to the cap. */
 ath_wire_limits ath_wire__limits(const ath_wire_limits *in);
 
-/* Check that data[0..len) holds exactly one complete msgpack object within the limits.
+/* Check that data[0..len) holds exactly one complete msgpack object within the limits (`lim`
+ * NULL = defaults). A top-level container is at depth 1 and empty containers count, as in
+ * msgpack-c; max_items counts map entries (pairs).
  * `what` names the input in messages ("shape", "params").
  * Returns 0, or ATH_EINVALID with a WireFormatError whose message gives `what`, the byte offset
  * and the reason, e.g. "params: byte 3: array declares 4294967295 elements but 4 bytes remain". */
