@@ -85,6 +85,7 @@ char *ath_strbuf__detach(ath_strbuf *b, size_t *len_out)
 void ath_strbuf__reset(ath_strbuf *b)
 {
 	b->len = 0;
+	b->oom = 0; /* a failed growth must not poison the buffer's next use */
 	if (b->ptr)
 		b->ptr[0] = '\0';
 }

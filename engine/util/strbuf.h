@@ -1,5 +1,6 @@
 /* strbuf.h — a growable byte string for building SQL and messages. Sticky out-of-memory:
- * after a failed growth every append is a no-op and `oom` stays set, so builders check once. */
+ * after a failed growth every append is a no-op and `oom` stays set until reset, so builders
+ * check once. */
 #ifndef ATH_UTIL_STRBUF_H
 #define ATH_UTIL_STRBUF_H
 
