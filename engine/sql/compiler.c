@@ -448,6 +448,34 @@ static int put_string_literal(ath_compiler *c, const char *s, size_t n)
 	return 0;
 }
 
+/* [+-]digits[.digits][(e|E)[+-]digits] or [+-].digits...: nothing else may be inlined. */
+static int is_decimal(const char *p, uint32_t n)
+{
+	uint32_t i = 0, digits = 0;
+	if (i < n && (p[i] == '+' || p[i] == '-'))
+		i++;
+	while (i < n && p[i] >= '0' && p[i] <= '9')
+		i++, digits++;
+	if (i < n && p[i] == '.') {
+		i++;
+		while (i < n && p[i] >= '0' && p[i] <= '9')
+			i++, digits++;
+	}
+	if (!digits)
+		return 0;
+	if (i < n && (p[i] == 'e' || p[i] == 'E')) {
+		uint32_t exp = 0;
+		i++;
+		if (i < n && (p[i] == '+' || p[i] == '-'))
+			i++;
+		while (i < n && p[i] >= '0' && p[i] <= '9')
+			i++, exp++;
+		if (!exp)
+			return 0;
+	}
+	return i == n;
+}
+
 static int visit_lit(ath_compiler *c, const ath_node *n)
 {
 	const msgpack_object *v = n->value;
@@ -466,10 +494,10 @@ static int visit_lit(ath_compiler *c, const ath_node *n)
 		return 0;
 	case MSGPACK_OBJECT_STR: return put_string_literal(c, v->via.str.ptr, v->via.str.size);
 	case MSGPACK_OBJECT_EXT:
-		if (v->via.ext.type == 2) { /* decimal: digits only, so it can be inlined verbatim */
-			for (uint32_t i = 0; i < v->via.ext.size; i++)
-				if (!strchr("0123456789+-.eE", v->via.ext.ptr[i]) || !v->via.ext.ptr[i])
-					return ath_compiler__fail(c, ATH_ERRCLASS_COMPILE_ERROR, "malformed decimal literal");
+		if (v->via.ext.type == 2) { /* decimal: inlined verbatim only when it is a number */
+			if (!is_decimal(v->via.ext.ptr, v->via.ext.size))
+				return ath_compiler__fail(c, ATH_ERRCLASS_COMPILE_ERROR,
+							  "malformed decimal literal: expected [+-]digits[.digits][e[+-]digits]");
 			ath_strbuf__put(&c->sql, v->via.ext.ptr, v->via.ext.size);
 			return 0;
 		}
@@ -564,7 +592,18 @@ static int visit_not(ath_compiler *c, const ath_node *n)
 static int visit_neg(ath_compiler *c, const ath_node *n)
 {
 	ath_strbuf__putc(&c->sql, '-');
-	return ath_compiler__grouped(c, n->kids[0], ATH_PREC_NEG, OP_NONE);
+	size_t at = c->sql.len;
+	int rc = ath_compiler__grouped(c, n->kids[0], ATH_PREC_NEG, OP_NONE);
+	/* "--" starts an SQL comment: an operand that renders with a leading minus (a negative
+	 * literal, a nested negation) is set apart by a space */
+	if (!rc && !c->sql.oom && c->sql.len > at && c->sql.ptr[at] == '-') {
+		ath_strbuf__putc(&c->sql, ' ');
+		if (!c->sql.oom) {
+			memmove(c->sql.ptr + at + 1, c->sql.ptr + at, c->sql.len - at - 1);
+			c->sql.ptr[at] = ' ';
+		}
+	}
+	return rc;
 }
 
 static int visit_like(ath_compiler *c, const ath_node *n)
