@@ -871,8 +871,9 @@ static int visit_from(ath_compiler *c, const ath_node *f)
 	switch (f->kind) {
 	case ATH_N_TABLE: return table_name(c, f);
 	case ATH_N_ALIAS:
-		if (f->kids[0]->kind == ATH_N_JOIN)
-			return ath_compiler__fail(c, ATH_ERRCLASS_COMPILE_ERROR, "a join cannot be aliased");
+		if (f->kids[0]->kind != ATH_N_TABLE) /* subqueries carry their own name */
+			return ath_compiler__fail(c, ATH_ERRCLASS_COMPILE_ERROR,
+						  "only a table can be aliased (alias '%.60s')", f->name);
 		if ((rc = visit_from(c, f->kids[0])))
 			return rc;
 		ath_compiler__puts(c, " AS ");
@@ -1056,6 +1057,7 @@ static int compile_insert(ath_compiler *c, const ath_insert *s, ath_compiled *ou
 	if (s->ncolumns == 0 && !s->select) {
 		ath_strbuf__putc(&c->sql, ' ');
 		ath_compiler__puts(c, c->d->default_values);
+		out->single_row_insert = 1; /* one row, every column defaulted: the key is generated */
 		return returning(c, &s->returning);
 	}
 	if (s->ncolumns) {

@@ -451,19 +451,33 @@ static int x_label(dec *d, mobj *a, uint32_t arg, ath_node **out)
 	return 0;
 }
 
-/* ["text", sql, {name: expr}] and the text statement's "binds" map. */
-static int decode_text(dec *d, mobj *sql, mobj *binds, ath_text **out)
+/* ["text", sql, {name: expr}] (as_array: paths [1] and [2]) and the text statement's "sql" and
+ * "binds" keys. */
+static void path_text_part(dec *d, int as_array, int binds)
+{
+	if (as_array)
+		path_idx(d, binds ? 2 : 1);
+	else if (binds)
+		path_key(d, "binds", 5);
+	else
+		path_key(d, "sql", 3);
+}
+
+static int decode_text(dec *d, mobj *sql, mobj *binds, int as_array, ath_text **out)
 {
 	ath_text *t = ath_arena__zalloc(d->arena, sizeof *t);
 	if (!t)
 		return oom(d);
+	path_text_part(d, as_array, 0);
 	if (sql->type != MSGPACK_OBJECT_STR)
 		return fail(d, "SQL text must be a string, not %s", type_name(sql));
 	if (memchr(sql->via.str.ptr, '\0', sql->via.str.size))
 		return fail(d, "SQL text contains a NUL byte");
 	if (!(t->sql = ath_arena__strndup(d->arena, sql->via.str.ptr, sql->via.str.size)))
 		return oom(d);
+	path_pop(d);
 	if (binds && binds->type != MSGPACK_OBJECT_NIL) {
+		path_text_part(d, as_array, 1);
 		if (binds->type != MSGPACK_OBJECT_MAP)
 			return fail(d, "text binds must be a map of name to expression, not %s", type_name(binds));
 		t->n = binds->via.map.size;
@@ -483,6 +497,7 @@ static int decode_text(dec *d, mobj *sql, mobj *binds, ath_text **out)
 				return rc;
 			path_pop(d);
 		}
+		path_pop(d);
 	}
 	*out = t;
 	return 0;
@@ -496,11 +511,9 @@ static int x_text(dec *d, mobj *a, uint32_t arg, ath_node **out)
 	ath_node *n = new_node(d, ATH_N_TEXT, 0);
 	if (!n)
 		return oom(d);
-	path_idx(d, 1);
-	rc = decode_text(d, &a->via.array.ptr[1], a->via.array.size == 3 ? &a->via.array.ptr[2] : NULL, &n->u.text);
+	rc = decode_text(d, &a->via.array.ptr[1], a->via.array.size == 3 ? &a->via.array.ptr[2] : NULL, 1, &n->u.text);
 	if (rc)
 		return rc;
-	path_pop(d);
 	*out = n;
 	return 0;
 }
@@ -994,7 +1007,7 @@ static int decode_text_stmt(dec *d, mobj *o, ath_node *n)
 	}
 	if (!sql)
 		return fail(d, "a text statement needs \"sql\"");
-	return decode_text(d, sql, binds, &n->u.text);
+	return decode_text(d, sql, binds, 0, &n->u.text);
 }
 
 static int decode_stmt(dec *d, mobj *o, ath_node **out)
@@ -1003,9 +1016,16 @@ static int decode_stmt(dec *d, mobj *o, ath_node **out)
 		return fail(d, "a statement must be a map with a \"k\" key, not %s", type_name(o));
 	mobj *kind = NULL;
 	for (uint32_t i = 0; i < o->via.map.size; i++) {
-		if (o->via.map.ptr[i].key.type != MSGPACK_OBJECT_STR)
+		mobj *k = &o->via.map.ptr[i].key;
+		if (k->type != MSGPACK_OBJECT_STR)
 			return fail(d, "statement keys must be strings");
-		if (str_eq(&o->via.map.ptr[i].key, "k"))
+		for (uint32_t j = 0; j < i; j++) /* a repeated key is ambiguous, not "last one wins" */
+			if (o->via.map.ptr[j].key.via.str.size == k->via.str.size &&
+			    memcmp(o->via.map.ptr[j].key.via.str.ptr, k->via.str.ptr, k->via.str.size) == 0) {
+				path_key(d, k->via.str.ptr, k->via.str.size);
+				return fail(d, "key given twice");
+			}
+		if (str_eq(k, "k"))
 			kind = &o->via.map.ptr[i].val;
 	}
 	if (!kind || kind->type != MSGPACK_OBJECT_STR)

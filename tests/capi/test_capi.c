@@ -150,8 +150,47 @@ static void test_compile_output(void)
 	ath_buf_dispose(&out);
 }
 
+static void test_strictness(void)
+{
+	TEST_CASE("capi/duplicate_statement_key");
+	/* {"k": "select", "columns": [["lit", 1]], "columns": [["lit", 2]]}: JSON tools keep the last;
+	 * athanor refuses the ambiguity */
+	static const unsigned char dup[] = { 0x83, 0xa1, 'k', 0xa6, 's', 'e', 'l', 'e', 'c', 't', 0xa7, 'c', 'o', 'l',
+					     'u', 'm', 'n', 's', 0x91, 0x92, 0xa3, 'l', 'i', 't', 0x01, 0xa7, 'c', 'o',
+					     'l', 'u', 'm', 'n', 's', 0x91, 0x92, 0xa3, 'l', 'i', 't', 0x02 };
+	ath_buf out = ATH_BUF_INIT;
+	CHECK(ath_compile(&out, "sqlite", dup, sizeof dup, NULL, 0) < 0);
+	CHECK_STR("WireFormatError", ath_error_class_name(ath_error_last()->klass));
+	CHECK_CONTAINS(ath_error_last()->message, "$.columns: key given twice");
+
+	TEST_CASE("capi/default_values_primary_key");
+	ath_engine *e;
+	ath_conn *c;
+	ath_result *r;
+	CHECK_INT(ATH_OK, ath_engine_create(&e, "sqlite://", NULL));
+	CHECK_INT(ATH_OK, ath_engine_connect(&c, e));
+	ath_buf ddl = mp("{\"k\": \"text\", \"sql\": \"CREATE TABLE d (id INTEGER PRIMARY KEY, x TEXT DEFAULT 'x')\"}");
+	ath_buf ins = mp("{\"k\": \"insert\", \"table\": [\"table\", \"d\"]}");
+	CHECK_INT(ATH_OK, ath_conn_execute(&r, c, ddl.ptr, ddl.size, NULL, 0));
+	ath_result_close(r);
+	for (int i = 1; i <= 2; i++) {
+		CHECK_INT(ATH_OK, ath_conn_execute(&r, c, ins.ptr, ins.size, NULL, 0));
+		CHECK_INT(ATH_OK, ath_result_inserted_primary_key(&out, r));
+		char *j = as_json(out.ptr, out.size);
+		CHECK_STR(i == 1 ? "[1]" : "[2]", j);
+		free(j);
+		ath_result_close(r);
+	}
+	mp_free(&ddl);
+	mp_free(&ins);
+	ath_buf_dispose(&out);
+	ath_conn_close(c);
+	ath_engine_free(e);
+}
+
 int main(void)
 {
+	test_strictness();
 	test_error_classes();
 	test_last_error_is_thread_local();
 	test_version_and_init();

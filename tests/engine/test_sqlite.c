@@ -518,7 +518,7 @@ static void test_values_round_trip(void)
 	}
 	TEST_CASE("engine/values_rejected");
 	CHECK_ERROR(run(NULL, c, ins, "[100, {\"$uint\": \"18446744073709551615\"}]"), "DataError",
-		    "parameter 1: integer 18446744073709551615 is out of range");
+		    "placeholder 2: integer 18446744073709551615 is out of range");
 	CHECK_ERROR(run(NULL, c, ins, "[101, [1, 2]]"), "DataError", "a list cannot be bound");
 	CHECK_ERROR(run(NULL, c, ins, "[102, {\"a\": 1}]"), "DataError", "a map cannot be bound");
 	CHECK_ERROR(run(NULL, c, ins, "[103, {\"$ext\": 1, \"v\": \"AAAAAAAAAAE=\"}]"), "DataError", "ext type 1 cannot be bound");

@@ -32,7 +32,7 @@ typedef struct ath_engine_options {
 	uint32_t stmt_cache_size;   /**< prepared statements kept per connection (LRU); 0 = 100 */
 	uint32_t pool_size;         /**< idle connections kept for reuse; 0 = 5 */
 	const char *isolation_level; /**< NULL = the backend's default; "AUTOCOMMIT", "SERIALIZABLE", "READ UNCOMMITTED", ... (copied) */
-	uint32_t max_depth;         /**< nesting limit for msgpack input; 0 = 256 */
+	uint32_t max_depth;         /**< nesting limit for msgpack input; 0 = 32, also the most msgpack-c can decode */
 	uint32_t max_input_bytes;   /**< size limit for one msgpack input; 0 = 64 MiB */
 	uint32_t max_items;         /**< limit on elements of one array or map; 0 = 1,048,576 (executemany rows count too) */
 } ath_engine_options;

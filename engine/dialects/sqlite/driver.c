@@ -248,10 +248,10 @@ static int bind_ext(sqlite3_stmt *st, int i, const msgpack_object *v, uint32_t p
 		return sqlite3_bind_text64(st, i, buf, 32, SQLITE_TRANSIENT, SQLITE_UTF8);
 	default:
 		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_DATA_ERROR,
-				    "parameter %u: msgpack ext type %d cannot be bound on sqlite", param, v->via.ext.type);
+				    "placeholder %u: msgpack ext type %d cannot be bound on sqlite", param, v->via.ext.type);
 	}
 	return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_DATA_ERROR,
-			    "parameter %u: malformed value of msgpack ext type %d", param, v->via.ext.type);
+			    "placeholder %u: malformed value of msgpack ext type %d", param, v->via.ext.type);
 }
 
 static int bind_value(sqlite3_stmt *st, int i, const msgpack_object *v, uint32_t param, ath_err *err)
@@ -262,7 +262,7 @@ static int bind_value(sqlite3_stmt *st, int i, const msgpack_object *v, uint32_t
 	case MSGPACK_OBJECT_POSITIVE_INTEGER:
 		if (v->via.u64 > INT64_MAX)
 			return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_DATA_ERROR,
-					    "parameter %u: integer %" PRIu64 " is out of range for sqlite (64-bit signed)",
+					    "placeholder %u: integer %" PRIu64 " is out of range for sqlite (64-bit signed)",
 					    param, v->via.u64);
 		return sqlite3_bind_int64(st, i, (sqlite3_int64)v->via.u64);
 	case MSGPACK_OBJECT_NEGATIVE_INTEGER: return sqlite3_bind_int64(st, i, v->via.i64);
@@ -279,11 +279,11 @@ static int bind_value(sqlite3_stmt *st, int i, const msgpack_object *v, uint32_t
 	case MSGPACK_OBJECT_EXT: return bind_ext(st, i, v, param, err);
 	case MSGPACK_OBJECT_ARRAY:
 		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_DATA_ERROR,
-				    "parameter %u: a list cannot be bound as one value (for IN lists use "
-				    "[\"expanding\", %u] in the statement)", param, param);
+				    "placeholder %u: a list cannot be bound as one value (IN lists are "
+				    "[\"expanding\", i] in the statement)", param);
 	case MSGPACK_OBJECT_MAP:
 		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_DATA_ERROR,
-				    "parameter %u: a map cannot be bound as one value", param);
+				    "placeholder %u: a map cannot be bound as one value", param);
 	}
 	return SQLITE_MISUSE;
 }
@@ -317,7 +317,7 @@ static int sq_execute(void *native, void *stmt, const msgpack_object *const *val
 				    "Incorrect number of bindings supplied. The current statement uses %d, and there "
 				    "are %u supplied.", expected, n);
 	for (uint32_t i = 0; i < n; i++) {
-		int rc = bind_value(s->st, (int)i + 1, values[i], i, err);
+		int rc = bind_value(s->st, (int)i + 1, values[i], i + 1, err);
 		if (rc != SQLITE_OK) {
 			sqlite3_clear_bindings(s->st);
 			if (err->code)
