@@ -1021,7 +1021,8 @@ static int decode_stmt(dec *d, mobj *o, ath_node **out)
 			return fail(d, "statement keys must be strings");
 		for (uint32_t j = 0; j < i; j++) /* a repeated key is ambiguous, not "last one wins" */
 			if (o->via.map.ptr[j].key.via.str.size == k->via.str.size &&
-			    memcmp(o->via.map.ptr[j].key.via.str.ptr, k->via.str.ptr, k->via.str.size) == 0) {
+			    (k->via.str.size == 0 || /* empty strings have no pointer to compare */
+			     memcmp(o->via.map.ptr[j].key.via.str.ptr, k->via.str.ptr, k->via.str.size) == 0)) {
 				path_key(d, k->via.str.ptr, k->via.str.size);
 				return fail(d, "key given twice");
 			}
