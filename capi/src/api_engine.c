@@ -1,4 +1,5 @@
 /* api_engine.c — exported engine functions: validate, call engine/, publish errors. */
+#include <stddef.h>
 #include <string.h>
 
 #include "capi.h"
@@ -27,7 +28,8 @@ ATH_EXTERN(int) ath_engine_create(ath_engine **out, const char *url, const ath_e
 	if (opts) {
 		if (opts->version < 1 || opts->version > ATH_ENGINE_OPTIONS_VERSION)
 			return ath_capi__misuse(ATH_EINVALID, "ath_engine_create: unknown options version %u", opts->version);
-		o = *opts; /* version 1 is the whole struct; later versions copy their prefix */
+		/* copy only the prefix the caller's version defines; the rest keeps its defaults */
+		memcpy(&o, opts, opts->version == 1 ? offsetof(ath_engine_options, pool_class) : sizeof o);
 	}
 	CAPI_CALL(ath_engine__create(out, url, &o, CAPI_ERR));
 }

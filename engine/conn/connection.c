@@ -16,11 +16,45 @@ void ath_engine__conn_gone(ath_engine *e);
 
 static int echo(const ath_conn *c) { return c->engine->flags & ATH_ENGINE_ECHO; }
 
+/* After a driver error: a lost connection is invalidated and the pool refreshed, as SQLAlchemy's
+ * Connection._handle_dbapi_exception does when the dialect says is_disconnect. Returns rc. */
+int ath_conn__seen_error(ath_conn *c, int rc, ath_err *err)
+{
+	if (rc && (err->flags & ATH_ERROR_DISCONNECT) && !c->invalidated) {
+		c->invalidated = 1;
+		ath_pool__invalidate(&c->engine->pool, c->dc);
+		if (echo(c))
+			ath_engine__log(c->engine, ATH_LOG_WARNING, "connection invalidated: %s", err->message);
+	}
+	return rc;
+}
+
 static int simple(ath_conn *c, const char *sql, ath_err *err)
 {
 	if (echo(c))
 		ath_engine__log(c->engine, ATH_LOG_INFO, "%s", sql);
-	return c->dc->ops->exec_simple(c->dc->native, sql, err);
+	return ath_conn__seen_error(c, c->dc->ops->exec_simple(c->dc->native, sql, err), err);
+}
+
+/* An invalidated connection gets a fresh driver connection at its next use, once its transaction
+ * is rolled back (SQLAlchemy 2.0: "Can't reconnect until invalid transaction is rolled back"). */
+static int revalidate(ath_conn *c, ath_err *err)
+{
+	if (!c->invalidated)
+		return 0;
+	if (c->top)
+		return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
+				    "Can't reconnect until invalid transaction is rolled back. Please rollback() "
+				    "fully before proceeding");
+	ath_dconn *fresh;
+	int rc = ath_pool__checkout(&c->engine->pool, &fresh, err);
+	if (rc)
+		return rc;
+	ath_pool__checkin(&c->engine->pool, c->dc);
+	c->dc = fresh;
+	c->invalidated = 0;
+	c->isolation_changed = 0;
+	return ath_engine__setup_conn(c, err);
 }
 
 /* ---- transactions ------------------------------------------------------------------------- */
@@ -80,7 +114,7 @@ static int begin_root(ath_txn **out, ath_conn *c, int implicit, ath_err *err)
 	if (!c->dc->ops->in_transaction(c->dc->native)) {
 		if (echo(c))
 			ath_engine__log(c->engine, ATH_LOG_INFO, implicit ? "BEGIN (implicit)" : "BEGIN");
-		int rc = c->dc->ops->exec_simple(c->dc->native, c->engine->dialect->begin_sql, err);
+		int rc = ath_conn__seen_error(c, c->dc->ops->exec_simple(c->dc->native, c->engine->dialect->begin_sql, err), err);
 		if (rc) {
 			ath__free(t);
 			return rc;
@@ -103,6 +137,8 @@ int ath_conn__begin(ath_txn **out, ath_conn *c, int nested, ath_err *err)
 {
 	int rc;
 	ath_txn *t;
+	if ((rc = revalidate(c, err)))
+		return rc;
 	if (!nested) {
 		if (c->top)
 			return misuse(err, "This connection has already initialized a transaction via begin() or "
@@ -138,7 +174,13 @@ static int end_txn(ath_txn *t, int commit, ath_err *err)
 	if (!t->active)
 		return misuse(err, "This transaction is inactive");
 	int rc = 0;
-	if (t->nested) {
+	if (c->invalidated) {
+		/* nothing to say to a lost server: a rollback just ends the transactions */
+		if (commit)
+			return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
+					    "Can't reconnect until invalid transaction is rolled back. Please rollback() "
+					    "fully before proceeding");
+	} else if (t->nested) {
 		char sql[80];
 		snprintf(sql, sizeof sql, commit ? "RELEASE SAVEPOINT %s" : "ROLLBACK TO SAVEPOINT %s", t->savepoint);
 		rc = simple(c, sql, err);
@@ -190,12 +232,14 @@ int ath_conn__set_isolation(ath_conn *c, const char *level, ath_err *err)
 {
 	if (c->top)
 		return misuse(err, "the isolation level can't be changed while a transaction is in progress");
+	int rc = revalidate(c, err);
+	if (rc)
+		return rc;
 	if (strcasecmp(level, "AUTOCOMMIT") == 0) {
 		c->autocommit = 1;
 		return 0;
 	}
-	int rc = c->dc->ops->set_isolation(c->dc->native, level, err);
-	if (rc)
+	if ((rc = ath_conn__seen_error(c, c->dc->ops->set_isolation(c->dc->native, level, err), err)))
 		return rc;
 	c->autocommit = 0;
 	c->isolation_changed = 1;
@@ -210,7 +254,8 @@ static void conn_destroy(ath_conn *c)
 	ath_err err = { 0 };
 	if (c->top)
 		ath_conn__rollback(c, &err); /* reset on return */
-	if (c->isolation_changed || (e->isolation_level && strcasecmp(e->isolation_level, "AUTOCOMMIT") != 0)) {
+	if (!c->invalidated &&
+	    (c->isolation_changed || (e->isolation_level && strcasecmp(e->isolation_level, "AUTOCOMMIT") != 0))) {
 		if (c->dc->ops->set_isolation(c->dc->native, c->dc->ops->default_isolation, &err))
 			c->dc->invalid = 1;
 	}
@@ -290,8 +335,9 @@ static ath_stmt_kind dml_kind(const ath_compiled *cs, const char *sql)
 
 static int is_dml(ath_stmt_kind k) { return k == ATH_STMT_INSERT || k == ATH_STMT_UPDATE || k == ATH_STMT_DELETE; }
 
-static int driver_error(ath_err *err, const char *sql, size_t len)
+static int driver_error(ath_conn *c, ath_err *err, const char *sql, size_t len)
 {
+	ath_conn__seen_error(c, err->code ? err->code : ATH_ERROR, err);
 	if (!err->sql)
 		ath_err__set_sql(err, sql, len);
 	return err->code ? err->code : ATH_ERROR;
@@ -332,10 +378,12 @@ int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t l
 		      size_t params_len, int many, ath_err *err)
 {
 	ath_engine *e = c->engine;
-	ath_dconn *dc = c->dc;
 	ath_compiled *cs;
 	double age;
 	int cached, rc;
+	if ((rc = revalidate(c, err)))
+		return rc;
+	ath_dconn *dc = c->dc;
 	if ((rc = ath_engine__compiled(&cs, e, shape, len, &age, &cached, err)))
 		return rc;
 	ath_result *r = ath__calloc(1, sizeof *r);
@@ -346,6 +394,7 @@ int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t l
 	r->magic = ATH_MAGIC_RESULT;
 	r->compiled = cs;
 	r->conn = c;
+	r->dc = dc;
 	r->many = many;
 	c->refs++;
 
@@ -373,7 +422,7 @@ int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t l
 		log_statement(c, cs, rd->sql, rd->sql_len, cached, age, &p, many);
 	int hit;
 	if ((rc = ath_dconn__statement(&r->stmt, dc, rd->sql, rd->sql_len, rd->sql_hash, &hit, err))) {
-		rc = driver_error(err, rd->sql, rd->sql_len);
+		rc = driver_error(c, err, rd->sql, rd->sql_len);
 		goto fail;
 	}
 	atomic_fetch_add_explicit(hit ? &e->stmt_hits : &e->stmt_misses, 1, memory_order_relaxed);
@@ -382,7 +431,7 @@ int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t l
 	if (!many) {
 		rc = dc->ops->execute(dc->native, r->stmt.stmt, rd->values, rd->nvalues, &info, err);
 		if (rc) {
-			rc = driver_error(err, rd->sql, rd->sql_len);
+			rc = driver_error(c, err, rd->sql, rd->sql_len);
 			goto fail;
 		}
 		ath_stmt_kind kind = dml_kind(cs, rd->sql);
@@ -410,7 +459,7 @@ int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t l
 			rc = dc->ops->execute(dc->native, r->stmt.stmt, rd->values, rd->nvalues, &info, err);
 			if (rc) {
 				ath_err__prefix(err, "executemany row %u: ", i);
-				rc = driver_error(err, rd->sql, rd->sql_len);
+				rc = driver_error(c, err, rd->sql, rd->sql_len);
 				goto fail;
 			}
 			if (info.has_rows) {

@@ -32,12 +32,14 @@ void ath_dconn__close(ath_dconn *dc)
 {
 	if (!dc)
 		return;
+	/* close first: the drivers let statements outlive their connection (sqlite3_close_v2 waits
+	 * for them; libpq and Connector/C statements then skip their server round trip) */
+	dc->ops->close(dc->native);
 	for (uint32_t i = 0; i < dc->nslots; i++) {
 		dc->ops->finalize(dc->slots[i].stmt);
 		ath__free(dc->slots[i].sql);
 	}
 	ath__free(dc->slots);
-	dc->ops->close(dc->native);
 	ath__free(dc);
 }
 
@@ -54,6 +56,7 @@ int ath_dconn__statement(ath_stmt_ref *out, ath_dconn *dc, const char *sql, size
 			s->in_use = 1;
 			s->used_at = ++dc->tick;
 			*cache_hit = 1;
+			dc->pins++;
 			*out = (ath_stmt_ref){ s->stmt, s };
 			return 0;
 		}
@@ -73,6 +76,7 @@ int ath_dconn__statement(ath_stmt_ref *out, ath_dconn *dc, const char *sql, size
 		free_slot = oldest;
 	}
 	char *copy = free_slot ? ath__strndup(sql, len) : NULL;
+	dc->pins++;
 	if (!free_slot || !copy) { /* cache full of busy statements, or no memory: run it privately */
 		*out = (ath_stmt_ref){ stmt, NULL };
 		return 0;
@@ -95,4 +99,6 @@ void ath_dconn__release(ath_dconn *dc, ath_stmt_ref *ref)
 		dc->ops->finalize(ref->stmt);
 	ref->stmt = NULL;
 	ref->slot = NULL;
+	if (--dc->pins == 0 && dc->orphaned)
+		ath_dconn__close(dc);
 }

@@ -26,6 +26,10 @@ typedef struct ath_dconn {
 	uint64_t tick;
 	int invalid;           /* a disconnect was seen: do not return to the pool */
 	int users;             /* ath_conn objects using it (more than one only for a shared memory database) */
+	double created_at;     /* monotonic seconds, for pool_recycle */
+	uint64_t generation;   /* the pool's generation when it was opened */
+	int pins;              /* statements handed out and not yet released */
+	int orphaned;          /* the pool let go of it while pinned: the last release closes it */
 } ath_dconn;
 
 /* A statement the caller may execute: a cached slot, or a private one when the slot is busy. */
@@ -40,7 +44,8 @@ void ath_dconn__close(ath_dconn *dc);
 /* Find or prepare the statement for `sql`; marks it in use. *cache_hit tells which. */
 int ath_dconn__statement(ath_stmt_ref *out, ath_dconn *dc, const char *sql, size_t len, uint64_t hash, int *cache_hit,
 			 ath_err *err);
-/* Done with a statement: reset it (and finalize a private one). */
+/* Done with a statement: reset it (and finalize a private one); closes an orphaned connection
+ * when this was its last statement. */
 void ath_dconn__release(ath_dconn *dc, ath_stmt_ref *ref);
 
 #endif

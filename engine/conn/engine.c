@@ -18,6 +18,8 @@
 #define DEFAULT_COMPILE_CACHE 500
 #define DEFAULT_STMT_CACHE 100
 #define DEFAULT_POOL_SIZE 5
+#define DEFAULT_MAX_OVERFLOW 10
+#define DEFAULT_POOL_TIMEOUT_MS 30000
 
 void ath_engine__log(ath_engine *e, ath_log_level level, const char *fmt, ...)
 {
@@ -96,9 +98,28 @@ int ath_engine__create(ath_engine **out, const char *url, const ath_engine_optio
 	uint32_t cache = (o.flags & ATH_ENGINE_NO_COMPILE_CACHE) ? 0 : (o.compile_cache_size ? o.compile_cache_size : DEFAULT_COMPILE_CACHE);
 	if (ath_cache__init(&e->cache, cache) != 0)
 		return engine_fail(e, ath_err__oom(err));
-	ath_connect_cfg cfg = { .url = &e->url };
-	if (ath_pool__init(&e->pool, ops, &cfg, o.pool_size ? o.pool_size : DEFAULT_POOL_SIZE,
-			   o.stmt_cache_size ? o.stmt_cache_size : DEFAULT_STMT_CACHE, ops->is_memory(&e->url)) != 0) {
+	ath_connect_cfg cfg = { .url = &e->url, .stream_results = (o.flags & ATH_ENGINE_STREAM_RESULTS) != 0 };
+	ath_pool_opts po = {
+		.klass = (int)o.pool_class,
+		.size = o.pool_size ? o.pool_size : DEFAULT_POOL_SIZE,
+		.max_overflow = o.max_overflow == 0 ? DEFAULT_MAX_OVERFLOW
+				: o.max_overflow == ATH_POOL_OVERFLOW_NONE ? 0 : o.max_overflow < 0 ? -1 : o.max_overflow,
+		.timeout_ms = o.pool_timeout_ms ? o.pool_timeout_ms : DEFAULT_POOL_TIMEOUT_MS,
+		.recycle_s = o.pool_recycle_s,
+		.lifo = (o.pool_flags & ATH_POOL_LIFO) != 0,
+		.pre_ping = (o.pool_flags & ATH_POOL_PRE_PING) != 0,
+		.stmt_cache_size = o.stmt_cache_size ? o.stmt_cache_size : DEFAULT_STMT_CACHE,
+	};
+	if (o.pool_class > ATH_POOL_SINGLETON_THREAD) {
+		ath_cache__dispose(&e->cache);
+		return engine_fail(e, ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+						   "unknown pool_class %u", o.pool_class));
+	}
+	/* a private in-memory SQLite database exists once per connection: share one, as SQLAlchemy
+	 * picks SingletonThreadPool/StaticPool for it */
+	if (po.klass == ATH_POOL_DEFAULT)
+		po.klass = ops->is_memory(&e->url) ? ATH_POOL_STATIC : ATH_POOL_QUEUE;
+	if (ath_pool__init(&e->pool, ops, &cfg, &po) != 0) {
 		ath_cache__dispose(&e->cache);
 		return engine_fail(e, ath_err__oom(err));
 	}
@@ -134,6 +155,19 @@ static void engine_decref(ath_engine *e)
 		engine_destroy(e);
 }
 
+int ath_engine__setup_conn(ath_conn *c, ath_err *err)
+{
+	ath_engine *e = c->engine;
+	c->autocommit = 0;
+	if (!e->isolation_level)
+		return 0;
+	if (strcasecmp(e->isolation_level, "AUTOCOMMIT") == 0) {
+		c->autocommit = 1;
+		return 0;
+	}
+	return e->pool.ops->set_isolation(c->dc->native, e->isolation_level, err);
+}
+
 int ath_engine__connect(ath_conn **out, ath_engine *e, ath_err *err)
 {
 	ath_conn *c = ath__calloc(1, sizeof *c);
@@ -149,15 +183,12 @@ int ath_engine__connect(ath_conn **out, ath_engine *e, ath_err *err)
 		ath__free(c);
 		return ath_err__oom(err);
 	}
-	if (e->isolation_level) {
-		if (strcasecmp(e->isolation_level, "AUTOCOMMIT") == 0)
-			c->autocommit = 1;
-		else if ((rc = e->pool.ops->set_isolation(c->dc->native, e->isolation_level, err))) {
-			msgpack_zone_destroy(&c->zone);
-			ath_pool__checkin(&e->pool, c->dc);
-			ath__free(c);
-			return rc;
-		}
+	c->engine = e;
+	if ((rc = ath_engine__setup_conn(c, err))) {
+		msgpack_zone_destroy(&c->zone);
+		ath_pool__checkin(&e->pool, c->dc);
+		ath__free(c);
+		return rc;
 	}
 	atomic_fetch_add(&e->refs, 1);
 	c->engine = e;
@@ -295,9 +326,10 @@ int ath_compile__standalone(ath_buf *out, const ath_dialect *d, const void *shap
 int ath_engine__stats(ath_buf *out, ath_engine *e, ath_err *err)
 {
 	uint64_t hits, misses, evictions;
-	uint32_t size, idle, checked_out;
+	uint32_t size;
+	ath_pool_status ps;
 	ath_cache__stats(&e->cache, &hits, &misses, &evictions, &size);
-	ath_pool__stats(&e->pool, &idle, &checked_out);
+	ath_pool__status(&e->pool, &ps);
 	msgpack_packer pk;
 	ath_wire__packer_init(&pk, out);
 	int bad = msgpack_pack_map(&pk, 3);
@@ -313,8 +345,13 @@ int ath_engine__stats(ath_buf *out, ath_engine *e, ath_err *err)
 	bad |= ath_wire__pack_cstr(&pk, "hits") | msgpack_pack_uint64(&pk, atomic_load(&e->stmt_hits));
 	bad |= ath_wire__pack_cstr(&pk, "misses") | msgpack_pack_uint64(&pk, atomic_load(&e->stmt_misses));
 	bad |= ath_wire__pack_cstr(&pk, "pool");
-	bad |= msgpack_pack_map(&pk, 2);
-	bad |= ath_wire__pack_cstr(&pk, "idle") | msgpack_pack_uint32(&pk, idle);
-	bad |= ath_wire__pack_cstr(&pk, "checked_out") | msgpack_pack_uint32(&pk, checked_out);
+	static const char *const classes[] = { "", "QueuePool", "NullPool", "StaticPool", "SingletonThreadPool" };
+	bad |= msgpack_pack_map(&pk, 6);
+	bad |= ath_wire__pack_cstr(&pk, "class") | ath_wire__pack_cstr(&pk, classes[e->pool.o.klass]);
+	bad |= ath_wire__pack_cstr(&pk, "size") | msgpack_pack_uint32(&pk, ps.size);
+	bad |= ath_wire__pack_cstr(&pk, "idle") | msgpack_pack_uint32(&pk, ps.idle);
+	bad |= ath_wire__pack_cstr(&pk, "checked_out") | msgpack_pack_uint32(&pk, ps.checked_out);
+	bad |= ath_wire__pack_cstr(&pk, "overflow") | msgpack_pack_int64(&pk, ps.overflow);
+	bad |= ath_wire__pack_cstr(&pk, "invalidations") | msgpack_pack_uint64(&pk, ps.invalidations);
 	return bad ? ath_err__oom(err) : 0;
 }

@@ -51,6 +51,7 @@ struct ath_conn {
 	uint32_t savepoint_seq;
 	int autocommit;
 	int isolation_changed;
+	int invalidated;      /* a disconnect was seen: reconnects at the next use once rolled back */
 };
 
 struct ath_txn {
@@ -68,6 +69,7 @@ struct ath_result {
 	uint32_t magic;
 	ath_conn *conn;
 	ath_compiled *compiled;
+	ath_dconn *dc;        /* the driver connection the rows come from (it may outlive a reconnect) */
 	ath_stmt_ref stmt;    /* held while rows remain */
 	int returns_rows;
 	int exhausted;
@@ -81,6 +83,8 @@ struct ath_result {
 void ath_engine__log(ath_engine *e, ath_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int ath_engine__create(ath_engine **out, const char *url, const ath_engine_options *opts, ath_err *err);
 void ath_engine__release(ath_engine *e);
+/* Apply the engine's isolation level to a freshly checked-out connection. */
+int ath_engine__setup_conn(ath_conn *c, ath_err *err);
 int ath_engine__connect(ath_conn **out, ath_engine *e, ath_err *err);
 int ath_engine__stats(ath_buf *out, ath_engine *e, ath_err *err);
 /* The compiled form of a shape, through the cache; *cached_since is < 0 when just compiled. */
@@ -92,6 +96,8 @@ int ath_compiled__pack_info(ath_buf *out, const ath_compiled *cs, const ath_rend
 
 int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t len, const void *params,
 		      size_t params_len, int many, ath_err *err);
+/* After a driver error: a disconnect invalidates the connection and refreshes the pool. Returns rc. */
+int ath_conn__seen_error(ath_conn *c, int rc, ath_err *err);
 int ath_conn__commit(ath_conn *c, ath_err *err);
 int ath_conn__rollback(ath_conn *c, ath_err *err);
 int ath_conn__set_isolation(ath_conn *c, const char *level, ath_err *err);

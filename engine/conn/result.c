@@ -12,7 +12,7 @@
 static void release_stmt(ath_result *r)
 {
 	if (r->stmt.stmt)
-		ath_dconn__release(r->conn->dc, &r->stmt);
+		ath_dconn__release(r->dc, &r->stmt);
 }
 
 int ath_result__fetch(ath_buf *out, ath_result *r, size_t max, ath_err *err)
@@ -32,9 +32,11 @@ int ath_result__fetch(ath_buf *out, ath_result *r, size_t max, ath_err *err)
 	size_t n = 0;
 	if (!r->exhausted) {
 		int done;
-		ath_dconn *dc = r->conn->dc;
+		ath_dconn *dc = r->dc;
 		int rc = dc->ops->fetch(dc->native, r->stmt.stmt, &pk, max, &n, &done, err);
 		if (rc) {
+			if (r->dc == r->conn->dc)
+				ath_conn__seen_error(r->conn, rc, err);
 			release_stmt(r);
 			r->exhausted = 1;
 			out->size = 0;
@@ -68,6 +70,9 @@ int ath_result__inserted_primary_key(ath_buf *out, ath_result *r, ath_err *err)
 	ath_strbuf names = ATH_STRBUF_INIT;
 	int rowid_alias = 0;
 	ath_dconn *dc = r->conn->dc;
+	if (dc != r->dc)
+		return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
+				    "the connection was lost since this INSERT ran; its primary key is unknown");
 	int rc = dc->ops->primary_key(dc->native, cs->schema, cs->table, pk_collect, &names, &rowid_alias, err);
 	if (!rc && names.oom)
 		rc = ath_err__oom(err);
@@ -93,15 +98,21 @@ int ath_result__inserted_primary_key(ath_buf *out, ath_result *r, ath_err *err)
 		for (uint32_t k = 0; k < cs->nins; k++)
 			if (strcmp(cs->ins_columns[k], col) == 0 && values.via.array.ptr[k].type != MSGPACK_OBJECT_NIL)
 				given = &values.via.array.ptr[k];
+		int64_t generated = r->lastrowid;
+		if (!given && rowid_alias && dc->ops->autoincrement_value &&
+		    (rc = dc->ops->autoincrement_value(dc->native, cs->schema, cs->table, col, &generated, err)))
+			break;
 		if (given)
 			bad |= msgpack_pack_object(&pk, *given);
 		else if (rowid_alias)
-			bad |= msgpack_pack_int64(&pk, r->lastrowid);
+			bad |= msgpack_pack_int64(&pk, generated);
 		else
 			bad |= msgpack_pack_nil(&pk);
 	}
 	msgpack_zone_destroy(&zone);
 	ath_strbuf__free(&names);
+	if (rc)
+		return rc;
 	return bad ? ath_err__oom(err) : 0;
 }
 

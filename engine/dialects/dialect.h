@@ -28,6 +28,7 @@ typedef struct ath_exec_info {
 typedef struct ath_connect_cfg {
 	const ath_url *url;
 	int busy_timeout_ms; /* SQLite: how long to wait on a locked database */
+	int stream_results;  /* read rows from the server as they are fetched (server-side cursor) */
 } ath_connect_cfg;
 
 /* A driver: the DBAPI layer. `native` is the driver's connection, `stmt` a prepared statement. */
@@ -62,6 +63,13 @@ typedef struct ath_driver_ops {
 	const char *default_isolation; /* the level a connection is reset to when it returns to the pool */
 	/* Apply an isolation level for the next transactions; "AUTOCOMMIT" is handled by the caller. */
 	int (*set_isolation)(void *native, const char *level, ath_err *err);
+	/* -- version 2 -- */
+	/* A cheap round trip to test the connection (pool_pre_ping); failure means it is gone. */
+	int (*ping)(void *native, ath_err *err);
+	/* The value the last INSERT on this connection generated for `col` (a SERIAL/IDENTITY column
+	 * read back through its sequence); NULL when the driver's lastrowid is the value. */
+	int (*autoincrement_value)(void *native, const char *schema, const char *table, const char *col, int64_t *out,
+				   ath_err *err);
 } ath_driver_ops;
 
 struct ath_dialect {
@@ -93,6 +101,11 @@ struct ath_dialect {
 
 /* Look a dialect up by URL dialect name ("sqlite", "postgresql", "mysql", "mariadb"). NULL if unknown. */
 const ath_dialect *ath_dialect__find(const char *name);
+
+/* The drivers (each dialect.c points its .driver here). */
+extern const ath_driver_ops ath_sqlite_driver;
+extern const ath_driver_ops ath_postgresql_driver;
+extern const ath_driver_ops ath_mysql_driver;
 
 extern const ath_dialect ath_dialect_sqlite;
 extern const ath_dialect ath_dialect_postgresql;

@@ -612,7 +612,8 @@ static void test_errors(void)
 	CHECK_ERROR(ath_engine_create(&bad, "sqlite:///x.db?timeout=soon", NULL), "ArgumentError", "timeout");
 	CHECK_ERROR(ath_engine_create(&bad, "sqlite://user@host/x.db", NULL), "ArgumentError", "no host");
 	CHECK_ERROR(ath_engine_create(&bad, "sqlite+oracle:///x.db", NULL), "ArgumentError", "unknown driver 'oracle'");
-	CHECK_ERROR(ath_engine_create(&bad, "postgresql://u@localhost/db", NULL), "NotSupportedError", "no driver");
+	CHECK_ERROR(ath_engine_create(&bad, "postgresql://u@localhost/db?bogus=1", NULL), "ArgumentError",
+		    "unknown postgresql URL option 'bogus'");
 	/* a path that cannot be opened: the engine is created, connecting fails */
 	CHECK_INT(ATH_OK, ath_engine_create(&bad, "sqlite:///nonexistent-dir/x/y.db", NULL));
 	ath_conn *nc = NULL;

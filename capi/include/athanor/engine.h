@@ -17,6 +17,22 @@ ATH_BEGIN_DECL
 /** Engine flags (ath_engine_options.flags). */
 #define ATH_ENGINE_ECHO 0x1u             /**< log every statement, its parameters and cache use (SQLAlchemy's echo=True) */
 #define ATH_ENGINE_NO_COMPILE_CACHE 0x2u /**< compile every statement afresh (for measuring the compiler) */
+#define ATH_ENGINE_STREAM_RESULTS 0x4u   /**< read rows from the server as they are fetched, in flat memory
+					      (SQLAlchemy's stream_results; PostgreSQL single-row mode, MySQL unbuffered) */
+
+/** Pool implementations (ath_engine_options.pool_class), as SQLAlchemy's pool classes. */
+typedef enum ath_pool_class {
+	ATH_POOL_DEFAULT = 0,          /**< QueuePool; one shared connection for an in-memory SQLite database */
+	ATH_POOL_QUEUE = 1,            /**< QueuePool: pool_size kept, max_overflow more, pool_timeout waits */
+	ATH_POOL_NULL = 2,             /**< NullPool: connect on every checkout, close on every checkin */
+	ATH_POOL_STATIC = 3,           /**< StaticPool: one connection for every checkout */
+	ATH_POOL_SINGLETON_THREAD = 4  /**< SingletonThreadPool: one connection per thread */
+} ath_pool_class;
+
+/** Pool flags (ath_engine_options.pool_flags). */
+#define ATH_POOL_LIFO 0x1u        /**< reuse the most recently returned connection first (use_lifo=True); default FIFO */
+#define ATH_POOL_PRE_PING 0x2u    /**< test each connection with a round trip at checkout (pool_pre_ping=True) */
+#define ATH_POOL_OVERFLOW_NONE (-2) /**< max_overflow value for "no overflow" (0 means the default, 10) */
 
 /**
  * Engine options. Zero means "default" for every field; pass NULL for all defaults.
@@ -35,10 +51,16 @@ typedef struct ath_engine_options {
 	uint32_t max_depth;         /**< nesting limit for msgpack input; 0 = 32, also the most msgpack-c can decode */
 	uint32_t max_input_bytes;   /**< size limit for one msgpack input; 0 = 64 MiB */
 	uint32_t max_items;         /**< limit on elements of one array or map; 0 = 1,048,576 (executemany rows count too) */
+	/* version 2 */
+	uint32_t pool_class;        /**< an ath_pool_class; 0 = ATH_POOL_DEFAULT */
+	int32_t max_overflow;       /**< connections beyond pool_size; 0 = 10, -1 = unlimited, ATH_POOL_OVERFLOW_NONE = none */
+	uint32_t pool_timeout_ms;   /**< how long a checkout waits for a connection before TimeoutError; 0 = 30000 */
+	uint32_t pool_recycle_s;    /**< replace connections older than this at checkout; 0 = never */
+	uint32_t pool_flags;        /**< ATH_POOL_* bits */
 } ath_engine_options;
 
-#define ATH_ENGINE_OPTIONS_VERSION 1
-#define ATH_ENGINE_OPTIONS_INIT { ATH_ENGINE_OPTIONS_VERSION, 0, NULL, NULL, 0, 0, 0, NULL, 0, 0, 0 }
+#define ATH_ENGINE_OPTIONS_VERSION 2
+#define ATH_ENGINE_OPTIONS_INIT { ATH_ENGINE_OPTIONS_VERSION, 0, NULL, NULL, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 }
 
 /** Fill `opts` with defaults for `version`. @return ATH_OK, or ATH_EINVALID for an unknown version. */
 ATH_EXTERN(int) ath_engine_options_init(ath_engine_options *opts, unsigned int version);
@@ -68,13 +90,17 @@ ATH_EXTERN(const char *) ath_engine_dialect_name(const ath_engine *engine);
 /**
  * Check a connection out of the engine's pool, connecting if none is idle.
  * @param[out] out owned; release with ath_conn_close().
- * @return ATH_OK; ATH_ERROR with OperationalError when the database cannot be opened.
+ * @return ATH_OK; ATH_ERROR with OperationalError when the database cannot be opened, or with
+ *         TimeoutError when pool_size + max_overflow connections are out and none came back
+ *         within pool_timeout_ms. Any thread may call it.
  */
 ATH_EXTERN(int) ath_engine_connect(ath_conn **out, ath_engine *engine);
 
 /**
  * Counters of the engine as a msgpack map: `compile_cache` {size, capacity, hits, misses,
- * evictions}, `stmt_cache` {hits, misses} summed over its connections, `pool` {idle, checked_out}.
+ * evictions}, `stmt_cache` {hits, misses} summed over its connections, `pool` {class, size, idle,
+ * checked_out, overflow, invalidations} (overflow = open connections beyond pool_size, negative
+ * while fewer are open, as QueuePool.overflow()).
  * @param[out] out replaced; dispose with ath_buf_dispose().
  */
 ATH_EXTERN(int) ath_engine_stats(ath_buf *out, ath_engine *engine);

@@ -1,7 +1,7 @@
 /* mysql/dialect.c — MySQL and MariaDB SQL rendering: backquoted identifiers, "?" placeholders
  * (server-side prepared statements), LIMIT offset, count; concat() for ||; backslash escaping in
  * string literals; no FULL JOIN. Mirrors sqlalchemy/dialects/mysql/base.py (MySQLCompiler).
- * No driver yet: the libmysqlclient driver comes with the servers work. */
+ * The Connector/C driver is in driver.c. */
 #include "dialects/dialect.h"
 #include "sql/compiler.h"
 
@@ -62,7 +62,7 @@ static const ath_visit_fn visit[ATH_N__COUNT] = {
 	.version = 1, .quote = '`', .visit = visit, .placeholder = placeholder, .limit_clause = limit_clause, \
 	.empty_set = empty_set, .backslash_escapes = 1, .supports_returning = 0, .supports_full_join = 0, \
 	.supports_ilike = 0, .native_boolean = 1, .max_ident_len = 64, .inner_join = "INNER JOIN",     \
-	.default_values = "() VALUES ()", .driver = NULL, .begin_sql = "BEGIN"
+	.default_values = "() VALUES ()", .driver = &ath_mysql_driver, .begin_sql = "BEGIN"
 
 const ath_dialect ath_dialect_mysql = {
 	MYSQL_COMMON,

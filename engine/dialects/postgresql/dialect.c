@@ -1,7 +1,6 @@
 /* postgresql/dialect.c — PostgreSQL's SQL rendering: "$n" placeholders (libpq), LIMIT ALL for a
  * bare OFFSET, native ILIKE and booleans, the 63-byte identifier limit. Mirrors
- * sqlalchemy/dialects/postgresql/base.py (PGCompiler). No driver yet: the libpq driver comes with
- * the servers work, so engines for postgresql:// URLs report NotSupportedError. */
+ * sqlalchemy/dialects/postgresql/base.py (PGCompiler). The libpq driver is in driver.c. */
 #include <inttypes.h>
 
 #include "dialects/dialect.h"
@@ -52,6 +51,6 @@ const ath_dialect ath_dialect_postgresql = {
 	.max_ident_len = 63,
 	.inner_join = "JOIN",
 	.default_values = "DEFAULT VALUES",
-	.driver = NULL,
+	.driver = &ath_postgresql_driver,
 	.begin_sql = "BEGIN",
 };

@@ -1,0 +1,505 @@
+/* suite.c — the behaviour suite every backend runs (SQLAlchemy's compliance suite in miniature):
+ * execute / executemany / fetch in batches / streaming, inserted primary keys, every transaction
+ * form (autobegin, commit, rollback, explicit begin, savepoints, AUTOCOMMIT, isolation levels),
+ * error classes for constraint violations and syntax errors, and a backend disconnect after which
+ * the pool recovers with no committed row lost. `test_suite [sqlite|postgresql|mysql]`: the server
+ * backends read ATHANOR_TEST_PG_URL / ATHANOR_TEST_MYSQL_URL and exit 77 (skipped) without it,
+ * unless ATHANOR_TEST_REQUIRE_SERVERS=1. Backend differences are the strings in `backends`. */
+#include <athanor/athanor.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "test.h"
+#include "wirejson.h"
+
+typedef struct backend {
+	const char *name, *url_env;
+	const char *users_ddl;
+	const char *syntax_class, *syntax_state; /* "SELEC 1" */
+	const char *unique_state;                /* SQLSTATE of a unique violation ("" = none) */
+	int unique_native;                       /* native code of a unique violation (0 = not checked) */
+	const char *pid_sql;                     /* this connection's server id; NULL = no server */
+	const char *kill_pre, *kill_post;        /* SQL killing a server connection: pre + id + post */
+	const char *isolation_sql;               /* reads the session's isolation level back */
+	const char *series_setup;                /* lets WITH RECURSIVE count to 20000; NULL = not needed */
+} backend;
+
+static const backend backends[] = {
+	{ "sqlite", NULL, "CREATE TABLE users (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL UNIQUE, fullname TEXT)",
+	  "OperationalError", "", "", 2067, NULL, NULL, NULL, NULL, NULL },
+	{ "postgresql", "ATHANOR_TEST_PG_URL",
+	  "CREATE TABLE users (id SERIAL PRIMARY KEY, name VARCHAR(50) NOT NULL UNIQUE, fullname TEXT)",
+	  "ProgrammingError", "42601", "23505", 0, "SELECT pg_backend_pid()", "SELECT pg_terminate_backend(", ")",
+	  "SHOW transaction_isolation", NULL },
+	{ "mysql", "ATHANOR_TEST_MYSQL_URL",
+	  "CREATE TABLE users (id INTEGER AUTO_INCREMENT PRIMARY KEY, name VARCHAR(50) NOT NULL UNIQUE, "
+	  "fullname TEXT) ENGINE=InnoDB",
+	  "ProgrammingError", "42000", "23000", 1062, "SELECT CONNECTION_ID()", "KILL ", "", "SELECT @@tx_isolation",
+	  "SET SESSION max_recursive_iterations = 100000" /* MariaDB's default stops at 1000 */ },
+};
+
+static const backend *B;
+static char url[1024];
+
+static const char *INSERT_USER = "{\"k\": \"insert\", \"table\": [\"table\", \"users\"], \"columns\": [\"name\", "
+				 "\"fullname\"], \"values\": [[[\"bind\", 0], [\"bind\", 1]]]}";
+static const char *SELECT_NAMES = "{\"k\": \"select\", \"columns\": [[\"col\", \"users\", \"name\"]], "
+				  "\"order_by\": [[\"col\", \"users\", \"id\"]]}";
+static const char *COUNT_USERS = "{\"k\": \"select\", \"columns\": [[\"fn\", \"count\", []]], \"from\": [[\"table\", \"users\"]]}";
+
+static ath_engine *engine(const ath_engine_options *o)
+{
+	ath_engine *e = NULL;
+	if (ath_engine_create(&e, url, o) != ATH_OK) {
+		fprintf(stderr, "engine %s: %s\n", B->name, ath_error_last()->message);
+		exit(1);
+	}
+	return e;
+}
+
+static ath_conn *connect_or_die(ath_engine *e)
+{
+	ath_conn *c = NULL;
+	if (ath_engine_connect(&c, e) != ATH_OK) {
+		fprintf(stderr, "connect %s: %s\n", B->name, ath_error_last()->message);
+		exit(1);
+	}
+	return c;
+}
+
+static int run(ath_result **out, ath_conn *c, const char *shape, const char *params)
+{
+	ath_buf s = mp("%s", shape), p = ATH_BUF_INIT;
+	if (params)
+		p = mp("%s", params);
+	ath_result *r = NULL;
+	int rc = ath_conn_execute(&r, c, s.ptr, s.size, params ? p.ptr : NULL, p.size);
+	mp_free(&s);
+	mp_free(&p);
+	if (out)
+		*out = r;
+	else
+		ath_result_close(r);
+	return rc;
+}
+
+static int text(ath_conn *c, const char *sql)
+{
+	char shape[1024];
+	snprintf(shape, sizeof shape, "{\"k\": \"text\", \"sql\": \"%s\"}", sql);
+	return run(NULL, c, shape, NULL);
+}
+
+static char *rows(ath_conn *c, const char *shape, const char *params)
+{
+	ath_result *r;
+	if (run(&r, c, shape, params) != ATH_OK)
+		return strdup(ath_error_last()->message);
+	ath_buf b = ATH_BUF_INIT;
+	char *s = ath_result_fetch_all(&b, r) == ATH_OK ? as_json(b.ptr, b.size) : strdup(ath_error_last()->message);
+	ath_buf_dispose(&b);
+	ath_result_close(r);
+	return s;
+}
+
+static char *text_rows(ath_conn *c, const char *sql)
+{
+	char shape[1024];
+	snprintf(shape, sizeof shape, "{\"k\": \"text\", \"sql\": \"%s\"}", sql);
+	return rows(c, shape, NULL);
+}
+
+#define CHECK_ROWS(expected, c, shape, params)                                                     \
+	do {                                                                                       \
+		char *got_ = rows(c, shape, params);                                               \
+		CHECK_STR(expected, got_);                                                         \
+		free(got_);                                                                        \
+	} while (0)
+
+#define CHECK_ERROR(rc, class_name, needle)                                                         \
+	do {                                                                                       \
+		CHECK((rc) < 0);                                                                   \
+		CHECK_STR(class_name, ath_error_class_name(ath_error_last()->klass));              \
+		CHECK_CONTAINS(ath_error_last()->message, needle);                                 \
+	} while (0)
+
+static void fresh_users(ath_conn *c)
+{
+	CHECK_INT(ATH_OK, text(c, "DROP TABLE IF EXISTS users"));
+	CHECK_INT(ATH_OK, text(c, B->users_ddl));
+	CHECK_INT(ATH_OK, ath_conn_commit(c));
+}
+
+static long long stat_of(ath_engine *e, const char *group, const char *key)
+{
+	ath_buf b = ATH_BUF_INIT;
+	ath_engine_stats(&b, e);
+	json_t *j = jsonwire_from_msgpack(b.ptr, b.size, NULL, 0);
+	long long v = (long long)json_integer_value(json_object_get(json_object_get(j, group), key));
+	json_decref(j);
+	ath_buf_dispose(&b);
+	return v;
+}
+
+static void test_execute(ath_engine *e)
+{
+	TEST_CASE("suite/execute_insert_select");
+	ath_conn *c = connect_or_die(e);
+	fresh_users(c);
+	ath_result *r;
+	CHECK_INT(ATH_OK, run(&r, c, INSERT_USER, "[\"spongebob\", \"Spongebob Squarepants\"]"));
+	CHECK_INT(1, ath_result_rowcount(r));
+	ath_buf b = ATH_BUF_INIT;
+	CHECK_INT(ATH_OK, ath_result_inserted_primary_key(&b, r));
+	char *j = as_json(b.ptr, b.size);
+	CHECK_STR("[1]", j);
+	free(j);
+	ath_result_close(r);
+	CHECK_INT(ATH_OK, run(&r, c, INSERT_USER, "[\"sandy\", null]"));
+	CHECK_INT(ATH_OK, ath_result_inserted_primary_key(&b, r));
+	j = as_json(b.ptr, b.size);
+	CHECK_STR("[2]", j);
+	free(j);
+	ath_result_close(r);
+	CHECK_ROWS("[[\"spongebob\"],[\"sandy\"]]", c, SELECT_NAMES, NULL);
+	CHECK_ROWS("[[2]]", c, COUNT_USERS, NULL);
+	CHECK_ROWS("[[42]]", c, "{\"k\": \"select\", \"columns\": [[\"lit\", 42]]}", NULL);
+	CHECK_ROWS("[[\"caf\u00e9\"]]", c, "{\"k\": \"select\", \"columns\": [[\"bind\", 0]]}", "[\"caf\u00e9\"]");
+
+	TEST_CASE("suite/update_delete_rowcount");
+	CHECK_INT(ATH_OK, run(&r, c, "{\"k\": \"update\", \"table\": [\"table\", \"users\"], \"set\": [[\"fullname\", [\"lit\", \"x\"]]]}", NULL));
+	CHECK_INT(2, ath_result_rowcount(r));
+	ath_result_close(r);
+	/* matched, not changed, rows (CLIENT_FOUND_ROWS on MySQL) */
+	CHECK_INT(ATH_OK, run(&r, c, "{\"k\": \"update\", \"table\": [\"table\", \"users\"], \"set\": [[\"fullname\", [\"lit\", \"x\"]]]}", NULL));
+	CHECK_INT(2, ath_result_rowcount(r));
+	ath_result_close(r);
+	CHECK_INT(ATH_OK, run(&r, c, "{\"k\": \"delete\", \"table\": [\"table\", \"users\"], \"where\": [\"=\", [\"col\", \"users\", \"name\"], [\"bind\", 0]]}", "[\"sandy\"]"));
+	CHECK_INT(1, ath_result_rowcount(r));
+	ath_result_close(r);
+	CHECK_INT(ATH_OK, ath_conn_commit(c));
+
+	TEST_CASE("suite/executemany_batches");
+	char *params = malloc(40 * 1000 + 16), *p = params;
+	p += sprintf(p, "[");
+	for (int i = 1; i <= 1000; i++)
+		p += sprintf(p, "%s[\"u%d\", \"%d\"]", i > 1 ? "," : "", i, i * i);
+	sprintf(p, "]");
+	ath_buf s = mp("%s", INSERT_USER), pr = mp("%s", params);
+	free(params);
+	CHECK_INT(ATH_OK, ath_conn_executemany(&r, c, s.ptr, s.size, pr.ptr, pr.size));
+	CHECK_INT(1000, ath_result_rowcount(r));
+	ath_result_close(r);
+	mp_free(&s);
+	mp_free(&pr);
+	CHECK_INT(ATH_OK, run(&r, c, "{\"k\": \"select\", \"columns\": [[\"col\", \"users\", \"name\"]], \"where\": [\"like\", "
+			      "[\"col\", \"users\", \"name\"], [\"bind\", 0]], \"order_by\": [[\"col\", \"users\", \"id\"]]}", "[\"u%\"]"));
+	int batches = 0, total = 0, rc;
+	while ((rc = ath_result_fetch(&b, r, 100)) == ATH_OK) {
+		json_t *jj = jsonwire_from_msgpack(b.ptr, b.size, NULL, 0);
+		batches++;
+		total += (int)json_array_size(jj);
+		json_decref(jj);
+	}
+	CHECK_INT(ATH_ITEROVER, rc);
+	CHECK_INT(10, batches);
+	CHECK_INT(1000, total);
+	ath_result_close(r);
+	CHECK_INT(ATH_OK, ath_conn_commit(c));
+
+	TEST_CASE("suite/expanding_in");
+	CHECK_ROWS("[[\"u1\"],[\"u3\"]]", c, "{\"k\": \"select\", \"columns\": [[\"col\", \"users\", \"name\"]], \"where\": [\"in\", "
+		   "[\"col\", \"users\", \"name\"], [\"expanding\", 0]], \"order_by\": [[\"col\", \"users\", \"id\"]]}", "[[\"u1\", \"u3\", \"zz\"]]");
+	ath_buf_dispose(&b);
+	ath_conn_close(c);
+}
+
+static void test_streaming(void)
+{
+	TEST_CASE("suite/streaming");
+	ath_engine_options o = ATH_ENGINE_OPTIONS_INIT;
+	o.flags = ATH_ENGINE_STREAM_RESULTS;
+	ath_engine *e = engine(&o);
+	ath_conn *c = connect_or_die(e);
+	ath_result *r;
+	if (B->series_setup)
+		CHECK_INT(ATH_OK, text(c, B->series_setup));
+	CHECK_INT(ATH_OK, run(&r, c, "{\"k\": \"text\", \"sql\": \"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 "
+				     "FROM s WHERE n < 20000) SELECT n FROM s\"}", NULL));
+	ath_buf b = ATH_BUF_INIT;
+	long long sum = 0, n = 0;
+	int rc;
+	while ((rc = ath_result_fetch(&b, r, 1000)) == ATH_OK) {
+		json_t *jj = jsonwire_from_msgpack(b.ptr, b.size, NULL, 0);
+		for (size_t i = 0; i < json_array_size(jj); i++, n++)
+			sum += json_integer_value(json_array_get(json_array_get(jj, i), 0));
+		json_decref(jj);
+	}
+	CHECK_INT(ATH_ITEROVER, rc);
+	CHECK_INT(20000, n);
+	CHECK_INT(20000LL * 20001 / 2, sum);
+	ath_result_close(r);
+	/* a stream closed early leaves the connection usable */
+	CHECK_INT(ATH_OK, run(&r, c, "{\"k\": \"text\", \"sql\": \"WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 "
+				     "FROM s WHERE n < 5000) SELECT n FROM s\"}", NULL));
+	CHECK_INT(ATH_OK, ath_result_fetch(&b, r, 10));
+	ath_result_close(r);
+	CHECK_ROWS("[[7]]", c, "{\"k\": \"select\", \"columns\": [[\"lit\", 7]]}", NULL);
+	ath_buf_dispose(&b);
+	ath_conn_close(c);
+	ath_engine_free(e);
+}
+
+static void test_transactions(ath_engine *e)
+{
+	ath_conn *c = connect_or_die(e), *other = connect_or_die(e);
+	fresh_users(c);
+
+	TEST_CASE("suite/txn/autobegin_rollback");
+	CHECK_INT(0, ath_conn_in_transaction(c));
+	CHECK_INT(ATH_OK, run(NULL, c, INSERT_USER, "[\"gone\", null]"));
+	CHECK_INT(1, ath_conn_in_transaction(c));
+	CHECK_INT(ATH_OK, ath_conn_rollback(c));
+	CHECK_ROWS("[[0]]", c, COUNT_USERS, NULL);
+	CHECK_INT(ATH_OK, ath_conn_rollback(c));
+
+	TEST_CASE("suite/txn/commit_visible_elsewhere");
+	CHECK_INT(ATH_OK, run(NULL, c, INSERT_USER, "[\"kept\", null]"));
+	CHECK_ROWS("[[0]]", other, COUNT_USERS, NULL); /* not yet committed */
+	CHECK_INT(ATH_OK, ath_conn_rollback(other));
+	CHECK_INT(ATH_OK, ath_conn_commit(c));
+	CHECK_ROWS("[[1]]", other, COUNT_USERS, NULL);
+	CHECK_INT(ATH_OK, ath_conn_commit(other));
+
+	TEST_CASE("suite/txn/explicit_begin");
+	ath_txn *t, *sp1, *sp2;
+	CHECK_INT(ATH_OK, ath_conn_begin(&t, c));
+	CHECK_INT(ATH_OK, run(NULL, c, INSERT_USER, "[\"explicit\", null]"));
+	CHECK_INT(ATH_OK, ath_txn_commit(t));
+	ath_txn_free(t);
+	CHECK_INT(ATH_OK, ath_conn_begin(&t, c));
+	CHECK_INT(ATH_OK, run(NULL, c, INSERT_USER, "[\"dropped\", null]"));
+	ath_txn_free(t);
+	CHECK_ROWS("[[2]]", c, COUNT_USERS, NULL);
+	CHECK_INT(ATH_OK, ath_conn_rollback(c));
+
+	TEST_CASE("suite/txn/savepoints");
+	CHECK_INT(ATH_OK, run(NULL, c, INSERT_USER, "[\"outer\", null]"));
+	CHECK_INT(ATH_OK, ath_conn_begin_nested(&sp1, c));
+	CHECK_INT(ATH_OK, run(NULL, c, INSERT_USER, "[\"inner1\", null]"));
+	CHECK_INT(ATH_OK, ath_conn_begin_nested(&sp2, c));
+	CHECK_INT(ATH_OK, run(NULL, c, INSERT_USER, "[\"inner2\", null]"));
+	CHECK_INT(ATH_OK, ath_txn_rollback(sp2));
+	CHECK_INT(ATH_OK, ath_txn_commit(sp1));
+	CHECK_INT(ATH_OK, ath_conn_commit(c));
+	ath_txn_free(sp1);
+	ath_txn_free(sp2);
+	CHECK_ROWS("[[\"kept\"],[\"explicit\"],[\"outer\"],[\"inner1\"]]", other, SELECT_NAMES, NULL);
+	CHECK_INT(ATH_OK, ath_conn_commit(other));
+
+	TEST_CASE("suite/txn/savepoint_integrity_error_recovers");
+	CHECK_INT(ATH_OK, ath_conn_begin_nested(&sp1, c));
+	int rc = run(NULL, c, INSERT_USER, "[\"kept\", null]");
+	CHECK_ERROR(rc, "IntegrityError", "");
+	CHECK_STR(B->unique_state, ath_error_last()->sqlstate);
+	if (B->unique_native)
+		CHECK_INT(B->unique_native, ath_error_last()->native_code);
+	CHECK_CONTAINS(ath_error_last()->sql, "INSERT INTO users");
+	CHECK_INT(ATH_OK, ath_txn_rollback(sp1));
+	ath_txn_free(sp1);
+	CHECK_INT(ATH_OK, run(NULL, c, INSERT_USER, "[\"after\", null]"));
+	CHECK_INT(ATH_OK, ath_conn_commit(c));
+	CHECK_ROWS("[[5]]", other, COUNT_USERS, NULL);
+	CHECK_INT(ATH_OK, ath_conn_commit(other));
+
+	TEST_CASE("suite/txn/close_rolls_back");
+	CHECK_INT(ATH_OK, run(NULL, c, INSERT_USER, "[\"uncommitted\", null]"));
+	ath_conn_close(c);
+	CHECK_ROWS("[[5]]", other, COUNT_USERS, NULL);
+	CHECK_INT(ATH_OK, ath_conn_commit(other));
+
+	TEST_CASE("suite/txn/autocommit");
+	c = connect_or_die(e);
+	CHECK_INT(ATH_OK, ath_conn_set_isolation_level(c, "AUTOCOMMIT"));
+	CHECK_INT(ATH_OK, run(NULL, c, INSERT_USER, "[\"auto\", null]"));
+	CHECK_INT(0, ath_conn_in_transaction(c));
+	CHECK_ROWS("[[6]]", other, COUNT_USERS, NULL);
+	CHECK_INT(ATH_OK, ath_conn_commit(other));
+	CHECK_ERROR(ath_conn_set_isolation_level(c, "SNAPSHOT"), "ArgumentError", "Invalid value 'SNAPSHOT' for isolation_level");
+	ath_conn_close(c);
+
+	if (B->isolation_sql) {
+		static const struct {
+			const char *level, *pg, *my;
+		} levels[] = {
+			{ "SERIALIZABLE", "[[\"serializable\"]]", "[[\"SERIALIZABLE\"]]" },
+			{ "REPEATABLE READ", "[[\"repeatable read\"]]", "[[\"REPEATABLE-READ\"]]" },
+			{ "READ COMMITTED", "[[\"read committed\"]]", "[[\"READ-COMMITTED\"]]" },
+			{ "READ UNCOMMITTED", "[[\"read uncommitted\"]]", "[[\"READ-UNCOMMITTED\"]]" },
+		};
+		for (size_t i = 0; i < sizeof levels / sizeof *levels; i++) {
+			char name[80];
+			snprintf(name, sizeof name, "suite/txn/isolation/%s", levels[i].level);
+			TEST_CASE(name);
+			c = connect_or_die(e);
+			CHECK_INT(ATH_OK, ath_conn_set_isolation_level(c, levels[i].level));
+			char *got = text_rows(c, B->isolation_sql);
+			CHECK_STR(strcmp(B->name, "postgresql") == 0 ? levels[i].pg : levels[i].my, got);
+			free(got);
+			ath_conn_close(c);
+		}
+		TEST_CASE("suite/txn/isolation_reset_on_return");
+		c = connect_or_die(e);
+		char *got = text_rows(c, B->isolation_sql);
+		CHECK_STR(strcmp(B->name, "postgresql") == 0 ? "[[\"read committed\"]]" : "[[\"REPEATABLE-READ\"]]", got);
+		free(got);
+		ath_conn_close(c);
+
+		TEST_CASE("suite/txn/engine_isolation_level");
+		ath_engine_options o = ATH_ENGINE_OPTIONS_INIT;
+		o.isolation_level = "SERIALIZABLE";
+		ath_engine *es = engine(&o);
+		c = connect_or_die(es);
+		got = text_rows(c, B->isolation_sql);
+		CHECK_STR(strcmp(B->name, "postgresql") == 0 ? "[[\"serializable\"]]" : "[[\"SERIALIZABLE\"]]", got);
+		free(got);
+		ath_conn_close(c);
+		ath_engine_free(es);
+	}
+	ath_conn_close(other);
+}
+
+static void test_errors(ath_engine *e)
+{
+	ath_conn *c = connect_or_die(e);
+	TEST_CASE("suite/errors/syntax");
+	int rc = text(c, "SELEC 1");
+	CHECK_ERROR(rc, B->syntax_class, "");
+	CHECK_STR(B->syntax_state, ath_error_last()->sqlstate);
+	CHECK_STR("SELEC 1", ath_error_last()->sql);
+	CHECK_INT(ATH_OK, ath_conn_rollback(c));
+
+	TEST_CASE("suite/errors/not_null");
+	CHECK_ERROR(run(NULL, c, INSERT_USER, "[null, null]"), "IntegrityError", "");
+	CHECK_INT(ATH_OK, ath_conn_rollback(c));
+
+	TEST_CASE("suite/errors/no_such_table");
+	rc = run(NULL, c, "{\"k\": \"select\", \"columns\": [[\"col\", \"nope\", \"x\"]]}", NULL);
+	CHECK(rc < 0);
+	CHECK(ath_error_class_is(ath_error_last()->klass, ATH_ERRCLASS_DATABASE_ERROR));
+	CHECK_INT(0, ath_error_last()->flags & ATH_ERROR_DISCONNECT);
+	CHECK_INT(ATH_OK, ath_conn_rollback(c));
+	CHECK_ROWS("[[1]]", c, "{\"k\": \"select\", \"columns\": [[\"lit\", 1]]}", NULL);
+	ath_conn_close(c);
+}
+
+static long long server_id(ath_conn *c)
+{
+	char *got = text_rows(c, B->pid_sql);
+	long long id = got && got[0] == '[' ? strtoll(got + 2, NULL, 10) : -1;
+	free(got);
+	return id;
+}
+
+static int kill_backend(ath_conn *killer, long long id)
+{
+	char sql[128];
+	snprintf(sql, sizeof sql, "%s%lld%s", B->kill_pre, id, B->kill_post);
+	int rc = text(killer, sql);
+	ath_conn_commit(killer);
+	struct timespec pause = { 0, 200 * 1000 * 1000 }; /* the backend takes a moment to go */
+	nanosleep(&pause, NULL);
+	return rc;
+}
+
+static void test_disconnect(void)
+{
+	TEST_CASE("suite/disconnect_pool_recovers");
+	ath_engine_options o = ATH_ENGINE_OPTIONS_INIT;
+	o.pool_size = 2;
+	ath_engine *e = engine(&o), *killer_e = engine(NULL);
+	ath_conn *c = connect_or_die(e), *idle = connect_or_die(e), *killer = connect_or_die(killer_e);
+	fresh_users(c);
+	CHECK_INT(ATH_OK, run(NULL, c, INSERT_USER, "[\"committed1\", null]"));
+	CHECK_INT(ATH_OK, run(NULL, c, INSERT_USER, "[\"committed2\", null]"));
+	CHECK_INT(ATH_OK, ath_conn_commit(c));
+	long long id = server_id(c), idle_id = server_id(idle);
+	CHECK_INT(ATH_OK, ath_conn_rollback(c));
+	ath_conn_close(idle); /* back in the pool: it dies too */
+	CHECK_INT(ATH_OK, run(NULL, c, INSERT_USER, "[\"uncommitted\", null]"));
+	CHECK_INT(ATH_OK, kill_backend(killer, id));
+	CHECK_INT(ATH_OK, kill_backend(killer, idle_id));
+	int rc = run(NULL, c, COUNT_USERS, NULL);
+	CHECK_ERROR(rc, "OperationalError", "");
+	CHECK(ath_error_last()->flags & ATH_ERROR_DISCONNECT);
+	CHECK_INT(1, stat_of(e, "pool", "invalidations"));
+	CHECK_INT(0, stat_of(e, "pool", "idle")); /* the idle one was thrown away with it */
+	/* SQLAlchemy 2.0: the transaction must be rolled back before the connection reconnects */
+	CHECK_ERROR(run(NULL, c, COUNT_USERS, NULL), "InvalidRequestError", "rolled back");
+	CHECK_INT(ATH_OK, ath_conn_rollback(c));
+	CHECK_ROWS("[[\"committed1\"],[\"committed2\"]]", c, SELECT_NAMES, NULL); /* reconnected; nothing lost */
+	CHECK(server_id(c) != id);
+	CHECK_INT(ATH_OK, ath_conn_commit(c));
+	ath_conn_close(c);
+	c = connect_or_die(e);
+	CHECK_ROWS("[[2]]", c, COUNT_USERS, NULL);
+	ath_conn_close(c);
+
+	TEST_CASE("suite/disconnect_pre_ping");
+	o.pool_flags = ATH_POOL_PRE_PING;
+	ath_engine *ep = engine(&o);
+	c = connect_or_die(ep);
+	id = server_id(c);
+	ath_conn_close(c);
+	CHECK_INT(ATH_OK, kill_backend(killer, id));
+	c = connect_or_die(ep); /* the dead idle connection is found at checkout and replaced */
+	CHECK_ROWS("[[2]]", c, COUNT_USERS, NULL);
+	CHECK_INT(1, stat_of(ep, "pool", "invalidations"));
+	ath_conn_close(c);
+	ath_engine_free(ep);
+
+	ath_conn_close(killer);
+	ath_engine_free(killer_e);
+	ath_engine_free(e);
+}
+
+int main(int argc, char **argv)
+{
+	const char *which = argc > 1 ? argv[1] : "sqlite";
+	for (size_t i = 0; i < sizeof backends / sizeof *backends; i++)
+		if (strcmp(backends[i].name, which) == 0)
+			B = &backends[i];
+	if (!B) {
+		fprintf(stderr, "usage: test_suite [sqlite|postgresql|mysql] (not %s)\n", which);
+		return 2;
+	}
+	if (B->url_env) {
+		const char *u = getenv(B->url_env);
+		if (!u || !*u) {
+			const char *req = getenv("ATHANOR_TEST_REQUIRE_SERVERS");
+			if (req && strcmp(req, "1") == 0) {
+				fprintf(stderr, "FAIL %s is not set and ATHANOR_TEST_REQUIRE_SERVERS=1: the %s server "
+						"is missing (scripts/test-servers start)\n", B->url_env, B->name);
+				return 1;
+			}
+			fprintf(stderr, "skipped: %s is not set\n", B->url_env);
+			return TEST_SKIP;
+		}
+		snprintf(url, sizeof url, "%s", u);
+	} else {
+		unlink("suite.db");
+		snprintf(url, sizeof url, "sqlite:///suite.db");
+	}
+	ath_engine *e = engine(NULL);
+	test_execute(e);
+	test_streaming();
+	test_transactions(e);
+	test_errors(e);
+	ath_engine_free(e);
+	if (B->pid_sql)
+		test_disconnect();
+	return test_exit();
+}
