@@ -97,7 +97,33 @@ struct ath_dialect {
 	const char *(*function_sql)(const char *lower_name, uint32_t nargs);
 	const ath_driver_ops *driver;   /* NULL when the driver is not built in */
 	const char *begin_sql;          /* "BEGIN" */
+	/* -- expression-language rendering (issue 3) -- */
+	/* " FOR UPDATE ..." for a select's "for_update"; NULL = the backend has no row locks (SQLite:
+	 * rendered as nothing, as SQLAlchemy does, since SQLite locks the whole database) */
+	int (*for_update_clause)(ath_compiler *c, const ath_select *s);
+	const char *regexp_op, *not_regexp_op; /* "~" / "!~", "REGEXP" / "NOT REGEXP" */
+	int supports_filter;            /* agg FILTER (WHERE ...); else agg(CASE WHEN ... THEN x END) */
+	int supports_distinct_on;
+	int supports_lateral;
+	int supports_arrays;            /* ARRAY index/slice and ANY/ALL */
+	int compound_parens;            /* (SELECT ... LIMIT ?) UNION ...; else SELECT * FROM (...) */
+	uint8_t values_style;           /* ATH_VALUES_* */
+	uint8_t update_from_style;      /* ATH_UPDATE_FROM_* */
+	uint8_t delete_using_style;     /* ATH_DELETE_USING_* */
+	uint8_t upsert_style;           /* ATH_UPSERT_* */
+	uint8_t type_family;            /* ATH_TYPES_*: names for CAST (types/typename.h) */
+	int supports_update_limit;      /* UPDATE ... ORDER BY ... LIMIT (MySQL) */
+	int on_conflict_constraint;     /* ON CONFLICT ON CONSTRAINT name */
 };
+
+/* values_style */
+enum { ATH_VALUES_CLAUSE, ATH_VALUES_UNION_ALL };
+/* update_from_style: UPDATE t SET .. FROM x (PostgreSQL, SQLite) / UPDATE t, x SET t.a=.. (MySQL) */
+enum { ATH_UPDATE_FROM_NONE, ATH_UPDATE_FROM_CLAUSE, ATH_UPDATE_FROM_MULTI_TABLE };
+/* delete_using_style: DELETE FROM t USING x (PostgreSQL) / DELETE FROM t USING t, x (MySQL) */
+enum { ATH_DELETE_USING_NONE, ATH_DELETE_USING_CLAUSE, ATH_DELETE_USING_MULTI_TABLE };
+/* upsert_style */
+enum { ATH_UPSERT_NONE, ATH_UPSERT_ON_CONFLICT, ATH_UPSERT_ON_DUPLICATE_KEY };
 
 /* Look a dialect up by URL dialect name ("sqlite", "postgresql", "mysql", "mariadb"). NULL if unknown. */
 const ath_dialect *ath_dialect__find(const char *name);

@@ -16,6 +16,13 @@
 typedef struct ath_dialect ath_dialect;
 
 #define ATH_BIND_EXPANDING 0x1u
+/* value transforms done when the statement is rendered (the shape holds no values):
+ * AUTOESCAPE escapes '%', '_' and '/' with '/' (contains(..., autoescape=True));
+ * JSON_PATH turns a key / list of keys into a JSON path ('$."a"[1]', SQLite and MySQL);
+ * PG_PATH turns a list of keys into PostgreSQL's text-array literal ('{a, 1}'). */
+#define ATH_BIND_AUTOESCAPE 0x2u
+#define ATH_BIND_JSON_PATH 0x4u
+#define ATH_BIND_PG_PATH 0x8u
 
 /* One placeholder of the SQL, in order. */
 typedef struct ath_bindref {
@@ -74,6 +81,7 @@ typedef struct ath_rendered {
 	uint32_t nvalues;
 	uint32_t cap;
 	ath_strbuf buf;
+	ath_arena scratch; /* values made when rendering (ATH_BIND_AUTOESCAPE, JSON paths) */
 } ath_rendered;
 
 /* Fill `r` for `params` (an ARRAY object): expand expanding parameters (an empty list becomes

@@ -21,6 +21,10 @@ void ath_compiler__ident(ath_compiler *c, const char *name);
 int ath_compiler__fail(ath_compiler *c, ath_error_class klass, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 const ath_dialect *ath_compiler__dialect(const ath_compiler *c);
+/* Emit the key or path operand (kids[1]) of a JSON access node: a bind gets `bind_flags`
+ * (ATH_BIND_JSON_PATH / ATH_BIND_PG_PATH: the value is turned into a path when rendered); a
+ * literal is rendered as the path text itself. */
+int ath_compiler__json_key(ath_compiler *c, const ath_node *n, uint16_t bind_flags);
 /* The generic visitor for a kind, for hooks that only adjust a case. */
 int ath_compiler__visit_generic(ath_compiler *c, const ath_node *n);
 

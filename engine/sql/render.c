@@ -1,6 +1,7 @@
 /* render.c — a compiled statement's template plus parameters into the SQL a driver runs and
  * the values in placeholder order: placeholders per dialect ("?", "$n"), expanding IN lists
- * (SQLAlchemy's "post-compile" parameters) and the empty-IN form. */
+ * (SQLAlchemy's "post-compile" parameters) and the empty-IN form; value transforms that SQLAlchemy
+ * does in bind processors (LIKE autoescape, JSON paths), since the shape holds no values. */
 #include <string.h>
 #include <xxhash.h>
 
@@ -24,6 +25,101 @@ static int push_value(ath_rendered *r, const msgpack_object *v, ath_err *err)
 	return 0;
 }
 
+#define XFORM (ATH_BIND_AUTOESCAPE | ATH_BIND_JSON_PATH | ATH_BIND_PG_PATH)
+
+static int bad_value(uint32_t param, const char *what, ath_err *err)
+{
+	return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, "parameter %u: %s", param, what);
+}
+
+/* One JSON path step: ."key" or [n] (SQLAlchemy's JSONPathType / JSONIndexType formats). */
+static int path_step(ath_strbuf *b, const msgpack_object *k, uint32_t param, ath_err *err)
+{
+	if (k->type == MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		ath_strbuf__printf(b, "[%llu]", (unsigned long long)k->via.u64);
+		return 0;
+	}
+	if (k->type != MSGPACK_OBJECT_STR)
+		return bad_value(param, "a JSON key must be a string or a non-negative integer", err);
+	ath_strbuf__puts(b, ".\"");
+	for (uint32_t i = 0; i < k->via.str.size; i++) {
+		if (k->via.str.ptr[i] == '"' || k->via.str.ptr[i] == '\\')
+			ath_strbuf__putc(b, '\\');
+		ath_strbuf__putc(b, k->via.str.ptr[i]);
+	}
+	ath_strbuf__putc(b, '"');
+	return 0;
+}
+
+/* A bind whose value the engine rewrites: escaped for autoescape, or a key/path made into the
+ * path text the backend's JSON functions take. The new value lives in r->scratch. */
+static int transform(ath_rendered *r, const ath_bindref *br, const msgpack_object *v, const msgpack_object **out,
+		     ath_err *err)
+{
+	ath_strbuf b = { 0 };
+	int rc = 0;
+	if (br->flags & ATH_BIND_AUTOESCAPE) {
+		if (v->type != MSGPACK_OBJECT_STR)
+			return bad_value(br->param, "autoescape needs a string value", err);
+		for (uint32_t i = 0; i < v->via.str.size; i++) {
+			char ch = v->via.str.ptr[i];
+			if (ch == '%' || ch == '_' || ch == '/')
+				ath_strbuf__putc(&b, '/');
+			ath_strbuf__putc(&b, ch);
+		}
+	} else if (br->flags & ATH_BIND_JSON_PATH) {
+		ath_strbuf__putc(&b, '$');
+		if (v->type == MSGPACK_OBJECT_ARRAY)
+			for (uint32_t i = 0; i < v->via.array.size && !rc; i++)
+				rc = path_step(&b, &v->via.array.ptr[i], br->param, err);
+		else
+			rc = path_step(&b, v, br->param, err);
+	} else { /* PG_PATH: {a, 1} */
+		if (v->type != MSGPACK_OBJECT_ARRAY)
+			return bad_value(br->param, "a JSON path must be a list of keys", err);
+		ath_strbuf__putc(&b, '{');
+		for (uint32_t i = 0; i < v->via.array.size && !rc; i++) {
+			const msgpack_object *k = &v->via.array.ptr[i];
+			if (i)
+				ath_strbuf__puts(&b, ", ");
+			if (k->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
+				ath_strbuf__printf(&b, "%llu", (unsigned long long)k->via.u64);
+			else if (k->type == MSGPACK_OBJECT_STR)
+				ath_strbuf__put(&b, k->via.str.ptr, k->via.str.size);
+			else
+				rc = bad_value(br->param, "a JSON key must be a string or a non-negative integer", err);
+		}
+		ath_strbuf__putc(&b, '}');
+	}
+	if (rc) {
+		ath_strbuf__free(&b);
+		return rc;
+	}
+	if (!r->scratch.chunk_size)
+		ath_arena__init(&r->scratch, 512);
+	msgpack_object *o = ath_arena__zalloc(&r->scratch, sizeof *o);
+	char *text = b.oom ? NULL : ath_arena__strndup(&r->scratch, b.ptr ? b.ptr : "", b.len);
+	size_t len = b.len;
+	ath_strbuf__free(&b);
+	if (!o || !text)
+		return ath_err__oom(err);
+	o->type = MSGPACK_OBJECT_STR;
+	o->via.str.ptr = text;
+	o->via.str.size = (uint32_t)len;
+	*out = o;
+	return 0;
+}
+
+static int push_bind(ath_rendered *r, const ath_bindref *br, const msgpack_object *v, ath_err *err)
+{
+	if (br->flags & XFORM) {
+		int rc = transform(r, br, v, &v, err);
+		if (rc)
+			return rc;
+	}
+	return push_value(r, v, err);
+}
+
 static int missing(const ath_compiled *c, uint32_t param, uint32_t given, ath_err *err)
 {
 	return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
@@ -36,6 +132,10 @@ int ath_compiled__render(ath_rendered *r, const ath_compiled *c, const msgpack_o
 	int have = params->type == MSGPACK_OBJECT_ARRAY;
 	uint32_t given = have ? params->via.array.size : 0;
 	r->nvalues = 0;
+	if (r->scratch.head) { /* values transformed for the previous execution */
+		ath_arena__free(&r->scratch);
+		memset(&r->scratch, 0, sizeof r->scratch);
+	}
 	if (have && given < c->nparams) {
 		for (uint32_t i = 0; i < c->nbinds; i++)
 			if (c->binds[i].param >= given)
@@ -45,9 +145,11 @@ int ath_compiled__render(ath_rendered *r, const ath_compiled *c, const msgpack_o
 		r->sql = c->sql;
 		r->sql_len = c->sql_len;
 		r->sql_hash = c->sql_hash;
-		for (uint32_t i = 0; have && i < c->nbinds; i++)
-			if (push_value(r, &params->via.array.ptr[c->binds[i].param], err))
-				return ATH_ENOMEM;
+		for (uint32_t i = 0; have && i < c->nbinds; i++) {
+			int rc = push_bind(r, &c->binds[i], &params->via.array.ptr[c->binds[i].param], err);
+			if (rc)
+				return rc;
+		}
 		return 0;
 	}
 	const ath_dialect *d = c->dialect;
@@ -60,8 +162,11 @@ int ath_compiled__render(ath_rendered *r, const ath_compiled *c, const msgpack_o
 		at = br->offset;
 		if (!(br->flags & ATH_BIND_EXPANDING)) {
 			d->placeholder(b, ++pos);
-			if (have && push_value(r, &params->via.array.ptr[br->param], err))
-				return ATH_ENOMEM;
+			if (have) {
+				int rc = push_bind(r, br, &params->via.array.ptr[br->param], err);
+				if (rc)
+					return rc;
+			}
 			continue;
 		}
 		if (!have)
@@ -116,5 +221,6 @@ void ath_rendered__free(ath_rendered *r)
 {
 	ath__free(r->values);
 	ath_strbuf__free(&r->buf);
+	ath_arena__free(&r->scratch);
 	memset(r, 0, sizeof *r);
 }

@@ -33,6 +33,10 @@ const ath_op_info ath_ops[ATH_OP__COUNT] = {
 				      ATH_OP_IS_NOT_DISTINCT_FROM },
 	[ATH_OP_IS_NOT_DISTINCT_FROM] = { "is_not_distinct_from", "IS NOT DISTINCT FROM", 5, ATH_OPF_COMPARISON,
 					  ATH_OP_IS_DISTINCT_FROM },
+	[ATH_OP_REGEXP] = { "regexp", "REGEXP", 5, ATH_OPF_COMPARISON, ATH_OP_NOT_REGEXP },
+	[ATH_OP_NOT_REGEXP] = { "not_regexp", "NOT REGEXP", 5, ATH_OPF_COMPARISON, ATH_OP_REGEXP },
+	/* ["op", "<->", l, r]: SQLAlchemy's custom_op, precedence 0 (always grouped) */
+	[ATH_OP_CUSTOM] = { "\x01op", NULL, 0, 0, -1 },
 	[ATH_OP_LIKE] = { "like", "LIKE", 5, ATH_OPF_COMPARISON, ATH_OP_NOT_LIKE },
 	[ATH_OP_NOT_LIKE] = { "not_like", "NOT LIKE", 5, ATH_OPF_COMPARISON, ATH_OP_LIKE },
 	[ATH_OP_ILIKE] = { "ilike", "ILIKE", 5, ATH_OPF_COMPARISON, ATH_OP_NOT_ILIKE },
@@ -160,6 +164,7 @@ static ath_node *new_node(dec *d, ath_node_kind kind, uint32_t nkids)
 }
 
 static int decode_expr(dec *d, mobj *o, ath_node **out);
+static int decode_names(dec *d, mobj *v, const char ***names, uint32_t *count, const char *what);
 static int decode_from(dec *d, mobj *o, ath_node **out);
 static int decode_stmt(dec *d, mobj *o, ath_node **out);
 
@@ -412,24 +417,110 @@ static int x_between(dec *d, mobj *a, uint32_t negated, ath_node **out)
 	return 0;
 }
 
+/* A window frame bound: an integer offset or nil (UNBOUNDED). */
+static int frame_bound(dec *d, mobj *o, bool *unbounded, int64_t *v)
+{
+	if (o->type == MSGPACK_OBJECT_NIL) {
+		*unbounded = true;
+		return 0;
+	}
+	if (o->type == MSGPACK_OBJECT_POSITIVE_INTEGER && o->via.u64 <= INT32_MAX)
+		*v = (int64_t)o->via.u64;
+	else if (o->type == MSGPACK_OBJECT_NEGATIVE_INTEGER && o->via.i64 >= -INT32_MAX)
+		*v = o->via.i64;
+	else
+		return fail(d, "a frame bound is an integer (negative = PRECEDING) or nil (UNBOUNDED)");
+	return 0;
+}
+
+/* {"partition_by": [...], "order_by": [...], "rows": [lo, hi] | "range": [lo, hi]} */
+static int decode_window(dec *d, mobj *o, ath_window **out)
+{
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return fail(d, "a window is a map");
+	ath_window *w = ath_arena__zalloc(d->arena, sizeof *w);
+	if (!w)
+		return oom(d);
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		mobj *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
+		int rc = 0;
+		if (k->type != MSGPACK_OBJECT_STR)
+			return fail(d, "window keys must be strings");
+		path_key(d, k->via.str.ptr, k->via.str.size);
+		if (str_eq(k, "partition_by"))
+			rc = decode_list(d, v, &w->partition_by, decode_expr);
+		else if (str_eq(k, "order_by"))
+			rc = decode_list(d, v, &w->order_by, decode_expr);
+		else if (str_eq(k, "rows") || str_eq(k, "range")) {
+			if (w->frame)
+				return fail(d, "a window takes \"rows\" or \"range\", not both");
+			if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size != 2)
+				return fail(d, "a frame is [lo, hi]");
+			w->frame = str_eq(k, "rows") ? 1 : 2;
+			if ((rc = frame_bound(d, &v->via.array.ptr[0], &w->lo_unbounded, &w->lo)) ||
+			    (rc = frame_bound(d, &v->via.array.ptr[1], &w->hi_unbounded, &w->hi)))
+				return rc;
+		} else
+			return fail(d, "unknown window key");
+		if (rc)
+			return rc;
+		path_pop(d);
+	}
+	*out = w;
+	return 0;
+}
+
+static int decode_fnopts(dec *d, mobj *o, ath_fnopts **out)
+{
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return fail(d, "function options must be a map, not %s", type_name(o));
+	ath_fnopts *f = ath_arena__zalloc(d->arena, sizeof *f);
+	if (!f)
+		return oom(d);
+	for (uint32_t i = 0; i < o->via.map.size; i++) {
+		mobj *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
+		int rc;
+		if (k->type != MSGPACK_OBJECT_STR)
+			return fail(d, "option keys must be strings");
+		path_key(d, k->via.str.ptr, k->via.str.size);
+		if (str_eq(k, "filter"))
+			rc = decode_expr(d, v, &f->filter);
+		else if (str_eq(k, "over"))
+			rc = decode_window(d, v, &f->over);
+		else if (str_eq(k, "within_group"))
+			rc = decode_list(d, v, &f->within_group, decode_expr);
+		else
+			return fail(d, "unknown function option");
+		if (rc)
+			return rc;
+		path_pop(d);
+	}
+	*out = f;
+	return 0;
+}
+
 static int x_fn(dec *d, mobj *a, uint32_t arg, ath_node **out)
 {
-	int rc = need_args(d, a, 1, 2, "a name and an array of arguments");
+	int rc = need_args(d, a, 1, 3, "a name, an array of arguments and optional {\"filter\", \"over\", \"within_group\"}");
 	if (rc)
 		return rc;
-	ath_node *n;
-	if (a->via.array.size == 3) {
+	ath_node *n = new_node(d, ATH_N_FN, 0);
+	if (!n)
+		return oom(d);
+	if (a->via.array.size >= 3) {
 		path_idx(d, 2);
 		ath_list args;
 		if ((rc = decode_list(d, &a->via.array.ptr[2], &args, decode_expr)))
 			return rc;
 		path_pop(d);
-		if (!(n = new_node(d, ATH_N_FN, 0)))
-			return oom(d);
 		n->kids = args.v;
 		n->n = args.n;
-	} else if (!(n = new_node(d, ATH_N_FN, 0))) {
-		return oom(d);
+	}
+	if (a->via.array.size == 4) {
+		path_idx(d, 3);
+		if ((rc = decode_fnopts(d, &a->via.array.ptr[3], &n->u.fn)))
+			return rc;
+		path_pop(d);
 	}
 	path_idx(d, 1);
 	if ((rc = get_str(d, &a->via.array.ptr[1], "function name", &n->name)))
@@ -587,6 +678,193 @@ static int x_subselect(dec *d, mobj *a, uint32_t kind, ath_node **out)
 	return 0;
 }
 
+
+/* A string that is safe to render verbatim: letters, digits and '_' (EXTRACT fields). */
+static int get_word(dec *d, mobj *o, const char *what, const char **out)
+{
+	int rc = get_str(d, o, what, out);
+	if (rc)
+		return rc;
+	for (const char *p = *out; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_'))
+			return fail(d, "%s may only hold letters, digits and '_'", what);
+	return 0;
+}
+
+/* ["op", "<->", l, r]: the operator text must be symbols only, so it cannot smuggle SQL. */
+static int x_custom_op(dec *d, mobj *a, uint32_t arg, ath_node **out)
+{
+	int rc = need_args(d, a, 3, 3, "an operator and two operands");
+	if (rc)
+		return rc;
+	const char *opname;
+	path_idx(d, 1);
+	if ((rc = get_str(d, &a->via.array.ptr[1], "operator", &opname)))
+		return rc;
+	if (strlen(opname) > 8 || strspn(opname, "<>=~!@#%^&|`?*+-/:") != strlen(opname))
+		return fail(d, "a custom operator is 1 to 8 symbols among <>=~!@#%%^&|`?*+-/:");
+	path_pop(d);
+	if ((rc = with_kids(d, a, ATH_N_BINARY, 2, 2, out)))
+		return rc;
+	(*out)->op = ATH_OP_CUSTOM;
+	(*out)->name = opname;
+	return 0;
+}
+
+/* contains / startswith / endswith: arg = affix | (negated << 4) */
+static int x_affix(dec *d, mobj *a, uint32_t arg, ath_node **out)
+{
+	int rc = need_args(d, a, 2, 3, "an expression, a value and optional {\"escape\": c} or {\"autoescape\": true}");
+	if (rc || (rc = with_kids(d, a, ATH_N_AFFIX, 1, 2, out)))
+		return rc;
+	ath_node *n = *out;
+	n->op = (uint8_t)(arg & 0xf);
+	n->flags = (arg >> 4) ? ATH_NF_NEGATED : 0;
+	if (a->via.array.size == 4) {
+		mobj *o = &a->via.array.ptr[3];
+		path_idx(d, 3);
+		if (o->type != MSGPACK_OBJECT_MAP)
+			return fail(d, "options must be a map, not %s", type_name(o));
+		for (uint32_t i = 0; i < o->via.map.size; i++) {
+			mobj *k = &o->via.map.ptr[i].key, *v = &o->via.map.ptr[i].val;
+			path_idx(d, i);
+			if (str_eq(k, "escape")) {
+				if ((rc = get_str(d, v, "escape", &n->name)))
+					return rc;
+				if (strlen(n->name) != 1)
+					return fail(d, "escape must be one character");
+			} else if (str_eq(k, "autoescape")) {
+				if (v->type != MSGPACK_OBJECT_BOOLEAN)
+					return fail(d, "autoescape must be a bool");
+				if (v->via.boolean)
+					n->flags |= ATH_NF_AUTOESCAPE;
+			} else {
+				return fail(d, "unknown option");
+			}
+			path_pop(d);
+		}
+		if (n->name && (n->flags & ATH_NF_AUTOESCAPE))
+			return fail(d, "escape and autoescape are exclusive");
+		if ((n->flags & ATH_NF_AUTOESCAPE) && n->kids[1]->kind != ATH_N_BIND)
+			return fail(d, "autoescape needs the value to be a bind");
+		path_pop(d);
+	}
+	return 0;
+}
+
+/* Nodes named by a string operand: ["excluded", name], ["extract", field, e], ["collate", e, c]. */
+static int x_named(dec *d, mobj *a, uint32_t kind, ath_node **out)
+{
+	int rc;
+	uint32_t name_at = kind == ATH_N_COLLATE ? 2 : 1;
+	if (kind == ATH_N_EXCLUDED)
+		rc = need_args(d, a, 1, 1, "a column name");
+	else
+		rc = need_args(d, a, 2, 2, kind == ATH_N_EXTRACT ? "a field and an expression" : "an expression and a collation");
+	if (rc)
+		return rc;
+	if (kind == ATH_N_EXCLUDED) {
+		if (!(*out = new_node(d, ATH_N_EXCLUDED, 0)))
+			return oom(d);
+	} else if ((rc = with_kids(d, a, (ath_node_kind)kind, kind == ATH_N_EXTRACT ? 2 : 1, 1, out))) {
+		return rc;
+	}
+	path_idx(d, name_at);
+	if (kind == ATH_N_EXTRACT)
+		rc = get_word(d, &a->via.array.ptr[name_at], "EXTRACT field", &(*out)->name);
+	else
+		rc = get_str(d, &a->via.array.ptr[name_at], kind == ATH_N_EXCLUDED ? "column name" : "collation", &(*out)->name);
+	if (rc)
+		return rc;
+	path_pop(d);
+	return 0;
+}
+
+/* A type form: ["Integer"], ["String", 10], ["postgresql.JSONB"]; checked by the type renderer. */
+static int check_type(dec *d, mobj *t)
+{
+	if (t->type != MSGPACK_OBJECT_ARRAY || t->via.array.size == 0 || t->via.array.ptr[0].type != MSGPACK_OBJECT_STR)
+		return fail(d, "a type is an array [name, args...]");
+	return 0;
+}
+
+/* ["cast", e, type]; ["type_coerce", e, type] changes only the engine's idea of the type, so it
+ * decodes to `e` itself (SQLAlchemy renders type_coerce as its expression). */
+static int x_cast(dec *d, mobj *a, uint32_t coerce, ath_node **out)
+{
+	int rc = need_args(d, a, 2, 2, "an expression and a type");
+	if (rc)
+		return rc;
+	path_idx(d, 2);
+	if ((rc = check_type(d, &a->via.array.ptr[2])))
+		return rc;
+	path_pop(d);
+	if (coerce)
+		return expr_at(d, a, 1, out);
+	if ((rc = with_kids(d, a, ATH_N_CAST, 1, 1, out)))
+		return rc;
+	(*out)->value = &a->via.array.ptr[2];
+	return 0;
+}
+
+static int x_any(dec *d, mobj *a, uint32_t all, ath_node **out)
+{
+	int rc = need_args(d, a, 1, 1, "one array expression");
+	if (rc || (rc = with_kids(d, a, ATH_N_ANY, 1, 1, out)))
+		return rc;
+	(*out)->op = (uint8_t)all;
+	return 0;
+}
+
+/* ["index", e, i] and ["slice", e, lo, hi] */
+static int x_index(dec *d, mobj *a, uint32_t slice, ath_node **out)
+{
+	int rc = slice ? need_args(d, a, 3, 3, "an array, a lower and an upper bound")
+		       : need_args(d, a, 2, 2, "an array and an index");
+	return rc ? rc : with_kids(d, a, ATH_N_INDEX, 1, slice ? 3 : 2, out);
+}
+
+static int x_json(dec *d, mobj *a, uint32_t op, ath_node **out)
+{
+	int rc = need_args(d, a, 2, 2, op >= ATH_JSON_PATH ? "a document and a path (a bind of a list of keys)"
+							  : "a document and a key");
+	if (rc || (rc = with_kids(d, a, ATH_N_JSON, 1, 2, out)))
+		return rc;
+	(*out)->op = (uint8_t)op;
+	uint8_t k = (*out)->kids[1]->kind;
+	if (k != ATH_N_BIND && k != ATH_N_LIT) {
+		path_idx(d, 2);
+		return fail(d, "a JSON key or path must be a bind or a literal");
+	}
+	return 0;
+}
+
+/* ["case_on", value, [[match, then], ...], else?] */
+static int x_case_on(dec *d, mobj *a, uint32_t arg, ath_node **out)
+{
+	int rc = need_args(d, a, 2, 3, "a value, [[match, then], ...] and an optional else");
+	if (rc)
+		return rc;
+	msgpack_object_array rest = { a->via.array.size - 1, a->via.array.ptr + 1 };
+	msgpack_object shifted = { .type = MSGPACK_OBJECT_ARRAY, .via.array = rest };
+	/* decode [value, whens, else?] as if it were ["case", whens, else?] shifted by one */
+	ath_node *value;
+	if ((rc = expr_at(d, a, 1, &value)))
+		return rc;
+	mobj *arr = &shifted;
+	if ((rc = x_case(d, arr, 1, out)))
+		return rc;
+	ath_node *n = *out, **kids = ath_arena__zalloc(d->arena, (n->n + 1) * sizeof *kids);
+	if (!kids)
+		return oom(d);
+	kids[0] = value;
+	memcpy(kids + 1, n->kids, n->n * sizeof *kids);
+	n->kids = kids;
+	n->n++;
+	n->flags |= ATH_NF_HAS_VALUE;
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	expr_fn fn;
@@ -625,6 +903,27 @@ static const struct {
 	{ "scalar", x_subselect, ATH_N_SCALAR },
 	{ "exists", x_subselect, ATH_N_EXISTS },
 	{ "not_exists", x_subselect, ATH_N__COUNT },
+	{ "op", x_custom_op, 0 },
+	{ "contains", x_affix, ATH_AFFIX_CONTAINS },
+	{ "startswith", x_affix, ATH_AFFIX_STARTSWITH },
+	{ "endswith", x_affix, ATH_AFFIX_ENDSWITH },
+	{ "not_contains", x_affix, ATH_AFFIX_CONTAINS | 0x10 },
+	{ "not_startswith", x_affix, ATH_AFFIX_STARTSWITH | 0x10 },
+	{ "not_endswith", x_affix, ATH_AFFIX_ENDSWITH | 0x10 },
+	{ "excluded", x_named, ATH_N_EXCLUDED },
+	{ "extract", x_named, ATH_N_EXTRACT },
+	{ "collate", x_named, ATH_N_COLLATE },
+	{ "cast", x_cast, 0 },
+	{ "type_coerce", x_cast, 1 },
+	{ "any", x_any, 0 },
+	{ "all", x_any, 1 },
+	{ "index", x_index, 0 },
+	{ "slice", x_index, 1 },
+	{ "json_get", x_json, ATH_JSON_GET },
+	{ "json_get_text", x_json, ATH_JSON_GET_TEXT },
+	{ "json_path", x_json, ATH_JSON_PATH },
+	{ "json_path_text", x_json, ATH_JSON_PATH_TEXT },
+	{ "case_on", x_case_on, 0 },
 };
 
 static int decode_expr(dec *d, mobj *o, ath_node **out)
@@ -726,11 +1025,13 @@ static int decode_from(dec *d, mobj *o, ath_node **out)
 		}
 		if (!node->kids[2])
 			return fail(d, "a join needs an ON clause (a cross join is two FROM items)");
-	} else if (str_eq(&a[0], "subquery")) {
+	} else if (str_eq(&a[0], "subquery") || str_eq(&a[0], "lateral")) {
 		if (n != 3)
-			return fail(d, "\"subquery\" takes a select and a name");
+			return fail(d, "\"%s\" takes a select and a name", str_eq(&a[0], "lateral") ? "lateral" : "subquery");
 		if (!(node = new_node(d, ATH_N_SUBQUERY, 0)))
 			return oom(d);
+		if (str_eq(&a[0], "lateral"))
+			node->flags |= ATH_NF_LATERAL;
 		ath_node *s;
 		path_idx(d, 1);
 		if ((rc = decode_stmt(d, &a[1], &s)))
@@ -743,6 +1044,77 @@ static int decode_from(dec *d, mobj *o, ath_node **out)
 		if ((rc = get_str(d, &a[2], "subquery name", &node->name)))
 			return rc;
 		path_pop(d);
+	} else if (str_eq(&a[0], "cte")) {
+		if (n != 2)
+			return fail(d, "\"cte\" takes the name of a CTE");
+		if (!(node = new_node(d, ATH_N_CTE_REF, 0)))
+			return oom(d);
+		path_idx(d, 1);
+		if ((rc = get_str(d, &a[1], "CTE name", &node->name)))
+			return rc;
+		path_pop(d);
+	} else if (str_eq(&a[0], "values")) {
+		if (n != 4)
+			return fail(d, "\"values\" takes rows, a name and column names");
+		mobj *rows = &a[1];
+		if (rows->type != MSGPACK_OBJECT_ARRAY || rows->via.array.size == 0)
+			return fail(d, "VALUES needs a non-empty array of rows");
+		if (!(node = new_node(d, ATH_N_VALUES, rows->via.array.size)))
+			return oom(d);
+		const char **cols;
+		uint32_t ncols;
+		path_idx(d, 3);
+		if ((rc = decode_names(d, &a[3], &cols, &ncols, "VALUES columns")))
+			return rc;
+		if (ncols == 0)
+			return fail(d, "VALUES needs column names");
+		path_pop(d);
+		node->u.names = cols;
+		node->index = ncols;
+		path_idx(d, 1);
+		for (uint32_t r = 0; r < rows->via.array.size; r++) {
+			path_idx(d, r);
+			ath_list row;
+			if ((rc = decode_list(d, &rows->via.array.ptr[r], &row, decode_expr)))
+				return rc;
+			if (row.n != ncols)
+				return fail(d, "row has %u values for %u columns", row.n, ncols);
+			if (!(node->kids[r] = new_node(d, ATH_N_TUPLE, 0)))
+				return oom(d);
+			node->kids[r]->kids = row.v;
+			node->kids[r]->n = row.n;
+			path_pop(d);
+		}
+		path_pop(d);
+		path_idx(d, 2);
+		if ((rc = get_str(d, &a[2], "VALUES name", &node->name)))
+			return rc;
+		path_pop(d);
+	} else if (str_eq(&a[0], "table_fn")) {
+		if (n < 3 || n > 4)
+			return fail(d, "\"table_fn\" takes a function call, a name and optional column names");
+		if (!(node = new_node(d, ATH_N_TABLE_FN, 1)))
+			return oom(d);
+		if ((rc = expr_at(d, o, 1, &node->kids[0])))
+			return rc;
+		if (node->kids[0]->kind != ATH_N_FN) {
+			path_idx(d, 1);
+			return fail(d, "a table-valued function needs [\"fn\", ...]");
+		}
+		path_idx(d, 2);
+		if ((rc = get_str(d, &a[2], "table function name", &node->name)))
+			return rc;
+		path_pop(d);
+		if (n == 4) {
+			const char **cols;
+			uint32_t ncols;
+			path_idx(d, 3);
+			if ((rc = decode_names(d, &a[3], &cols, &ncols, "columns")))
+				return rc;
+			path_pop(d);
+			node->u.names = cols;
+			node->index = ncols;
+		}
 	} else {
 		return fail(d, "unknown FROM kind \"%.*s\"", (int)(a[0].via.str.size > 40 ? 40 : a[0].via.str.size),
 			    a[0].via.str.ptr);
@@ -794,6 +1166,137 @@ static int decode_names(dec *d, mobj *v, const char ***names, uint32_t *count, c
 
 static int unknown_key(dec *d, const char *stmt) { return fail(d, "unknown key for a %s statement", stmt); }
 
+
+/* "with": [{"name": n, "query": select, "recursive": bool, "columns": [names]}] */
+static int decode_with(dec *d, mobj *v, ath_cte **out, uint32_t *count)
+{
+	if (v->type != MSGPACK_OBJECT_ARRAY)
+		return fail(d, "with must be an array of CTEs");
+	*count = v->via.array.size;
+	*out = ath_arena__zalloc(d->arena, (*count + 1) * sizeof **out);
+	if (!*out)
+		return oom(d);
+	for (uint32_t i = 0; i < *count; i++) {
+		mobj *e = &v->via.array.ptr[i];
+		ath_cte *w = &(*out)[i];
+		path_idx(d, i);
+		if (e->type != MSGPACK_OBJECT_MAP)
+			return fail(d, "a CTE is a map {\"name\", \"query\", \"recursive\", \"columns\"}");
+		FOR_KEYS(d, e, j, k, val)
+		{
+			int rc = 0;
+			if (k->type != MSGPACK_OBJECT_STR)
+				return fail(d, "CTE keys must be strings");
+			path_key(d, k->via.str.ptr, k->via.str.size);
+			if (str_eq(k, "name"))
+				rc = get_str(d, val, "CTE name", &w->name);
+			else if (str_eq(k, "query")) {
+				if (!(rc = decode_stmt(d, val, &w->query)) && w->query->kind != ATH_N_SELECT)
+					return fail(d, "a CTE's query must be a select");
+			} else if (str_eq(k, "recursive")) {
+				if (val->type != MSGPACK_OBJECT_BOOLEAN)
+					return fail(d, "recursive must be a bool");
+				w->recursive = val->via.boolean;
+			} else if (str_eq(k, "columns"))
+				rc = decode_names(d, val, &w->columns, &w->ncolumns, "CTE columns");
+			else
+				return fail(d, "unknown CTE key");
+			if (rc)
+				return rc;
+			path_pop(d);
+		}
+		if (!w->name || !w->query)
+			return fail(d, "a CTE needs \"name\" and \"query\"");
+		path_pop(d);
+	}
+	return 0;
+}
+
+static int decode_for_update(dec *d, mobj *v, ath_for_update **out)
+{
+	if (v->type == MSGPACK_OBJECT_NIL)
+		return 0;
+	if (v->type != MSGPACK_OBJECT_MAP)
+		return fail(d, "for_update must be a map");
+	ath_for_update *f = ath_arena__zalloc(d->arena, sizeof *f);
+	if (!f)
+		return oom(d);
+	FOR_KEYS(d, v, i, k, val)
+	{
+		if (k->type != MSGPACK_OBJECT_STR)
+			return fail(d, "for_update keys must be strings");
+		path_key(d, k->via.str.ptr, k->via.str.size);
+		bool *flag = str_eq(k, "read") ? &f->read : str_eq(k, "nowait") ? &f->nowait
+			   : str_eq(k, "skip_locked") ? &f->skip_locked : str_eq(k, "key_share") ? &f->key_share : NULL;
+		if (flag) {
+			if (val->type != MSGPACK_OBJECT_BOOLEAN)
+				return fail(d, "must be a bool");
+			*flag = val->via.boolean;
+		} else if (str_eq(k, "of")) {
+			/* names, or FROM items [\"table\", name] whose names are taken */
+			if (val->type != MSGPACK_OBJECT_ARRAY)
+				return fail(d, "of must be an array of names");
+			f->nof = val->via.array.size;
+			f->of = ath_arena__zalloc(d->arena, (f->nof + 1) * sizeof *f->of);
+			if (!f->of)
+				return oom(d);
+			for (uint32_t j = 0; j < f->nof; j++) {
+				mobj *e = &val->via.array.ptr[j];
+				path_idx(d, j);
+				if (e->type == MSGPACK_OBJECT_ARRAY && e->via.array.size >= 2)
+					e = &e->via.array.ptr[1];
+				int rc = get_str(d, e, "table name", &f->of[j]);
+				if (rc)
+					return rc;
+				path_pop(d);
+			}
+		} else
+			return fail(d, "unknown for_update key");
+		path_pop(d);
+	}
+	if (f->nowait && f->skip_locked)
+		return fail(d, "nowait and skip_locked are exclusive");
+	*out = f;
+	return 0;
+}
+
+static int decode_compound(dec *d, mobj *o, ath_select *s)
+{
+	FOR_KEYS(d, o, i, k, v)
+	{
+		int rc = 0;
+		path_key(d, k->via.str.ptr, k->via.str.size);
+		if (str_eq(k, "k"))
+			;
+		else if (str_eq(k, "selects")) {
+			if ((rc = decode_list(d, v, &s->selects, decode_stmt)))
+				return rc;
+			for (uint32_t j = 0; j < s->selects.n; j++)
+				if (s->selects.v[j]->kind != ATH_N_SELECT) {
+					path_idx(d, j);
+					return fail(d, "a compound select's members must be selects");
+				}
+		} else if (str_eq(k, "order_by"))
+			rc = opt_list(d, v, &s->order_by, decode_expr);
+		else if (str_eq(k, "limit"))
+			rc = opt_expr(d, v, &s->limit);
+		else if (str_eq(k, "offset"))
+			rc = opt_expr(d, v, &s->offset);
+		else if (str_eq(k, "with"))
+			rc = decode_with(d, v, &s->with, &s->nwith);
+		else
+			return unknown_key(d, "compound select");
+		if (rc)
+			return rc;
+		path_pop(d);
+	}
+	if (s->selects.n < 2)
+		return fail(d, "a compound select needs two or more \"selects\"");
+	return 0;
+}
+
+static int decode_on_conflict(dec *d, mobj *v, ath_on_conflict **out);
+
 static int decode_select(dec *d, mobj *o, ath_select *s)
 {
 	FOR_KEYS(d, o, i, k, v)
@@ -821,10 +1324,21 @@ static int decode_select(dec *d, mobj *o, ath_select *s)
 		else if (str_eq(k, "offset"))
 			rc = opt_expr(d, v, &s->offset);
 		else if (str_eq(k, "distinct")) {
-			if (v->type != MSGPACK_OBJECT_BOOLEAN)
-				return fail(d, "distinct must be a bool here (DISTINCT ON lists are not supported yet)");
-			s->distinct = v->via.boolean;
-		} else if (str_eq(k, "correlate")) {
+			if (v->type == MSGPACK_OBJECT_ARRAY) {
+				if ((rc = decode_list(d, v, &s->distinct_on, decode_expr)))
+					return rc;
+				if (!s->distinct_on.n)
+					return fail(d, "DISTINCT ON needs one or more expressions");
+				s->distinct = true;
+			} else if (v->type == MSGPACK_OBJECT_BOOLEAN) {
+				s->distinct = v->via.boolean;
+			} else {
+				return fail(d, "distinct must be a bool or a list of expressions (DISTINCT ON)");
+			}
+		} else if (str_eq(k, "with"))
+			rc = decode_with(d, v, &s->with, &s->nwith);
+		else if (str_eq(k, "for_update"))
+			rc = decode_for_update(d, v, &s->for_update); else if (str_eq(k, "correlate")) {
 			const char **names;
 			uint32_t count;
 			if ((rc = decode_names(d, v, &names, &count, "correlate")))
@@ -888,6 +1402,10 @@ static int decode_insert(dec *d, mobj *o, ath_insert *s)
 			s->select = sel;
 		} else if (str_eq(k, "returning"))
 			rc = decode_returning(d, v, &s->returning);
+		else if (str_eq(k, "with"))
+			rc = decode_with(d, v, &s->with, &s->nwith);
+		else if (str_eq(k, "on_conflict"))
+			rc = decode_on_conflict(d, v, &s->on_conflict);
 		else
 			return unknown_key(d, "insert");
 		if (rc)
@@ -906,6 +1424,85 @@ static int decode_insert(dec *d, mobj *o, ath_insert *s)
 			path_idx(d, r);
 			return fail(d, "row has %u values for %u columns", s->rows[r].n, s->ncolumns);
 		}
+	return 0;
+}
+
+
+/* [[name, expr], ...] of an UPDATE's or an upsert's "set" */
+static int decode_set(dec *d, mobj *v, const char ***names, ath_list *values)
+{
+	if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size == 0)
+		return fail(d, "set must be a non-empty array of [name, expr]");
+	uint32_t n = v->via.array.size;
+	*names = ath_arena__zalloc(d->arena, n * sizeof **names);
+	values->v = ath_arena__zalloc(d->arena, n * sizeof *values->v);
+	if (!*names || !values->v)
+		return oom(d);
+	values->n = n;
+	for (uint32_t j = 0; j < n; j++) {
+		mobj *pair = &v->via.array.ptr[j];
+		path_idx(d, j);
+		if (pair->type != MSGPACK_OBJECT_ARRAY || pair->via.array.size != 2)
+			return fail(d, "each set entry is [name, expr]");
+		path_idx(d, 0);
+		int rc = get_str(d, &pair->via.array.ptr[0], "column name", &(*names)[j]);
+		if (rc)
+			return rc;
+		path_pop(d);
+		if ((rc = expr_at(d, pair, 1, &values->v[j])))
+			return rc;
+		path_pop(d);
+	}
+	return 0;
+}
+
+/* {"target": [names] | "constraint": name, "where": expr, "do": "nothing" | "update",
+ *  "set": [[name, expr], ...], "set_where": expr} */
+static int decode_on_conflict(dec *d, mobj *v, ath_on_conflict **out)
+{
+	if (v->type != MSGPACK_OBJECT_MAP)
+		return fail(d, "on_conflict must be a map");
+	ath_on_conflict *oc = ath_arena__zalloc(d->arena, sizeof *oc);
+	if (!oc)
+		return oom(d);
+	int have_do = 0;
+	FOR_KEYS(d, v, i, k, val)
+	{
+		int rc = 0;
+		if (k->type != MSGPACK_OBJECT_STR)
+			return fail(d, "on_conflict keys must be strings");
+		path_key(d, k->via.str.ptr, k->via.str.size);
+		if (str_eq(k, "target"))
+			rc = decode_names(d, val, &oc->target, &oc->ntarget, "target");
+		else if (str_eq(k, "constraint"))
+			rc = get_str(d, val, "constraint", &oc->constraint);
+		else if (str_eq(k, "where"))
+			rc = opt_expr(d, val, &oc->where);
+		else if (str_eq(k, "set_where"))
+			rc = opt_expr(d, val, &oc->set_where);
+		else if (str_eq(k, "set"))
+			rc = decode_set(d, val, &oc->set_names, &oc->set_values);
+		else if (str_eq(k, "do")) {
+			if (str_eq(val, "nothing"))
+				oc->do_update = false;
+			else if (str_eq(val, "update"))
+				oc->do_update = true;
+			else
+				return fail(d, "do must be \"nothing\" or \"update\"");
+			have_do = 1;
+		} else
+			return fail(d, "unknown on_conflict key");
+		if (rc)
+			return rc;
+		path_pop(d);
+	}
+	if (!have_do)
+		oc->do_update = oc->set_values.n > 0;
+	if (oc->do_update && !oc->set_values.n)
+		return fail(d, "on_conflict \"do\": \"update\" needs a \"set\" list");
+	if (oc->constraint && oc->ntarget)
+		return fail(d, "on_conflict takes \"target\" or \"constraint\", not both");
+	*out = oc;
 	return 0;
 }
 
@@ -947,6 +1544,12 @@ static int decode_update(dec *d, mobj *o, ath_update *s)
 			rc = opt_expr(d, v, &s->where);
 		else if (str_eq(k, "returning"))
 			rc = decode_returning(d, v, &s->returning);
+		else if (str_eq(k, "with"))
+			rc = decode_with(d, v, &s->with, &s->nwith);
+		else if (str_eq(k, "order_by"))
+			rc = opt_list(d, v, &s->order_by, decode_expr);
+		else if (str_eq(k, "limit"))
+			rc = opt_expr(d, v, &s->limit);
 		else
 			return unknown_key(d, "update");
 		if (rc)
@@ -976,6 +1579,8 @@ static int decode_delete(dec *d, mobj *o, ath_delete *s)
 			rc = opt_expr(d, v, &s->where);
 		else if (str_eq(k, "returning"))
 			rc = decode_returning(d, v, &s->returning);
+		else if (str_eq(k, "with"))
+			rc = decode_with(d, v, &s->with, &s->nwith);
 		else
 			return unknown_key(d, "delete");
 		if (rc)
@@ -1010,6 +1615,15 @@ static int decode_text_stmt(dec *d, mobj *o, ath_node *n)
 	return decode_text(d, sql, binds, 0, &n->u.text);
 }
 
+static int compound_kind(mobj *k)
+{
+	static const char *const names[] = { NULL, "union", "union_all", "intersect", "intersect_all", "except", "except_all" };
+	for (int i = 1; i < 7; i++)
+		if (str_eq(k, names[i]))
+			return i;
+	return 0;
+}
+
 static int decode_stmt(dec *d, mobj *o, ath_node **out)
 {
 	if (o->type != MSGPACK_OBJECT_MAP)
@@ -1037,6 +1651,11 @@ static int decode_stmt(dec *d, mobj *o, ath_node **out)
 		if (!(n = new_node(d, ATH_N_SELECT, 0)) || !(n->u.select = ath_arena__zalloc(d->arena, sizeof(ath_select))))
 			return oom(d);
 		rc = decode_select(d, o, n->u.select);
+	} else if (compound_kind(kind)) {
+		if (!(n = new_node(d, ATH_N_SELECT, 0)) || !(n->u.select = ath_arena__zalloc(d->arena, sizeof(ath_select))))
+			return oom(d);
+		n->u.select->compound = (uint8_t)compound_kind(kind);
+		rc = decode_compound(d, o, n->u.select);
 	} else if (str_eq(kind, "insert")) {
 		if (!(n = new_node(d, ATH_N_INSERT, 0)) || !(n->u.insert = ath_arena__zalloc(d->arena, sizeof(ath_insert))))
 			return oom(d);

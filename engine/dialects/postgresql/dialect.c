@@ -1,10 +1,13 @@
 /* postgresql/dialect.c — PostgreSQL's SQL rendering: "$n" placeholders (libpq), LIMIT ALL for a
  * bare OFFSET, native ILIKE and booleans, the 63-byte identifier limit. Mirrors
- * sqlalchemy/dialects/postgresql/base.py (PGCompiler). The libpq driver is in driver.c. */
+ * sqlalchemy/dialects/postgresql/base.py (PGCompiler): DISTINCT ON, FOR UPDATE variants, ~ for
+ * regexp, arrays, LATERAL, ON CONFLICT; JSON operators are the generic compiler's. No driver yet: the libpq driver comes with
+ * the servers work, so engines for postgresql:// URLs report NotSupportedError. */
 #include <inttypes.h>
 
 #include "dialects/dialect.h"
 #include "sql/compiler.h"
+#include "types/typename.h"
 
 #include "reserved_words.h"
 
@@ -35,6 +38,26 @@ static void empty_set(ath_strbuf *b, uint32_t arity)
 	ath_strbuf__puts(b, " WHERE 1!=1");
 }
 
+/* FOR UPDATE / FOR NO KEY UPDATE / FOR SHARE / FOR KEY SHARE [OF t, ...] [NOWAIT | SKIP LOCKED]
+ * (PGCompiler.for_update_clause) */
+static int for_update_clause(ath_compiler *c, const ath_select *s)
+{
+	const ath_for_update *f = s->for_update;
+	if (f->read)
+		ath_compiler__puts(c, f->key_share ? " FOR KEY SHARE" : " FOR SHARE");
+	else
+		ath_compiler__puts(c, f->key_share ? " FOR NO KEY UPDATE" : " FOR UPDATE");
+	for (uint32_t i = 0; i < f->nof; i++) {
+		ath_compiler__puts(c, i ? ", " : " OF ");
+		ath_compiler__ident(c, f->of[i]);
+	}
+	if (f->nowait)
+		ath_compiler__puts(c, " NOWAIT");
+	if (f->skip_locked)
+		ath_compiler__puts(c, " SKIP LOCKED");
+	return 0;
+}
+
 const ath_dialect ath_dialect_postgresql = {
 	.version = 1,
 	.name = "postgresql",
@@ -53,4 +76,18 @@ const ath_dialect ath_dialect_postgresql = {
 	.default_values = "DEFAULT VALUES",
 	.driver = &ath_postgresql_driver,
 	.begin_sql = "BEGIN",
+	.for_update_clause = for_update_clause,
+	.regexp_op = "~",
+	.not_regexp_op = "!~",
+	.supports_filter = 1,
+	.supports_distinct_on = 1,
+	.supports_lateral = 1,
+	.supports_arrays = 1,
+	.compound_parens = 1,
+	.values_style = ATH_VALUES_CLAUSE,
+	.update_from_style = ATH_UPDATE_FROM_CLAUSE,
+	.delete_using_style = ATH_DELETE_USING_CLAUSE,
+	.upsert_style = ATH_UPSERT_ON_CONFLICT,
+	.on_conflict_constraint = 1,
+	.type_family = ATH_TYPES_POSTGRESQL,
 };

@@ -1,0 +1,289 @@
+/* compile_dml.c — INSERT, UPDATE and DELETE: VALUES rows and INSERT ... SELECT, SET lists,
+ * UPDATE ... FROM, DELETE ... USING, RETURNING and upserts; the facts inserted_primary_key needs.
+ * Dialect differences (RETURNING, USING, multi-table forms) come from dialect flags. Mirrors
+ * visit_insert / visit_update / visit_delete of sqlalchemy/sql/compiler.py and sql/crud.py. */
+#include "compiler_int.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+
+static int returning(ath_compiler *c, const ath_list *l)
+{
+	if (!l->n)
+		return 0;
+	if (!c->d->supports_returning)
+		return ath_compiler__fail(c, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+					  "RETURNING is not supported by the %s dialect", c->d->name);
+	c->returns_rows = 1;
+	ath_compiler__puts(c, " RETURNING ");
+	const char **seen = ath_arena__zalloc(&c->tmp, l->n * sizeof *seen);
+	if (!seen)
+		return oom(c);
+	for (uint32_t i = 0; i < l->n; i++) {
+		if (i)
+			ath_compiler__puts(c, ", ");
+		int rc = column_entry(c, l->v[i], seen, i);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+
+static int set_list(ath_compiler *c, const char *const *names, const ath_list *values, const char *eq,
+		    const ath_node *qualify)
+{
+	int rc = 0;
+	for (uint32_t i = 0; i < values->n && !rc; i++) {
+		if (i)
+			ath_compiler__puts(c, ", ");
+		if (qualify) {
+			if ((rc = table_name(c, qualify)))
+				return rc;
+			ath_strbuf__putc(&c->sql, '.');
+		}
+		if ((rc = ident(c, names[i])))
+			return rc;
+		ath_compiler__puts(c, eq);
+		rc = ath_compiler__grouped(c, values->v[i], GROUP_ALL, OP_NONE);
+	}
+	return rc;
+}
+
+/* ON CONFLICT (PostgreSQL, SQLite) / ON DUPLICATE KEY UPDATE (MySQL, whose target is implied by
+ * the table's unique keys). Mirrors the dialects' visit_on_conflict_do_* and
+ * visit_on_duplicate_key_update. */
+static int on_conflict(ath_compiler *c, const ath_on_conflict *oc)
+{
+	int rc = 0;
+	switch (c->d->upsert_style) {
+	case ATH_UPSERT_ON_DUPLICATE_KEY:
+		if (!oc->do_update)
+			return ath_compiler__fail(c, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+						  "ON CONFLICT DO NOTHING is not supported by the %s dialect "
+						  "(ON DUPLICATE KEY UPDATE needs at least one SET)", c->d->name);
+		if (oc->set_where || oc->where || oc->constraint)
+			return ath_compiler__fail(c, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+						  "an upsert WHERE or constraint is not supported by the %s dialect "
+						  "(ON DUPLICATE KEY UPDATE)", c->d->name);
+		ath_compiler__puts(c, " ON DUPLICATE KEY UPDATE ");
+		return set_list(c, oc->set_names, &oc->set_values, " = ", NULL);
+	case ATH_UPSERT_ON_CONFLICT:
+		break;
+	default:
+		return ath_compiler__fail(c, ATH_ERRCLASS_NOT_SUPPORTED_ERROR, "upserts are not supported by the %s dialect",
+					  c->d->name);
+	}
+	ath_compiler__puts(c, " ON CONFLICT");
+	if (oc->constraint) {
+		if (!c->d->on_conflict_constraint)
+			return ath_compiler__fail(c, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+						  "ON CONFLICT ON CONSTRAINT is not supported by the %s dialect", c->d->name);
+		ath_compiler__puts(c, " ON CONSTRAINT ");
+		if ((rc = ident(c, oc->constraint)))
+			return rc;
+	} else if (oc->ntarget) {
+		ath_compiler__puts(c, " (");
+		for (uint32_t i = 0; i < oc->ntarget && !rc; i++) {
+			if (i)
+				ath_compiler__puts(c, ", ");
+			rc = ident(c, oc->target[i]);
+		}
+		ath_strbuf__putc(&c->sql, ')');
+		if (!rc && oc->where) {
+			ath_compiler__puts(c, " WHERE ");
+			rc = visit(c, oc->where);
+		}
+		if (rc)
+			return rc;
+	} else if (oc->do_update) {
+		return ath_compiler__fail(c, ATH_ERRCLASS_COMPILE_ERROR,
+					  "ON CONFLICT DO UPDATE needs a \"target\" (columns) or a \"constraint\"");
+	}
+	if (!oc->do_update) {
+		ath_compiler__puts(c, " DO NOTHING");
+		return 0;
+	}
+	ath_compiler__puts(c, " DO UPDATE SET ");
+	if ((rc = set_list(c, oc->set_names, &oc->set_values, " = ", NULL)))
+		return rc;
+	if (oc->set_where) {
+		ath_compiler__puts(c, " WHERE ");
+		rc = visit(c, oc->set_where);
+	}
+	return rc;
+}
+
+int ath_compiler__insert(ath_compiler *c, const ath_insert *s, ath_compiled *out)
+{
+	scope sc = { 0 };
+	int rc = scope_add(c, &sc, s->table);
+	if (rc)
+		return rc;
+	c->scope = &sc;
+	if ((rc = ath_compiler__with(c, s->with, s->nwith)))
+		return rc;
+	ath_compiler__puts(c, "INSERT INTO ");
+	if ((rc = table_name(c, s->table)))
+		return rc;
+	if (s->ncolumns == 0 && !s->select) {
+		ath_strbuf__putc(&c->sql, ' ');
+		ath_compiler__puts(c, c->d->default_values);
+		out->single_row_insert = 1; /* one row, every column defaulted: the key is generated */
+		return returning(c, &s->returning);
+	}
+	if (s->ncolumns) {
+		ath_compiler__puts(c, " (");
+		for (uint32_t i = 0; i < s->ncolumns; i++) {
+			if (i)
+				ath_compiler__puts(c, ", ");
+			if ((rc = ident(c, s->columns[i])))
+				return rc;
+		}
+		ath_strbuf__putc(&c->sql, ')');
+	}
+	if (s->select) {
+		ath_strbuf__putc(&c->sql, ' ');
+		if ((rc = compile_select(c, s->select->u.select, NULL)))
+			return rc;
+	} else {
+		if (s->nrows == 0)
+			return ath_compiler__fail(c, ATH_ERRCLASS_COMPILE_ERROR, "an insert with columns needs values or a select");
+		ath_compiler__puts(c, " VALUES ");
+		for (uint32_t r = 0; r < s->nrows; r++) {
+			ath_compiler__puts(c, r ? ", (" : "(");
+			for (uint32_t i = 0; i < s->rows[r].n; i++) {
+				if (i)
+					ath_compiler__puts(c, ", ");
+				if ((rc = ath_compiler__grouped(c, s->rows[r].v[i], GROUP_ALL, OP_NONE)))
+					return rc;
+			}
+			ath_strbuf__putc(&c->sql, ')');
+		}
+	}
+	if (s->on_conflict && (rc = on_conflict(c, s->on_conflict)))
+		return rc;
+	if ((rc = returning(c, &s->returning)))
+		return rc;
+
+	/* What inserted_primary_key needs: which parameter feeds each column of a one-row insert. */
+	out->single_row_insert = s->nrows == 1;
+	out->nins = s->ncolumns;
+	const char **cols = ath_arena__alloc(&out->arena, (s->ncolumns + 1) * sizeof *cols);
+	int32_t *params = ath_arena__alloc(&out->arena, (s->ncolumns + 1) * sizeof *params);
+	if (!cols || !params)
+		return oom(c);
+	for (uint32_t i = 0; i < s->ncolumns; i++) {
+		if (!(cols[i] = ath_arena__strndup(&out->arena, s->columns[i], strlen(s->columns[i]))))
+			return oom(c);
+		const ath_node *v = s->nrows == 1 ? s->rows[0].v[i] : NULL;
+		params[i] = v && v->kind == ATH_N_BIND ? (int32_t)v->index : -1;
+	}
+	out->ins_columns = cols;
+	out->ins_params = params;
+	return 0;
+}
+
+int ath_compiler__update(ath_compiler *c, const ath_update *s)
+{
+	scope sc = { 0 };
+	int rc = scope_add(c, &sc, s->table);
+	for (uint32_t i = 0; i < s->from.n && !rc; i++)
+		rc = scope_add(c, &sc, s->from.v[i]);
+	if (rc)
+		return rc;
+	c->scope = &sc;
+	int style = c->d->update_from_style;
+	if (s->from.n && style == ATH_UPDATE_FROM_NONE)
+		return ath_compiler__fail(c, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+					  "UPDATE ... FROM is not supported by the %s dialect", c->d->name);
+	if ((s->order_by.n || s->limit) && !c->d->supports_update_limit)
+		return ath_compiler__fail(c, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+					  "UPDATE ... ORDER BY / LIMIT is not supported by the %s dialect", c->d->name);
+	if ((rc = ath_compiler__with(c, s->with, s->nwith)))
+		return rc;
+	ath_compiler__puts(c, "UPDATE ");
+	if ((rc = table_name(c, s->table)))
+		return rc;
+	int multi = s->from.n && style == ATH_UPDATE_FROM_MULTI_TABLE;
+	if (multi) /* MySQL: UPDATE t, x SET t.a=... */
+		for (uint32_t i = 0; i < s->from.n && !rc; i++) {
+			ath_compiler__puts(c, ", ");
+			rc = visit_from(c, s->from.v[i]);
+		}
+	if (rc)
+		return rc;
+	ath_compiler__puts(c, " SET ");
+	if ((rc = set_list(c, s->set_names, &s->set_values, "=", multi ? s->table : NULL)))
+		return rc;
+	if (s->from.n && !multi) {
+		ath_compiler__puts(c, " FROM ");
+		for (uint32_t i = 0; i < s->from.n && !rc; i++) {
+			if (i)
+				ath_compiler__puts(c, ", ");
+			rc = visit_from(c, s->from.v[i]);
+		}
+		if (rc)
+			return rc;
+	}
+	if (s->where) {
+		ath_compiler__puts(c, " WHERE ");
+		if ((rc = visit(c, s->where)))
+			return rc;
+	}
+	if (s->order_by.n) {
+		ath_compiler__puts(c, " ORDER BY ");
+		if ((rc = expr_list(c, &s->order_by)))
+			return rc;
+	}
+	if (s->limit) {
+		ath_compiler__puts(c, " LIMIT ");
+		if ((rc = visit(c, s->limit)))
+			return rc;
+	}
+	return returning(c, &s->returning);
+}
+
+int ath_compiler__delete(ath_compiler *c, const ath_delete *s)
+{
+	scope sc = { 0 };
+	int rc = scope_add(c, &sc, s->table);
+	for (uint32_t i = 0; i < s->using_.n && !rc; i++)
+		rc = scope_add(c, &sc, s->using_.v[i]);
+	if (rc)
+		return rc;
+	c->scope = &sc;
+	int style = c->d->delete_using_style;
+	if (s->using_.n && style == ATH_DELETE_USING_NONE)
+		return ath_compiler__fail(c, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+					  "DELETE ... USING is not supported by the %s dialect", c->d->name);
+	if ((rc = ath_compiler__with(c, s->with, s->nwith)))
+		return rc;
+	ath_compiler__puts(c, "DELETE FROM ");
+	if ((rc = table_name(c, s->table)))
+		return rc;
+	if (s->using_.n) {
+		ath_compiler__puts(c, " USING ");
+		if (style == ATH_DELETE_USING_MULTI_TABLE) { /* MySQL: DELETE FROM t USING t, x */
+			if ((rc = table_name(c, s->table)))
+				return rc;
+			ath_compiler__puts(c, ", ");
+		}
+		for (uint32_t i = 0; i < s->using_.n && !rc; i++) {
+			if (i)
+				ath_compiler__puts(c, ", ");
+			rc = visit_from(c, s->using_.v[i]);
+		}
+		if (rc)
+			return rc;
+	}
+	if (s->where) {
+		ath_compiler__puts(c, " WHERE ");
+		if ((rc = visit(c, s->where)))
+			return rc;
+	}
+	return returning(c, &s->returning);}
