@@ -82,7 +82,8 @@ struct ath_dialect {
 	/* "?", "$1", ...: `position` counts from 1 in the final SQL */
 	void (*placeholder)(ath_strbuf *b, uint32_t position);
 	int (*limit_clause)(ath_compiler *c, const ath_select *s);
-	/* The empty-set SELECT used for IN () with `arity` columns (SQLAlchemy visit_empty_set_expr). */
+	/* The empty-set SELECT used for IN () with `arity` columns (SQLAlchemy visit_empty_set_expr),
+	 * when empty_in_style is ATH_EMPTY_IN_SET; NULL otherwise. */
 	void (*empty_set)(ath_strbuf *b, uint32_t arity);
 	int tuple_in_values;            /* (a, b) IN (VALUES (?, ?), ...) instead of IN ((?, ?), ...) */
 	int backslash_escapes;          /* string literals treat backslash as an escape (MySQL) */
@@ -114,6 +115,8 @@ struct ath_dialect {
 	uint8_t type_family;            /* ATH_TYPES_*: names for CAST (types/typename.h) */
 	int supports_update_limit;      /* UPDATE ... ORDER BY ... LIMIT (MySQL) */
 	int on_conflict_constraint;     /* ON CONFLICT ON CONSTRAINT name */
+	uint8_t empty_in_style;         /* ATH_EMPTY_IN_*: what an empty expanding IN list renders as */
+	uint8_t insert_cte_style;       /* ATH_INSERT_CTE_*: where an INSERT's WITH goes */
 };
 
 /* values_style */
@@ -122,6 +125,13 @@ enum { ATH_VALUES_CLAUSE, ATH_VALUES_UNION_ALL };
 enum { ATH_UPDATE_FROM_NONE, ATH_UPDATE_FROM_CLAUSE, ATH_UPDATE_FROM_MULTI_TABLE };
 /* delete_using_style: DELETE FROM t USING x (PostgreSQL) / DELETE FROM t USING t, x (MySQL) */
 enum { ATH_DELETE_USING_NONE, ATH_DELETE_USING_CLAUSE, ATH_DELETE_USING_MULTI_TABLE };
+/* empty_in_style: x IN (SELECT 1 FROM (SELECT 1) WHERE 1!=1), the dialect's empty_set (SQLAlchemy's
+ * SQLiteCompiler.visit_empty_set_op_expr) / x IN (NULL) AND (1 != 1), x NOT IN (NULL) OR (1 = 1)
+ * (SQLAlchemy 1.4's generic SQLCompiler.visit_empty_set_op_expr) */
+enum { ATH_EMPTY_IN_SET, ATH_EMPTY_IN_NULL };
+/* insert_cte_style: WITH x AS (...) INSERT INTO t ... / INSERT INTO t (...) WITH x AS (...) SELECT ...
+ * (MySQL; SQLAlchemy's dialect flag cte_follows_insert, used by SQLCompiler.visit_insert) */
+enum { ATH_INSERT_CTE_FIRST, ATH_INSERT_CTE_BEFORE_SELECT };
 /* upsert_style */
 enum { ATH_UPSERT_NONE, ATH_UPSERT_ON_CONFLICT, ATH_UPSERT_ON_DUPLICATE_KEY };
 

@@ -125,7 +125,9 @@ int ath_compiler__insert(ath_compiler *c, const ath_insert *s, ath_compiled *out
 	if (rc)
 		return rc;
 	c->scope = &sc;
-	if ((rc = ath_compiler__with(c, s->with, s->nwith)))
+	/* MySQL takes INSERT INTO t (...) WITH ... SELECT (SQLAlchemy's cte_follows_insert) */
+	int cte_late = s->select && c->d->insert_cte_style == ATH_INSERT_CTE_BEFORE_SELECT;
+	if (!cte_late && (rc = ath_compiler__with(c, s->with, s->nwith)))
 		return rc;
 	ath_compiler__puts(c, "INSERT INTO ");
 	if ((rc = table_name(c, s->table)))
@@ -148,6 +150,8 @@ int ath_compiler__insert(ath_compiler *c, const ath_insert *s, ath_compiled *out
 	}
 	if (s->select) {
 		ath_strbuf__putc(&c->sql, ' ');
+		if (cte_late && (rc = ath_compiler__with(c, s->with, s->nwith)))
+			return rc;
 		if ((rc = compile_select(c, s->select->u.select, NULL)))
 			return rc;
 	} else {

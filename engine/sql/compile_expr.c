@@ -26,6 +26,9 @@ static int precedence(const ath_node *n, int *op)
 	case ATH_N_IN:
 	case ATH_N_BETWEEN: return ATH_PREC_COMPARE;
 	case ATH_N_COLLATE: return ATH_PREC_COLLATE;
+	/* SQLAlchemy's exists has precedence 0, so it is grouped inside any operator: a AND (EXISTS ..);
+	 * NOT (EXISTS ..) is a NOT */
+	case ATH_N_EXISTS: return n->flags & ATH_NF_NEGATED ? ATH_PREC_NOT : ATH_PREC_EXISTS;
 	default: return ATH_PREC_ATOM;
 	}
 }
@@ -309,7 +312,7 @@ static int visit_in(ath_compiler *c, const ath_node *n)
 	ath_compiler__puts(c, negated ? " NOT IN (" : " IN (");
 	if (list->kind == ATH_N_EXPANDING) {
 		uint16_t arity = n->kids[0]->kind == ATH_N_TUPLE ? (uint16_t)n->kids[0]->n : 0;
-		rc = add_bind(c, list->index, ATH_BIND_EXPANDING, arity);
+		rc = add_bind(c, list->index, ATH_BIND_EXPANDING | (negated ? ATH_BIND_NOT_IN : 0), arity);
 	} else if (list->kind == ATH_N_TUPLE) {
 		for (uint32_t i = 0; i < list->n && !rc; i++) {
 			if (i)

@@ -23,6 +23,8 @@ typedef struct ath_dialect ath_dialect;
 #define ATH_BIND_AUTOESCAPE 0x2u
 #define ATH_BIND_JSON_PATH 0x4u
 #define ATH_BIND_PG_PATH 0x8u
+/* an expanding list of NOT IN: an empty list renders the NOT IN form of the dialect's empty IN */
+#define ATH_BIND_NOT_IN 0x10u
 
 /* One placeholder of the SQL, in order. */
 typedef struct ath_bindref {

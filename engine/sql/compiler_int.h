@@ -47,6 +47,7 @@ struct ath_compiler {
 
 /* Precedences of the constructs added with the expression language (same scale as ast.h). */
 #define ATH_PREC_COLLATE 4
+#define ATH_PREC_EXISTS 0
 
 typedef struct from_list {
 	const ath_node **v;

@@ -25,6 +25,25 @@ static int push_value(ath_rendered *r, const msgpack_object *v, ath_err *err)
 	return 0;
 }
 
+/* An empty expanding list, written inside the "IN (" ... ")" the compiler put around it. */
+static void empty_in(ath_strbuf *b, const ath_dialect *d, const ath_bindref *br)
+{
+	if (d->empty_in_style != ATH_EMPTY_IN_NULL) {
+		d->empty_set(b, br->arity);
+		return;
+	}
+	/* x IN (NULL) AND (1 != 1); (x, y) IN ((NULL, NULL)) AND (1 != 1); NOT IN: OR (1 = 1) */
+	if (br->arity) {
+		ath_strbuf__putc(b, '(');
+		for (uint32_t i = 0; i < br->arity; i++)
+			ath_strbuf__puts(b, i ? ", NULL" : "NULL");
+		ath_strbuf__putc(b, ')');
+	} else {
+		ath_strbuf__puts(b, "NULL");
+	}
+	ath_strbuf__puts(b, br->flags & ATH_BIND_NOT_IN ? ") OR (1 = 1" : ") AND (1 != 1");
+}
+
 #define XFORM (ATH_BIND_AUTOESCAPE | ATH_BIND_JSON_PATH | ATH_BIND_PG_PATH)
 
 static int bad_value(uint32_t param, const char *what, ath_err *err)
@@ -178,7 +197,7 @@ int ath_compiled__render(ath_rendered *r, const ath_compiled *c, const msgpack_o
 			return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
 					    "parameter %u is for an expanding IN and must be a list", br->param);
 		if (list->via.array.size == 0) {
-			d->empty_set(b, br->arity);
+			empty_in(b, d, br);
 			continue;
 		}
 		if (br->arity && d->tuple_in_values)

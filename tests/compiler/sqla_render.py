@@ -530,7 +530,8 @@ def check(cases_dir):
     agree = differ_why = differ = skipped = 0
     report = []
     for path in sorted(glob.glob(os.path.join(cases_dir, "*.json"))):
-        for case in json.load(open(path)):
+        data = json.load(open(path))
+        for case in data["cases"] if isinstance(data, dict) else data:
             for d in DIALECTS:
                 want = expected(case, d)
                 if want is None:
@@ -570,7 +571,8 @@ def main():
     if len(sys.argv) >= 3 and sys.argv[1] == "check":
         return check(sys.argv[2])
     if len(sys.argv) >= 4 and sys.argv[1] == "fill":
-        for case in json.load(open(sys.argv[2])):
+        data = json.load(open(sys.argv[2]))
+        for case in data["cases"] if isinstance(data, dict) else data:
             if case["name"] in sys.argv[3:] or sys.argv[3] == "*":
                 print(case["name"])
                 for d in DIALECTS:

@@ -9,6 +9,8 @@
  *    "bind_order_mysql": [1, 0],             optional per-dialect override
  *    "errors": {"mysql": {"class": "NotSupportedError", "contains": "FULL"}},
  *    "why": "..."}                           where athanor deliberately differs from SQLAlchemy
+ * A file may instead be {"setup": [...], "cases": [...]}; the execution keys ("setup",
+ * "exec_params", "rows", "rowcount", "after", "exec", "exec_why") belong to test_corpus_exec.c.
  * Whitespace runs compare equal. A case named on the command line runs alone. */
 #include <athanor/athanor.h>
 #include <dirent.h>
@@ -193,11 +195,12 @@ int main(int argc, char **argv)
 		char path[1024];
 		snprintf(path, sizeof path, "%s/%s", dir, files[f]);
 		json_error_t jerr;
-		json_t *cases = json_load_file(path, JSON_DECODE_INT_AS_REAL * 0, &jerr);
+		json_t *file = json_load_file(path, 0, &jerr);
+		json_t *cases = json_is_object(file) ? json_object_get(file, "cases") : file;
 		if (!cases || !json_is_array(cases)) {
-			fprintf(stderr, "FAIL %s: %s (line %d)\n", path, cases ? "not an array" : jerr.text, jerr.line);
+			fprintf(stderr, "FAIL %s: %s (line %d)\n", path, file ? "not an array of cases" : jerr.text, jerr.line);
 			test_failures++;
-			json_decref(cases);
+			json_decref(file);
 			free(files[f]);
 			continue;
 		}
@@ -210,7 +213,7 @@ int main(int argc, char **argv)
 				continue;
 			run_case(c);
 		}
-		json_decref(cases);
+		json_decref(file);
 		free(files[f]);
 	}
 	printf("%d cases, %d SQL renderings compared\n", ncases, nchecks_sql);

@@ -30,16 +30,6 @@ static int limit_clause(ath_compiler *c, const ath_select *s)
 	return rc;
 }
 
-static void empty_set(ath_strbuf *b, uint32_t arity)
-{
-	ath_strbuf__puts(b, "SELECT ");
-	for (uint32_t pass = 0; pass < 2; pass++) {
-		for (uint32_t i = 0; i < (arity ? arity : 1); i++)
-			ath_strbuf__puts(b, i ? ", 1" : "1");
-		ath_strbuf__puts(b, pass ? ") as _empty_set WHERE 1!=1" : " FROM (SELECT ");
-	}
-}
-
 /* a || b || c renders as concat(a, b, c); IS [NOT] DISTINCT FROM as NOT (a <=> b) / a <=> b
  * (MySQLCompiler.visit_is_distinct_from_binary) */
 static int visit_binary(ath_compiler *c, const ath_node *n)
@@ -128,11 +118,12 @@ static const ath_visit_fn visit[ATH_N__COUNT] = {
 	.regexp_op = "REGEXP", .not_regexp_op = "NOT REGEXP", .supports_filter = 0, .compound_parens = 1, \
 	.values_style = ATH_VALUES_UNION_ALL, .update_from_style = ATH_UPDATE_FROM_MULTI_TABLE,            \
 	.delete_using_style = ATH_DELETE_USING_MULTI_TABLE, .upsert_style = ATH_UPSERT_ON_DUPLICATE_KEY,   \
-	.type_family = ATH_TYPES_MYSQL, .supports_update_limit = 1
+	.type_family = ATH_TYPES_MYSQL, .supports_update_limit = 1, .empty_in_style = ATH_EMPTY_IN_NULL,    \
+	.insert_cte_style = ATH_INSERT_CTE_BEFORE_SELECT
 
 #define MYSQL_COMMON                                                                               \
 	.version = 1, .quote = '`', .visit = visit, .placeholder = placeholder, .limit_clause = limit_clause, \
-	.empty_set = empty_set, .backslash_escapes = 1, .supports_returning = 0, .supports_full_join = 0, \
+	.backslash_escapes = 1, .supports_returning = 0, .supports_full_join = 0, \
 	.supports_ilike = 0, .native_boolean = 1, .max_ident_len = 64, .inner_join = "INNER JOIN",     \
 	.default_values = "() VALUES ()", .driver = &ath_mysql_driver, .begin_sql = "BEGIN"
 

@@ -29,15 +29,6 @@ static int limit_clause(ath_compiler *c, const ath_select *s)
 	return rc;
 }
 
-static void empty_set(ath_strbuf *b, uint32_t arity)
-{
-	/* SELECT CAST(NULL AS INTEGER) WHERE 1!=1 (SQLAlchemy: one NULL per element, typed) */
-	ath_strbuf__puts(b, "SELECT ");
-	for (uint32_t i = 0; i < (arity ? arity : 1); i++)
-		ath_strbuf__puts(b, i ? ", CAST(NULL AS INTEGER)" : "CAST(NULL AS INTEGER)");
-	ath_strbuf__puts(b, " WHERE 1!=1");
-}
-
 /* FOR UPDATE / FOR NO KEY UPDATE / FOR SHARE / FOR KEY SHARE [OF t, ...] [NOWAIT | SKIP LOCKED]
  * (PGCompiler.for_update_clause) */
 static int for_update_clause(ath_compiler *c, const ath_select *s)
@@ -66,7 +57,6 @@ const ath_dialect ath_dialect_postgresql = {
 	.nreserved = sizeof postgresql_reserved / sizeof postgresql_reserved[0],
 	.placeholder = placeholder,
 	.limit_clause = limit_clause,
-	.empty_set = empty_set,
 	.supports_returning = 1,
 	.supports_full_join = 1,
 	.supports_ilike = 1,
@@ -90,4 +80,5 @@ const ath_dialect ath_dialect_postgresql = {
 	.upsert_style = ATH_UPSERT_ON_CONFLICT,
 	.on_conflict_constraint = 1,
 	.type_family = ATH_TYPES_POSTGRESQL,
+	.empty_in_style = ATH_EMPTY_IN_NULL,
 };
