@@ -71,6 +71,39 @@ ATH_EXTERN(int) ath_conn_begin_nested(ath_txn **out, ath_conn *conn)
 	CAPI_CALL(ath_conn__begin(out, conn, 1, CAPI_ERR));
 }
 
+ATH_EXTERN(int) ath_conn_begin_twophase(ath_txn **out, ath_conn *conn, const char *xid)
+{
+	if (!out)
+		return ath_capi__misuse(ATH_EMISUSE, "ath_conn_begin_twophase: out is NULL");
+	*out = NULL;
+	CONN_OPEN(conn);
+	CAPI_CALL(ath_conn__begin_twophase(out, conn, xid, CAPI_ERR));
+}
+
+ATH_EXTERN(int) ath_conn_recover_twophase(ath_buf *out, ath_conn *conn)
+{
+	if (!out)
+		return ath_capi__misuse(ATH_EMISUSE, "ath_conn_recover_twophase: out is NULL");
+	CONN_OPEN(conn);
+	CAPI_CALL(ath_conn__recover_twophase(out, conn, CAPI_ERR));
+}
+
+ATH_EXTERN(int) ath_conn_commit_prepared(ath_conn *conn, const char *xid)
+{
+	CONN_OPEN(conn);
+	if (!xid)
+		return ath_capi__misuse(ATH_EMISUSE, "ath_conn_commit_prepared: xid is NULL");
+	CAPI_CALL(ath_conn__finish_prepared(conn, xid, 1, CAPI_ERR));
+}
+
+ATH_EXTERN(int) ath_conn_rollback_prepared(ath_conn *conn, const char *xid)
+{
+	CONN_OPEN(conn);
+	if (!xid)
+		return ath_capi__misuse(ATH_EMISUSE, "ath_conn_rollback_prepared: xid is NULL");
+	CAPI_CALL(ath_conn__finish_prepared(conn, xid, 0, CAPI_ERR));
+}
+
 ATH_EXTERN(void) ath_conn_close(ath_conn *conn)
 {
 	if (conn && conn->magic == ATH_MAGIC_CONN)
@@ -87,6 +120,17 @@ ATH_EXTERN(int) ath_txn_rollback(ath_txn *txn)
 {
 	CAPI_CHECK(txn, ATH_MAGIC_TXN, "txn");
 	CAPI_CALL(ath_txn__rollback(txn, CAPI_ERR));
+}
+
+ATH_EXTERN(int) ath_txn_prepare(ath_txn *txn)
+{
+	CAPI_CHECK(txn, ATH_MAGIC_TXN, "txn");
+	CAPI_CALL(ath_txn__prepare(txn, CAPI_ERR));
+}
+
+ATH_EXTERN(const char *) ath_txn_xid(const ath_txn *txn)
+{
+	return txn && txn->magic == ATH_MAGIC_TXN && txn->twophase ? txn->xid : NULL;
 }
 
 ATH_EXTERN(int) ath_txn_is_active(const ath_txn *txn) { return txn && txn->magic == ATH_MAGIC_TXN && txn->active; }

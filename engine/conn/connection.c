@@ -1,12 +1,17 @@
 /* connection.c — executing statements on a connection: compile (through the cache), render
- * parameters, autobegin, prepared-statement reuse, executemany, and transactions with
- * savepoints, following SQLAlchemy 2.0's Connection (engine/base.py): autobegin, commit-as-you-go,
- * explicit begin(), begin_nested(). Rows are read in result.c. */
+ * parameters, autobegin, prepared-statement reuse, executemany (insertmanyvalues batches, driver
+ * pipelining, or a loop), and transactions with savepoints and two-phase commit, following
+ * SQLAlchemy 2.0's Connection (engine/base.py): autobegin, commit-as-you-go, explicit begin(),
+ * begin_nested(), begin_twophase(). Rows are read in result.c; SQL for the batches is rendered
+ * in sql/insertmany.c; the backends' two-phase SQL is in their drivers. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
+#include <time.h>
 
 #include "conn/internal.h"
+#include "sql/insertmany.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
 #include "wire/mpbuf.h"
@@ -58,6 +63,8 @@ static int revalidate(ath_conn *c, ath_err *err)
 }
 
 /* ---- transactions ------------------------------------------------------------------------- */
+
+static int refuse_if_prepared(ath_conn *c, ath_err *err);
 
 static int misuse(ath_err *err, const char *msg)
 {
@@ -137,7 +144,7 @@ int ath_conn__begin(ath_txn **out, ath_conn *c, int nested, ath_err *err)
 {
 	int rc;
 	ath_txn *t;
-	if ((rc = revalidate(c, err)))
+	if ((rc = revalidate(c, err)) || (rc = refuse_if_prepared(c, err)))
 		return rc;
 	if (!nested) {
 		if (c->top)
@@ -180,6 +187,11 @@ static int end_txn(ath_txn *t, int commit, ath_err *err)
 			return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
 					    "Can't reconnect until invalid transaction is rolled back. Please rollback() "
 					    "fully before proceeding");
+	} else if (t->twophase) {
+		if (echo(c))
+			ath_engine__log(c->engine, ATH_LOG_INFO, "%s%s '%s'", commit ? "COMMIT" : "ROLLBACK",
+					t->prepared ? " PREPARED" : " TWOPHASE", t->xid);
+		rc = ath_conn__seen_error(c, c->dc->ops->end_twophase(c->dc->native, t->xid, commit, t->prepared, err), err);
 	} else if (t->nested) {
 		char sql[80];
 		snprintf(sql, sizeof sql, commit ? "RELEASE SAVEPOINT %s" : "ROLLBACK TO SAVEPOINT %s", t->savepoint);
@@ -198,10 +210,27 @@ static int end_txn(ath_txn *t, int commit, ath_err *err)
 int ath_txn__commit(ath_txn *t, ath_err *err) { return end_txn(t, 1, err); }
 int ath_txn__rollback(ath_txn *t, ath_err *err) { return end_txn(t, 0, err); }
 
+/* A prepared two-phase transaction outlives its handle and its connection: it stays on the server
+ * for recover_twophase() / commit_prepared() (the point of preparing; SQLAlchemy's tests call
+ * invalidate() for this). The driver connection is not reused: MySQL keeps the session in the XA
+ * PREPARED state, where it refuses other statements. */
+static void detach_prepared(ath_conn *c, ath_txn *root)
+{
+	if (!c->invalidated) {
+		c->dc->invalid = 1; /* closed when it goes back to the pool */
+		c->invalidated = 1; /* the next use takes a fresh connection */
+		if (echo(c))
+			ath_engine__log(c->engine, ATH_LOG_INFO, "prepared transaction '%s' left for recovery", root->xid);
+	}
+	deactivate_through(c, root);
+}
+
 void ath_txn__free(ath_txn *t)
 {
 	ath_err err = { 0 };
-	if (t->active)
+	if (t->active && t->twophase && t->prepared)
+		detach_prepared(t->conn, t);
+	else if (t->active)
 		end_txn(t, 0, &err); /* closing an active transaction rolls it back */
 	ath_err__clear(&err);
 	t->released = 1;
@@ -214,6 +243,184 @@ static ath_txn *root_of(ath_conn *c)
 	while (t && t->parent)
 		t = t->parent;
 	return t;
+}
+
+/* Closing: roll back what is open, but leave a prepared two-phase transaction prepared. */
+static void abandon(ath_conn *c)
+{
+	ath_txn *root = root_of(c);
+	ath_err err = { 0 };
+	if (root && root->twophase && root->prepared)
+		detach_prepared(c, root);
+	else if (root)
+		end_txn(root, 0, &err);
+	ath_err__clear(&err);
+}
+
+/* ---- two-phase transactions ------------------------------------------------------------------ */
+
+static int not_supported_2pc(ath_conn *c, ath_err *err)
+{
+	return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+			    "two-phase transactions are not supported by the %s dialect", c->engine->dialect->name);
+}
+
+/* The xid goes into SQL as a quoted literal ('xid'): only characters that need no escaping. */
+static int check_xid(const char *xid, ath_err *err)
+{
+	size_t n = strlen(xid);
+	int ok = n > 0 && n <= ATH_XID_MAX;
+	for (size_t i = 0; i < n && ok; i++) {
+		char ch = xid[i];
+		ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+		     strchr("_-.:@/+=", ch) != NULL;
+	}
+	if (!ok)
+		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+				    "invalid two-phase xid '%.80s': 1 to %d characters of A-Z a-z 0-9 _ - . : @ / + =",
+				    xid, ATH_XID_MAX);
+	return 0;
+}
+
+/* SQLAlchemy's Connection._generate_xid: "_sa_%032x" % random 128 bits. */
+static void generate_xid(char *out, size_t cap)
+{
+	unsigned char r[16];
+	if (getrandom(r, sizeof r, 0) != (ssize_t)sizeof r) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		static _Atomic unsigned long seq;
+		uint64_t a = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30), b = ++seq ^ (uint64_t)(uintptr_t)out;
+		memcpy(r, &a, 8);
+		memcpy(r + 8, &b, 8);
+	}
+	int n = snprintf(out, cap, "_sa_");
+	for (int i = 0; i < 16 && (size_t)n + 2 < cap; i++)
+		n += snprintf(out + n, cap - (size_t)n, "%02x", r[i]);
+}
+
+static ath_txn *prepared_root(ath_conn *c)
+{
+	ath_txn *root = root_of(c);
+	return root && root->twophase && root->prepared ? root : NULL;
+}
+
+static int refuse_if_prepared(ath_conn *c, ath_err *err)
+{
+	ath_txn *root = prepared_root(c);
+	if (!root)
+		return 0;
+	return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
+			    "two-phase transaction '%s' is prepared: commit() or rollback() it first", root->xid);
+}
+
+int ath_conn__begin_twophase(ath_txn **out, ath_conn *c, const char *xid, ath_err *err)
+{
+	int rc = revalidate(c, err);
+	if (rc)
+		return rc;
+	const ath_driver_ops *ops = c->dc->ops;
+	if (!ops->begin_twophase)
+		return not_supported_2pc(c, err);
+	if (c->top)
+		return misuse(err, "This connection has already initialized a transaction via begin() or autobegin; "
+				   "can't call begin_twophase() here unless rollback() or commit() is called first.");
+	char gen[ATH_XID_MAX + 1];
+	if (!xid) {
+		generate_xid(gen, sizeof gen);
+		xid = gen;
+	} else if ((rc = check_xid(xid, err))) {
+		return rc;
+	}
+	ath_txn *t = new_txn(c, err);
+	if (!t)
+		return ATH_ENOMEM;
+	t->twophase = 1;
+	snprintf(t->xid, sizeof t->xid, "%s", xid);
+	if (echo(c))
+		ath_engine__log(c->engine, ATH_LOG_INFO, "BEGIN TWOPHASE '%s'", t->xid);
+	if ((rc = ath_conn__seen_error(c, ops->begin_twophase(c->dc->native, t->xid, err), err))) {
+		ath__free(t);
+		return rc;
+	}
+	c->top = t;
+	c->refs++;
+	*out = t;
+	return 0;
+}
+
+int ath_txn__prepare(ath_txn *t, ath_err *err)
+{
+	ath_conn *c = t->conn;
+	if (!t->twophase)
+		return misuse(err, "prepare() is only for two-phase transactions (begin_twophase())");
+	if (!t->active)
+		return misuse(err, "This transaction is inactive");
+	if (t->prepared)
+		return misuse(err, "This two-phase transaction is already prepared");
+	if (c->top != t)
+		return misuse(err, "a savepoint begun inside this transaction is still open: end it before prepare()");
+	if (c->invalidated)
+		return misuse(err, "Can't reconnect until invalid transaction is rolled back. Please rollback() fully "
+				   "before proceeding");
+	if (echo(c))
+		ath_engine__log(c->engine, ATH_LOG_INFO, "PREPARE TWOPHASE '%s'", t->xid);
+	int rc = ath_conn__seen_error(c, c->dc->ops->prepare_twophase(c->dc->native, t->xid, err), err);
+	if (!rc)
+		t->prepared = 1;
+	return rc;
+}
+
+static void collect_xid(const char *xid, void *payload)
+{
+	ath_strbuf__put(payload, xid, strlen(xid) + 1); /* NUL-separated */
+}
+
+int ath_conn__recover_twophase(ath_buf *out, ath_conn *c, ath_err *err)
+{
+	int rc = revalidate(c, err);
+	if (rc)
+		return rc;
+	const ath_driver_ops *ops = c->dc->ops;
+	if (!ops->recover_twophase)
+		return not_supported_2pc(c, err);
+	ath_strbuf names = ATH_STRBUF_INIT;
+	rc = ath_conn__seen_error(c, ops->recover_twophase(c->dc->native, collect_xid, &names, err), err);
+	if (!rc && names.oom)
+		rc = ath_err__oom(err);
+	if (rc) {
+		ath_strbuf__free(&names);
+		return rc;
+	}
+	uint32_t n = 0;
+	for (size_t i = 0; i < names.len; i += strlen(names.ptr + i) + 1)
+		n++;
+	msgpack_packer pk;
+	ath_wire__packer_init(&pk, out);
+	int bad = msgpack_pack_array(&pk, n);
+	for (size_t i = 0; i < names.len && !bad; i += strlen(names.ptr + i) + 1)
+		bad = ath_wire__pack_cstr(&pk, names.ptr + i);
+	ath_strbuf__free(&names);
+	return bad ? ath_err__oom(err) : 0;
+}
+
+int ath_conn__finish_prepared(ath_conn *c, const char *xid, int commit, ath_err *err)
+{
+	int rc = revalidate(c, err);
+	if (rc)
+		return rc;
+	const ath_driver_ops *ops = c->dc->ops;
+	if (!ops->end_twophase)
+		return not_supported_2pc(c, err);
+	if ((rc = check_xid(xid, err)))
+		return rc;
+	/* COMMIT PREPARED cannot run inside a transaction block */
+	if (c->top)
+		return misuse(err, "commit_prepared() / rollback_prepared() run outside a transaction: commit() or "
+				   "rollback() this connection's transaction first");
+	if (echo(c))
+		ath_engine__log(c->engine, ATH_LOG_INFO, "%s PREPARED '%s'", commit ? "COMMIT" : "ROLLBACK", xid);
+	return ath_conn__seen_error(c, ops->end_twophase(c->dc->native, xid, commit, 1, err), err);
 }
 
 int ath_conn__commit(ath_conn *c, ath_err *err)
@@ -252,8 +459,7 @@ static void conn_destroy(ath_conn *c)
 {
 	ath_engine *e = c->engine;
 	ath_err err = { 0 };
-	if (c->top)
-		ath_conn__rollback(c, &err); /* reset on return */
+	abandon(c); /* reset on return */
 	if (!c->invalidated &&
 	    (c->isolation_changed || (e->isolation_level && strcasecmp(e->isolation_level, "AUTOCOMMIT") != 0))) {
 		if (c->dc->ops->set_isolation(c->dc->native, c->dc->ops->default_isolation, &err))
@@ -279,10 +485,7 @@ void ath_conn__close(ath_conn *c)
 	if (c->closed)
 		return;
 	c->closed = 1;
-	ath_err err = { 0 };
-	if (c->top)
-		ath_conn__rollback(c, &err); /* what was not committed is rolled back now, not later */
-	ath_err__clear(&err);
+	abandon(c); /* what was not committed is rolled back now, not later */
 	ath_conn__decref(c);
 }
 
@@ -374,6 +577,215 @@ static int collect_columns(ath_result *r, ath_dconn *dc, ath_err *err)
 	return 0;
 }
 
+/* ---- executemany ------------------------------------------------------------------------ */
+
+/* Append every row of the statement's row set to the result's buffer (executemany with
+ * RETURNING), one fetch per row so each row's end is known. */
+static int buffer_rows(ath_result *r, ath_dconn *dc, ath_err *err)
+{
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &r->rows, ath_wire__buf_write);
+	for (;;) {
+		size_t n = 0;
+		int done = 0;
+		int rc = dc->ops->fetch(dc->native, r->stmt.stmt, &pk, 1, &n, &done, err);
+		if (rc)
+			return rc;
+		if (n) {
+			if (r->nbuf == r->buf_cap) {
+				size_t cap = r->buf_cap ? r->buf_cap * 2 : 64;
+				size_t *ends = ath__realloc(r->row_ends, cap * sizeof *ends);
+				if (!ends)
+					return ath_err__oom(err);
+				r->row_ends = ends;
+				r->buf_cap = cap;
+			}
+			r->row_ends[r->nbuf++] = r->rows.size;
+		}
+		if (done)
+			return 0;
+	}
+}
+
+/* Run the statement in r->stmt once and take what it reports; rows (RETURNING) are buffered. */
+static int run_buffered(ath_result *r, ath_conn *c, const ath_rendered *rd, int64_t *total, ath_err *err)
+{
+	ath_dconn *dc = c->dc;
+	ath_exec_info info = { -1, 0, 0 };
+	int rc = dc->ops->execute(dc->native, r->stmt.stmt, rd->values, rd->nvalues, &info, err);
+	if (rc)
+		return rc;
+	r->lastrowid = info.lastrowid;
+	if (info.has_rows) {
+		if (!r->returns_rows && (rc = collect_columns(r, dc, err)))
+			return rc;
+		r->returns_rows = 1;
+		r->buffered = 1;
+		size_t before = r->nbuf;
+		if ((rc = buffer_rows(r, dc, err)))
+			return rc;
+		/* SQLite reports no count for a statement returning rows: each returned row is one row */
+		if (info.rowcount < 0)
+			info.rowcount = (int64_t)(r->nbuf - before);
+	}
+	if (info.rowcount >= 0)
+		*total += info.rowcount;
+	return 0;
+}
+
+static void log_batch(ath_conn *c, const ath_rendered *rd, uint32_t batch, uint32_t nbatches, uint32_t rows)
+{
+	ath_engine__log(c->engine, ATH_LOG_INFO, "%.*s\n[insertmanyvalues batch %u of %u (%u rows)]",
+			(int)(rd->sql_len > 2000 ? 2000 : rd->sql_len), rd->sql, batch, nbatches, rows);
+}
+
+/* insertmanyvalues: the rows go as multi-row INSERT ... VALUES (...), (...) [RETURNING ...] of up
+ * to plan->page rows each. RETURNING rows are concatenated batch after batch. Within a batch we
+ * rely on the backend returning rows in VALUES order: true of PostgreSQL (a VALUES list feeds
+ * the insert in order and RETURNING emits rows as they are inserted) and of SQLite 3.40 (rows
+ * are buffered as they are inserted), though neither documents it. SQLAlchemy 2.0 only
+ * guarantees order with sort_by_parameter_order=True, for which it adds a sentinel column and
+ * sorts; athanor does not yet. */
+static int insertmany(ath_result *r, ath_conn *c, ath_compiled *cs, const ath_insertmany *plan,
+		      const msgpack_object *p, ath_err *err)
+{
+	ath_engine *e = c->engine;
+	ath_dconn *dc = c->dc;
+	ath_rendered *rd = &c->rendered;
+	uint32_t nrows = p->via.array.size, nbatches = (nrows + plan->page - 1) / plan->page;
+	int64_t total = 0;
+	for (uint32_t first = 0, batch = 1; first < nrows; first += plan->page, batch++) {
+		uint32_t n = nrows - first < plan->page ? nrows - first : plan->page;
+		int rc = ath_insertmany__render(rd, cs, plan, p, first, n, err);
+		if (rc)
+			return rc;
+		if (echo(c))
+			log_batch(c, rd, batch, nbatches, n);
+		int hit;
+		if ((rc = ath_dconn__statement(&r->stmt, dc, rd->sql, rd->sql_len, rd->sql_hash, &hit, err)))
+			return driver_error(c, err, rd->sql, rd->sql_len);
+		atomic_fetch_add_explicit(hit ? &e->stmt_hits : &e->stmt_misses, 1, memory_order_relaxed);
+		rc = run_buffered(r, c, rd, &total, err);
+		ath_dconn__release(dc, &r->stmt);
+		if (rc) {
+			ath_err__prefix(err, "executemany rows %u-%u: ", first, first + n - 1);
+			return driver_error(c, err, rd->sql, rd->sql_len);
+		}
+	}
+	r->rowcount = total;
+	return 0;
+}
+
+/* Every row an array carrying every parameter and no bind needing a per-row transform: then the
+ * values can be lined up for all rows at once (pipelining). */
+static int plain_rows(const ath_compiled *cs, const msgpack_object *p)
+{
+	for (uint32_t i = 0; i < cs->nbinds; i++)
+		if (cs->binds[i].flags)
+			return 0;
+	for (uint32_t k = 0; k < p->via.array.size; k++) {
+		const msgpack_object *row = &p->via.array.ptr[k];
+		if (row->type != MSGPACK_OBJECT_ARRAY || row->via.array.size < cs->nparams)
+			return 0;
+	}
+	return 1;
+}
+
+/* The driver's pipelined batch (PostgreSQL). Returns 1 when it declined and nothing was sent. */
+static int pipelined(ath_result *r, ath_conn *c, const ath_compiled *cs, const msgpack_object *p, ath_err *err)
+{
+	ath_dconn *dc = c->dc;
+	uint32_t nrows = p->via.array.size, per = cs->nbinds;
+	const msgpack_object **values = ath__malloc(((size_t)nrows * per + 1) * sizeof *values);
+	if (!values)
+		return ath_err__oom(err);
+	for (uint32_t k = 0; k < nrows; k++)
+		for (uint32_t i = 0; i < per; i++)
+			values[(size_t)k * per + i] = &p->via.array.ptr[k].via.array.ptr[cs->binds[i].param];
+	ath_exec_info info = { -1, 0, 0 };
+	uint32_t failed = 0;
+	int rc = dc->ops->execute_batch(dc->native, r->stmt.stmt, values, per, nrows, &info, &failed, err);
+	ath__free(values);
+	if (rc == 1)
+		return 1;
+	if (rc) {
+		ath_err__prefix(err, "executemany row %u: ", failed);
+		return driver_error(c, err, cs->sql, cs->sql_len);
+	}
+	r->rowcount = info.rowcount;
+	return 0;
+}
+
+/* executemany: insertmanyvalues for INSERT ... RETURNING (and, where the driver asks, plain
+ * INSERT); else one prepared statement run per row: pipelined when the driver can and a
+ * transaction is open, else in a loop. Mirrors Connection._exec_insertmany_context and
+ * DefaultDialect.do_executemany. */
+static int execute_many(ath_result *r, ath_conn *c, ath_compiled *cs, const msgpack_object *p, int cached, double age,
+			ath_err *err)
+{
+	ath_engine *e = c->engine;
+	ath_dconn *dc = c->dc;
+	const ath_driver_ops *ops = dc->ops;
+	ath_rendered *rd = &c->rendered;
+	int rc;
+	if (cs->has_expanding)
+		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+				    "'expanding' parameters can't be used with executemany()");
+	if (p->via.array.size == 0)
+		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+				    "executemany needs at least one parameter row");
+	if ((rc = autobegin(c, err)))
+		return rc;
+	ath_stmt_kind kind = dml_kind(cs, cs->sql ? cs->sql : cs->tmpl);
+	ath_insertmany plan;
+	if ((cs->returns_rows == 1 || ops->insertmany_plain) && ops->max_params &&
+	    ath_insertmany__plan(&plan, cs, ops->max_params)) {
+		if ((rc = insertmany(r, c, cs, &plan, p, err)))
+			return rc;
+		r->exhausted = !r->returns_rows;
+		if (!is_dml(kind))
+			r->rowcount = -1;
+		return 0;
+	}
+	if ((rc = ath_compiled__render(rd, cs, &p->via.array.ptr[0], err)))
+		return rc;
+	if (echo(c))
+		log_statement(c, cs, rd->sql, rd->sql_len, cached, age, p, 1);
+	int hit;
+	if ((rc = ath_dconn__statement(&r->stmt, dc, rd->sql, rd->sql_len, rd->sql_hash, &hit, err)))
+		return driver_error(c, err, rd->sql, rd->sql_len);
+	atomic_fetch_add_explicit(hit ? &e->stmt_hits : &e->stmt_misses, 1, memory_order_relaxed);
+	rc = 1;
+	if (ops->execute_batch && c->top && cs->returns_rows == 0 && cs->sql && p->via.array.size > 1 &&
+	    plain_rows(cs, p))
+		rc = pipelined(r, c, cs, p, err);
+	if (rc == 1) {
+		int64_t total = 0;
+		rc = 0;
+		for (uint32_t i = 0; i < p->via.array.size && !rc; i++) {
+			if (i && (rc = ath_compiled__render(rd, cs, &p->via.array.ptr[i], err))) {
+				ath_err__prefix(err, "executemany row %u: ", i);
+				break;
+			}
+			if ((rc = run_buffered(r, c, rd, &total, err))) {
+				ath_err__prefix(err, "executemany row %u: ", i);
+				rc = driver_error(c, err, rd->sql, rd->sql_len);
+			}
+			dc->ops->reset(r->stmt.stmt);
+		}
+		r->rowcount = total;
+	}
+	ath_dconn__release(dc, &r->stmt);
+	if (rc)
+		return rc;
+	if (!is_dml(kind))
+		r->rowcount = -1;
+	if (kind != ATH_STMT_INSERT)
+		r->lastrowid = 0;
+	r->exhausted = !r->returns_rows;
+	return 0;
+}
+
 int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t len, const void *params,
 		      size_t params_len, int many, ath_err *err)
 {
@@ -403,18 +815,15 @@ int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t l
 	ath_rendered *rd = &c->rendered;
 	if ((rc = ath_wire__decode_params(&p, params, params_len, many, &e->limits, &c->zone, err)))
 		goto fail;
-	if (many && cs->has_expanding) {
-		rc = ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
-				  "'expanding' parameters can't be used with executemany()");
+	if ((rc = refuse_if_prepared(c, err)))
 		goto fail;
+	if (many) {
+		if ((rc = execute_many(r, c, cs, &p, cached, age, err)))
+			goto fail;
+		*out = r;
+		return 0;
 	}
-	if (many && p.via.array.size == 0) {
-		rc = ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
-				  "executemany needs at least one parameter row");
-		goto fail;
-	}
-	const msgpack_object *first = many ? &p.via.array.ptr[0] : &p;
-	if ((rc = ath_compiled__render(rd, cs, first, err)))
+	if ((rc = ath_compiled__render(rd, cs, &p, err)))
 		goto fail;
 	if ((rc = autobegin(c, err)))
 		goto fail;
@@ -428,56 +837,25 @@ int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t l
 	atomic_fetch_add_explicit(hit ? &e->stmt_hits : &e->stmt_misses, 1, memory_order_relaxed);
 
 	ath_exec_info info = { -1, 0, 0 };
-	if (!many) {
-		rc = dc->ops->execute(dc->native, r->stmt.stmt, rd->values, rd->nvalues, &info, err);
-		if (rc) {
-			rc = driver_error(c, err, rd->sql, rd->sql_len);
+	rc = dc->ops->execute(dc->native, r->stmt.stmt, rd->values, rd->nvalues, &info, err);
+	if (rc) {
+		rc = driver_error(c, err, rd->sql, rd->sql_len);
+		goto fail;
+	}
+	ath_stmt_kind kind = dml_kind(cs, rd->sql);
+	r->rowcount = is_dml(kind) ? info.rowcount : -1;
+	if (kind == ATH_STMT_INSERT) {
+		r->lastrowid = info.lastrowid;
+		if (cs->single_row_insert && (rc = keep_insert_values(r, cs, &p, err)))
 			goto fail;
-		}
-		ath_stmt_kind kind = dml_kind(cs, rd->sql);
-		r->rowcount = is_dml(kind) ? info.rowcount : -1;
-		if (kind == ATH_STMT_INSERT) {
-			r->lastrowid = info.lastrowid;
-			if (cs->single_row_insert && (rc = keep_insert_values(r, cs, &p, err)))
-				goto fail;
-		}
-		r->returns_rows = info.has_rows;
-		if (r->returns_rows) {
-			if ((rc = collect_columns(r, dc, err)))
-				goto fail;
-		} else {
-			ath_dconn__release(dc, &r->stmt);
-			r->exhausted = 1;
-		}
+	}
+	r->returns_rows = info.has_rows;
+	if (r->returns_rows) {
+		if ((rc = collect_columns(r, dc, err)))
+			goto fail;
 	} else {
-		int64_t total = 0;
-		for (uint32_t i = 0; i < p.via.array.size; i++) {
-			if (i && (rc = ath_compiled__render(rd, cs, &p.via.array.ptr[i], err))) {
-				ath_err__prefix(err, "executemany row %u: ", i);
-				goto fail;
-			}
-			rc = dc->ops->execute(dc->native, r->stmt.stmt, rd->values, rd->nvalues, &info, err);
-			if (rc) {
-				ath_err__prefix(err, "executemany row %u: ", i);
-				rc = driver_error(c, err, rd->sql, rd->sql_len);
-				goto fail;
-			}
-			if (info.has_rows) {
-				rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-						  "executemany of a statement that returns rows (RETURNING) is not "
-						  "supported yet; execute it once per row");
-				goto fail;
-			}
-			dc->ops->reset(r->stmt.stmt);
-			if (info.rowcount >= 0)
-				total += info.rowcount;
-		}
 		ath_dconn__release(dc, &r->stmt);
-		ath_stmt_kind kind = dml_kind(cs, rd->sql);
-		r->rowcount = is_dml(kind) ? total : -1;
 		r->exhausted = 1;
-		if (kind == ATH_STMT_INSERT)
-			r->lastrowid = info.lastrowid;
 	}
 	*out = r;
 	return 0;

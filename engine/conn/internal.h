@@ -23,6 +23,9 @@
 #define ATH_MAGIC_RESULT 0x41524553u
 #define ATH_MAGIC_DEAD 0xdeadbeefu
 
+/* Longest two-phase transaction id: MySQL's gtrid limit (PostgreSQL allows 199 bytes). */
+#define ATH_XID_MAX 64
+
 struct ath_engine {
 	uint32_t magic;
 	atomic_int refs;      /* the caller's + one per connection */
@@ -63,6 +66,9 @@ struct ath_txn {
 	int implicit;         /* autobegun: no caller handle */
 	int released;         /* the caller freed its handle */
 	char savepoint[32];
+	int twophase;         /* begin_twophase(): ends with the driver's end_twophase */
+	int prepared;         /* prepare() ran: the server holds it under `xid` */
+	char xid[ATH_XID_MAX + 1];
 };
 
 struct ath_result {
@@ -78,6 +84,12 @@ struct ath_result {
 	int64_t rowcount, lastrowid;
 	ath_buf ins_values;   /* one-row INSERT: the inserted values, for inserted_primary_key */
 	int many;
+	/* executemany with RETURNING: every batch's rows, packed one after another, served from
+	 * memory in input order; row_ends[i] is where row i ends in `rows` */
+	int buffered;
+	ath_buf rows;
+	size_t *row_ends;
+	size_t nbuf, buf_cap, buf_next;
 };
 
 void ath_engine__log(ath_engine *e, ath_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -104,6 +116,12 @@ int ath_conn__set_isolation(ath_conn *c, const char *level, ath_err *err);
 int ath_conn__begin(ath_txn **out, ath_conn *c, int nested, ath_err *err);
 void ath_conn__close(ath_conn *c);
 void ath_conn__decref(ath_conn *c);
+int ath_conn__begin_twophase(ath_txn **out, ath_conn *c, const char *xid, ath_err *err);
+/* A msgpack array of the xids of prepared transactions the server holds (this database's). */
+int ath_conn__recover_twophase(ath_buf *out, ath_conn *c, ath_err *err);
+/* COMMIT / ROLLBACK PREPARED of a recovered xid, outside any transaction of this connection. */
+int ath_conn__finish_prepared(ath_conn *c, const char *xid, int commit, ath_err *err);
+int ath_txn__prepare(ath_txn *t, ath_err *err);
 int ath_txn__commit(ath_txn *t, ath_err *err);
 int ath_txn__rollback(ath_txn *t, ath_err *err);
 void ath_txn__free(ath_txn *t);

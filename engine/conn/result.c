@@ -1,6 +1,7 @@
 /* result.c — results: the header, row batches packed by the driver straight into msgpack, and
  * inserted_primary_key. Mirrors sqlalchemy/engine/cursor.py (CursorResult): a result that returns
- * no rows refuses fetches with ResourceClosedError; an exhausted one frees its statement at once. */
+ * no rows refuses fetches with ResourceClosedError; an exhausted one frees its statement at once.
+ * An executemany with RETURNING has its rows buffered already (connection.c) and serves them. */
 #include <string.h>
 
 #include "conn/internal.h"
@@ -30,7 +31,16 @@ int ath_result__fetch(ath_buf *out, ath_result *r, size_t max, ath_err *err)
 	if (ath_wire__buf_write(out, (const char *)header, sizeof header) < 0)
 		return ath_err__oom(err);
 	size_t n = 0;
-	if (!r->exhausted) {
+	if (r->buffered) { /* executemany with RETURNING: rows already read, in input order */
+		size_t from = r->buf_next ? r->row_ends[r->buf_next - 1] : 0;
+		n = r->nbuf - r->buf_next < max ? r->nbuf - r->buf_next : max;
+		if (n) {
+			size_t to = r->row_ends[r->buf_next + n - 1];
+			if (ath_wire__buf_write(out, (const char *)r->rows.ptr + from, to - from) < 0)
+				return ath_err__oom(err);
+			r->buf_next += n;
+		}
+	} else if (!r->exhausted) {
 		int done;
 		ath_dconn *dc = r->dc;
 		int rc = dc->ops->fetch(dc->native, r->stmt.stmt, &pk, max, &n, &done, err);
@@ -149,6 +159,8 @@ void ath_result__close(ath_result *r)
 		ath__free(r->colnames[i]);
 	ath__free(r->colnames);
 	ath__free(r->ins_values.ptr);
+	ath__free(r->rows.ptr);
+	ath__free(r->row_ends);
 	ath_compiled__decref(r->compiled);
 	ath_conn *c = r->conn;
 	r->magic = ATH_MAGIC_DEAD;

@@ -70,6 +70,26 @@ typedef struct ath_driver_ops {
 	 * read back through its sequence); NULL when the driver's lastrowid is the value. */
 	int (*autoincrement_value)(void *native, const char *schema, const char *table, const char *col, int64_t *out,
 				   ath_err *err);
+	/* -- version 3 -- */
+	/* Most host parameters one statement may carry: insertmanyvalues batches stay under it. */
+	uint32_t max_params;
+	/* executemany of a plain INSERT (no RETURNING) is sent as multi-row VALUES batches too (MySQL,
+	 * where each row is otherwise a round trip, as mysqlclient's executemany rewrites it). */
+	int insertmany_plain;
+	/* Run `stmt` for `nrows` rows of `per` values each (row-major in `values`) as one pipelined
+	 * batch, for a statement that returns no rows; info->rowcount is the sum. Returns 1 (nothing
+	 * sent) when the rows cannot share one prepared statement: the caller then loops over
+	 * execute(). On error *failed_row tells which row. NULL = no pipelining. */
+	int (*execute_batch)(void *native, void *stmt, const msgpack_object *const *values, uint32_t per, uint32_t nrows,
+			     ath_exec_info *info, uint32_t *failed_row, ath_err *err);
+	/* Two-phase commit: SQLAlchemy's do_begin_twophase / do_prepare_twophase / do_commit_twophase /
+	 * do_rollback_twophase / do_recover_twophase. `xid` is already checked to be safe to quote.
+	 * end_twophase commits or rolls back; `prepared` = 0 when prepare_twophase was not called. NULL =
+	 * the backend has no two-phase commit (NotSupportedError). */
+	int (*begin_twophase)(void *native, const char *xid, ath_err *err);
+	int (*prepare_twophase)(void *native, const char *xid, ath_err *err);
+	int (*end_twophase)(void *native, const char *xid, int commit, int prepared, ath_err *err);
+	int (*recover_twophase)(void *native, void (*each)(const char *xid, void *payload), void *payload, ath_err *err);
 } ath_driver_ops;
 
 struct ath_dialect {

@@ -1,5 +1,6 @@
 /* suite.c — the behaviour suite every backend runs (SQLAlchemy's compliance suite in miniature):
- * execute / executemany / fetch in batches / streaming, inserted primary keys, every transaction
+ * execute / executemany (insertmanyvalues, pipelining) / fetch in batches / streaming, inserted primary
+ * keys, two-phase commit and recovery, every transaction
  * form (autobegin, commit, rollback, explicit begin, savepoints, AUTOCOMMIT, isolation levels),
  * error classes for constraint violations and syntax errors, and a backend disconnect after which
  * the pool recovers with no committed row lost. `test_suite [sqlite|postgresql|mysql]`: the server
@@ -372,6 +373,246 @@ static void test_transactions(ath_engine *e)
 	ath_conn_close(other);
 }
 
+/* ---- executemany: insertmanyvalues, pipelining ---------------------------------------------- */
+
+static const char *INSERT_USER_RETURNING =
+	"{\"k\": \"insert\", \"table\": [\"table\", \"users\"], \"columns\": [\"name\", \"fullname\"], "
+	"\"values\": [[[\"bind\", 0], [\"bind\", 1]]], \"returning\": [[\"col\", \"users\", \"id\"], [\"col\", "
+	"\"users\", \"name\"]]}";
+
+static int executemany_json(ath_result **out, ath_conn *c, const char *shape, const char *rows_json)
+{
+	ath_buf s = mp("%s", shape), p = mp("%s", rows_json);
+	int rc = ath_conn_executemany(out, c, s.ptr, s.size, p.ptr, p.size);
+	mp_free(&s);
+	mp_free(&p);
+	return rc;
+}
+
+/* [["<prefix>1", "1"], ...] */
+static char *user_rows(const char *prefix, int from, int to)
+{
+	char *buf = malloc((size_t)(to - from + 1) * 48 + 8), *p = buf;
+	p += sprintf(p, "[");
+	for (int i = from; i <= to; i++)
+		p += sprintf(p, "%s[\"%s%d\", \"%d\"]", i > from ? "," : "", prefix, i, i);
+	sprintf(p, "]");
+	return buf;
+}
+
+static void test_executemany(ath_engine *e)
+{
+	ath_conn *c = connect_or_die(e);
+	ath_result *r = NULL;
+	ath_buf b = ATH_BUF_INIT;
+	fresh_users(c);
+
+	TEST_CASE("suite/executemany_returning");
+	char *params = user_rows("r", 1, 2500); /* three batches: 1000 + 1000 + 500 */
+	int rc = executemany_json(&r, c, INSERT_USER_RETURNING, params);
+	free(params);
+	if (strcmp(B->name, "mysql") == 0) {
+		/* MariaDB 10.5+ has INSERT ... RETURNING, but the mysql dialect does not render it yet */
+		CHECK_ERROR(rc, "NotSupportedError", "RETURNING");
+	} else {
+		CHECK_INT(ATH_OK, rc);
+		CHECK_INT(1, ath_result_returns_rows(r));
+		CHECK_INT(2500, ath_result_rowcount(r));
+		CHECK_INT(2, ath_result_column_count(r));
+		int n = 0, in_order = 1, batches = 0;
+		while ((rc = ath_result_fetch(&b, r, 700)) == ATH_OK) {
+			json_t *jj = jsonwire_from_msgpack(b.ptr, b.size, NULL, 0);
+			batches++;
+			for (size_t i = 0; i < json_array_size(jj); i++) {
+				json_t *row = json_array_get(jj, i);
+				char want[16];
+				n++;
+				snprintf(want, sizeof want, "r%d", n);
+				if (json_integer_value(json_array_get(row, 0)) != n ||
+				    strcmp(json_string_value(json_array_get(row, 1)), want) != 0)
+					in_order = 0;
+			}
+			json_decref(jj);
+		}
+		CHECK_INT(ATH_ITEROVER, rc);
+		CHECK_INT(2500, n);
+		CHECK_INT(4, batches);
+		CHECK_INT(1, in_order); /* rows come back in input order, ids 1..2500 */
+	}
+	ath_result_close(r);
+	r = NULL;
+	CHECK_INT(ATH_OK, ath_conn_rollback(c));
+
+	TEST_CASE("suite/executemany_returning_one_row");
+	if (strcmp(B->name, "mysql") != 0) {
+		CHECK_INT(ATH_OK, executemany_json(&r, c, INSERT_USER_RETURNING, "[[\"solo\", null]]"));
+		CHECK_INT(ATH_OK, ath_result_fetch_all(&b, r));
+		char *j = as_json(b.ptr, b.size);
+		CHECK_CONTAINS(j, "\"solo\"]]");
+		free(j);
+		ath_result_close(r);
+		r = NULL;
+		CHECK_INT(ATH_OK, ath_conn_rollback(c));
+	}
+
+	TEST_CASE("suite/executemany_plain_10000");
+	params = user_rows("p", 1, 10000);
+	CHECK_INT(ATH_OK, executemany_json(&r, c, INSERT_USER, params));
+	free(params);
+	CHECK_INT(10000, ath_result_rowcount(r));
+	CHECK_INT(0, ath_result_returns_rows(r));
+	ath_result_close(r);
+	r = NULL;
+	CHECK_ROWS("[[10000]]", c, COUNT_USERS, NULL);
+	CHECK_INT(ATH_OK, ath_conn_commit(c));
+
+	TEST_CASE("suite/executemany_update_rowcount");
+	CHECK_INT(ATH_OK, executemany_json(&r, c, "{\"k\": \"update\", \"table\": [\"table\", \"users\"], \"set\": "
+				       "[[\"fullname\", [\"bind\", 1]]], \"where\": [\"=\", [\"col\", \"users\", \"name\"], "
+				       "[\"bind\", 0]]}", "[[\"p1\", \"x\"], [\"p2\", \"y\"], [\"nobody\", \"z\"]]"));
+	CHECK_INT(2, ath_result_rowcount(r));
+	ath_result_close(r);
+	r = NULL;
+	CHECK_INT(ATH_OK, ath_conn_commit(c));
+
+	TEST_CASE("suite/executemany_error_names_row");
+	/* row 3 repeats an existing name: the batch (or row) fails with IntegrityError */
+	rc = executemany_json(&r, c, INSERT_USER, "[[\"e0\", null], [\"e1\", null], [\"e2\", null], [\"p5\", null], [\"e4\", null]]");
+	CHECK_ERROR(rc, "IntegrityError", "executemany row");
+	CHECK(r == NULL);
+	CHECK_INT(ATH_OK, ath_conn_rollback(c));
+	CHECK_ROWS("[[10000]]", c, COUNT_USERS, NULL);
+	CHECK_INT(ATH_OK, ath_conn_commit(c));
+
+	TEST_CASE("suite/executemany_autocommit");
+	/* no transaction: row by row (PostgreSQL does not pipeline), each row commits */
+	CHECK_INT(ATH_OK, ath_conn_set_isolation_level(c, "AUTOCOMMIT"));
+	rc = executemany_json(&r, c, INSERT_USER, "[[\"a0\", null], [\"a1\", null]]");
+	CHECK_INT(ATH_OK, rc);
+	CHECK_INT(2, ath_result_rowcount(r));
+	ath_result_close(r);
+	CHECK_ROWS("[[10002]]", c, COUNT_USERS, NULL);
+	ath_buf_dispose(&b);
+	ath_conn_close(c);
+}
+
+/* ---- two-phase commit ---------------------------------------------------------------------- */
+
+static int xid_listed(ath_conn *c, const char *xid)
+{
+	ath_buf b = ATH_BUF_INIT;
+	if (ath_conn_recover_twophase(&b, c) != ATH_OK) {
+		fprintf(stderr, "recover_twophase: %s\n", ath_error_last()->message);
+		return -1;
+	}
+	char *j = as_json(b.ptr, b.size), want[128];
+	snprintf(want, sizeof want, "\"%s\"", xid);
+	int found = strstr(j, want) != NULL;
+	free(j);
+	ath_buf_dispose(&b);
+	return found;
+}
+
+static void insert_one(ath_conn *c, const char *name)
+{
+	char params[128];
+	snprintf(params, sizeof params, "[\"%s\", null]", name);
+	CHECK_INT(ATH_OK, run(NULL, c, INSERT_USER, params));
+}
+
+static void test_twophase(ath_engine *e)
+{
+	ath_conn *c = connect_or_die(e);
+	ath_txn *t = NULL;
+	if (!B->pid_sql) {
+		TEST_CASE("suite/twophase_not_supported");
+		CHECK_ERROR(ath_conn_begin_twophase(&t, c, NULL), "NotSupportedError", "two-phase");
+		CHECK(t == NULL);
+		ath_buf b = ATH_BUF_INIT;
+		CHECK_ERROR(ath_conn_recover_twophase(&b, c), "NotSupportedError", "two-phase");
+		CHECK_ERROR(ath_conn_commit_prepared(c, "x"), "NotSupportedError", "two-phase");
+		ath_buf_dispose(&b);
+		ath_conn_close(c);
+		return;
+	}
+	fresh_users(c);
+
+	TEST_CASE("suite/twophase_prepare_commit");
+	CHECK_INT(ATH_OK, ath_conn_begin_twophase(&t, c, "athanor_xa_1"));
+	CHECK_STR("athanor_xa_1", ath_txn_xid(t));
+	insert_one(c, "tp1");
+	CHECK_INT(ATH_OK, ath_txn_prepare(t));
+	CHECK_INT(1, ath_txn_is_active(t));
+	CHECK_INT(1, xid_listed(c, "athanor_xa_1"));
+	/* prepared: nothing else runs on the connection until it is finished */
+	CHECK_ERROR(run(NULL, c, COUNT_USERS, NULL), "InvalidRequestError", "is prepared");
+	CHECK_ERROR(ath_txn_prepare(t), "InvalidRequestError", "already prepared");
+	CHECK_INT(ATH_OK, ath_txn_commit(t));
+	CHECK_INT(0, ath_txn_is_active(t));
+	ath_txn_free(t);
+	CHECK_INT(0, xid_listed(c, "athanor_xa_1"));
+	ath_conn *other = connect_or_die(e);
+	CHECK_ROWS("[[1]]", other, COUNT_USERS, NULL);
+	CHECK_INT(ATH_OK, ath_conn_rollback(other));
+
+	TEST_CASE("suite/twophase_prepare_rollback");
+	CHECK_INT(ATH_OK, ath_conn_begin_twophase(&t, c, NULL));
+	const char *gen = ath_txn_xid(t);
+	CHECK(gen && strncmp(gen, "_sa_", 4) == 0 && strlen(gen) == 36);
+	insert_one(c, "tp2");
+	CHECK_INT(ATH_OK, ath_txn_prepare(t));
+	CHECK_INT(ATH_OK, ath_txn_rollback(t));
+	ath_txn_free(t);
+	CHECK_ROWS("[[1]]", c, COUNT_USERS, NULL);
+	CHECK_INT(ATH_OK, ath_conn_rollback(c));
+
+	TEST_CASE("suite/twophase_one_phase");
+	CHECK_INT(ATH_OK, ath_conn_begin_twophase(&t, c, "athanor_xa_op"));
+	insert_one(c, "tp3");
+	CHECK_INT(ATH_OK, ath_txn_commit(t)); /* never prepared: an ordinary commit */
+	ath_txn_free(t);
+	CHECK_INT(ATH_OK, ath_conn_begin_twophase(&t, c, "athanor_xa_op2"));
+	insert_one(c, "tp4");
+	ath_txn_free(t); /* unprepared: rolled back */
+	CHECK_ROWS("[[2]]", other, COUNT_USERS, NULL);
+	CHECK_INT(ATH_OK, ath_conn_rollback(other));
+
+	TEST_CASE("suite/twophase_misuse");
+	CHECK_ERROR(ath_conn_begin_twophase(&t, c, "bad'xid"), "ArgumentError", "invalid two-phase xid");
+	CHECK_INT(ATH_OK, run(NULL, c, COUNT_USERS, NULL)); /* autobegun */
+	CHECK_ERROR(ath_conn_begin_twophase(&t, c, "athanor_xa_x"), "InvalidRequestError", "already initialized");
+	CHECK_ERROR(ath_conn_commit_prepared(c, "athanor_xa_x"), "InvalidRequestError", "outside a transaction");
+	CHECK_INT(ATH_OK, ath_conn_rollback(c));
+	CHECK_INT(ATH_OK, ath_conn_begin(&t, c));
+	CHECK_ERROR(ath_txn_prepare(t), "InvalidRequestError", "only for two-phase");
+	ath_txn_free(t);
+	CHECK(ath_conn_commit_prepared(c, "athanor_no_such_xid") < 0);
+
+	TEST_CASE("suite/twophase_recover_after_close");
+	ath_conn *prep = connect_or_die(e);
+	CHECK_INT(ATH_OK, ath_conn_begin_twophase(&t, prep, "athanor_xa_rc"));
+	insert_one(prep, "tp5");
+	CHECK_INT(ATH_OK, ath_txn_prepare(t));
+	ath_txn_free(t);      /* still prepared */
+	ath_conn_close(prep); /* the session ends; the server keeps the transaction */
+	CHECK_INT(ATH_OK, ath_conn_begin_twophase(&t, c, "athanor_xa_rb"));
+	insert_one(c, "tp6");
+	CHECK_INT(ATH_OK, ath_txn_prepare(t));
+	ath_txn_free(t);
+	ath_conn_close(c);
+	c = connect_or_die(e);
+	CHECK_INT(1, xid_listed(c, "athanor_xa_rc"));
+	CHECK_INT(1, xid_listed(c, "athanor_xa_rb"));
+	CHECK_INT(ATH_OK, ath_conn_commit_prepared(c, "athanor_xa_rc"));
+	CHECK_INT(ATH_OK, ath_conn_rollback_prepared(c, "athanor_xa_rb"));
+	CHECK_INT(0, xid_listed(c, "athanor_xa_rc"));
+	CHECK_INT(0, xid_listed(c, "athanor_xa_rb"));
+	CHECK_ROWS("[[\"tp1\"],[\"tp3\"],[\"tp5\"]]", other, SELECT_NAMES, NULL);
+	CHECK_INT(ATH_OK, ath_conn_rollback(other));
+	ath_conn_close(other);
+	ath_conn_close(c);
+}
+
 static void test_errors(ath_engine *e)
 {
 	ath_conn *c = connect_or_die(e);
@@ -497,6 +738,8 @@ int main(int argc, char **argv)
 	test_execute(e);
 	test_streaming();
 	test_transactions(e);
+	test_executemany(e);
+	test_twophase(e);
 	test_errors(e);
 	ath_engine_free(e);
 	if (B->pid_sql)

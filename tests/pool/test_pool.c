@@ -1,6 +1,8 @@
 /* test_pool.c — the engine's pool through the public API, with threads: more demand than
  * pool_size + max_overflow (waits, then TimeoutError), status counters, recycle, the pool classes.
- * Mirrors SQLAlchemy's test/engine/test_pool.py in spirit. Uses SQLite files, so it needs no server. */
+ * Mirrors SQLAlchemy's test/engine/test_pool.py in spirit. Uses SQLite files, so it needs no server;
+ * with ATHANOR_TEST_PG_URL set the threaded cases run on PostgreSQL too. `make test` also runs it
+ * under ThreadSanitizer (build/tsan). */
 #include <athanor/athanor.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -33,6 +35,16 @@ static char *pool_class(ath_engine *e)
 	json_decref(j);
 	ath_buf_dispose(&b);
 	return s;
+}
+
+static ath_engine *engine_url(const char *url, ath_engine_options *o)
+{
+	ath_engine *e = NULL;
+	if (ath_engine_create(&e, url, o) != ATH_OK) {
+		fprintf(stderr, "%s\n", ath_error_last()->message);
+		exit(1);
+	}
+	return e;
 }
 
 static ath_engine *engine(const char *file, ath_engine_options *o)
@@ -84,15 +96,17 @@ static void *work(void *arg)
 	return NULL;
 }
 
-static void test_queue_pool_threads(void)
+/* `url`: a SQLite file, or the PostgreSQL test server (with pre-ping, so every checkout also does
+ * a round trip while other threads check in and out). */
+static void test_queue_pool_threads(const char *url, uint32_t pool_flags)
 {
 	TEST_CASE("pool/queue_pool_threads_limit");
-	unlink("pool.db");
 	ath_engine_options o = ATH_ENGINE_OPTIONS_INIT;
 	o.pool_size = 2;
 	o.max_overflow = 1;
 	o.pool_timeout_ms = 5000;
-	ath_engine *e = engine("pool.db", &o);
+	o.pool_flags = pool_flags;
+	ath_engine *e = engine_url(url, &o);
 	atomic_int ok = 0, timeouts = 0, inside = 0, max_inside = 0;
 	enum { N = 8 };
 	pthread_t th[N];
@@ -119,7 +133,7 @@ static void test_queue_pool_threads(void)
 	CHECK_INT(1, pool_stat(e, "overflow"));
 	ath_engine_free(e);
 	o.pool_timeout_ms = 100;
-	e = engine("pool.db", &o);
+	e = engine_url(url, &o);
 	ath_conn *more[4] = { 0 };
 	for (int i = 0; i < 3; i++)
 		CHECK_INT(ATH_OK, ath_engine_connect(&more[i], e));
@@ -205,8 +219,14 @@ static void test_classes(void)
 
 int main(void)
 {
-	test_queue_pool_threads();
+	unlink("pool.db");
+	test_queue_pool_threads("sqlite:///pool.db", 0);
 	test_classes();
 	unlink("pool.db");
+	const char *pg = getenv("ATHANOR_TEST_PG_URL");
+	if (pg && *pg) {
+		fprintf(stderr, "pool: the threaded cases again on PostgreSQL\n");
+		test_queue_pool_threads(pg, ATH_POOL_PRE_PING);
+	}
 	return test_exit();
 }

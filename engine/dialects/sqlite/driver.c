@@ -472,4 +472,8 @@ const ath_driver_ops ath_sqlite_driver = {
 	.primary_key = sq_primary_key,
 	.default_isolation = "SERIALIZABLE",
 	.set_isolation = sq_set_isolation,
+	/* SQLITE_MAX_VARIABLE_NUMBER of Debian 12's SQLite 3.40 (the default since 3.32); plain
+	 * executemany stays a loop over one prepared statement: in-process, it has no round trips.
+	 * No two-phase commit (SQLAlchemy's pysqlite dialect has none either). */
+	.max_params = 32766,
 };
