@@ -15,7 +15,7 @@ ATH_EXTERN(int) ath_conn_execute(ath_result **out, ath_conn *conn, const void *s
 		return ath_capi__misuse(ATH_EMISUSE, "ath_conn_execute: out is NULL");
 	*out = NULL;
 	CONN_OPEN(conn);
-	CAPI_CALL(ath_conn__execute(out, conn, shape, shape_len, params, params_len, 0, CAPI_ERR));
+	CAPI_CALL(ath_conn__execute(out, conn, shape, shape_len, params, params_len, 0, 0, CAPI_ERR));
 }
 
 ATH_EXTERN(int) ath_conn_executemany(ath_result **out, ath_conn *conn, const void *shape, size_t shape_len,
@@ -25,7 +25,17 @@ ATH_EXTERN(int) ath_conn_executemany(ath_result **out, ath_conn *conn, const voi
 		return ath_capi__misuse(ATH_EMISUSE, "ath_conn_executemany: out is NULL");
 	*out = NULL;
 	CONN_OPEN(conn);
-	CAPI_CALL(ath_conn__execute(out, conn, shape, shape_len, params_rows, params_rows_len, 1, CAPI_ERR));
+	CAPI_CALL(ath_conn__execute(out, conn, shape, shape_len, params_rows, params_rows_len, 1, 0, CAPI_ERR));
+}
+
+ATH_EXTERN(int) ath_conn_executemany_v2(ath_result **out, ath_conn *conn, const void *shape, size_t shape_len,
+					const void *params_rows, size_t params_rows_len, uint32_t flags)
+{
+	if (!out)
+		return ath_capi__misuse(ATH_EMISUSE, "ath_conn_executemany_v2: out is NULL");
+	*out = NULL;
+	CONN_OPEN(conn);
+	CAPI_CALL(ath_conn__execute(out, conn, shape, shape_len, params_rows, params_rows_len, 1, flags, CAPI_ERR));
 }
 
 ATH_EXTERN(int) ath_conn_commit(ath_conn *conn)

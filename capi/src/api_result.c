@@ -66,6 +66,14 @@ ATH_EXTERN(int) ath_result_inserted_primary_key(ath_buf *out, ath_result *res)
 	CAPI_CALL(ath_result__inserted_primary_key(out, res, CAPI_ERR));
 }
 
+ATH_EXTERN(int) ath_result_inserted_primary_key_rows(ath_buf *out, ath_result *res)
+{
+	if (!out)
+		return ath_capi__misuse(ATH_EMISUSE, "ath_result_inserted_primary_key_rows: out is NULL");
+	RESULT_OK(res);
+	CAPI_CALL(ath_result__inserted_primary_key_rows(out, res, CAPI_ERR));
+}
+
 ATH_EXTERN(void) ath_result_close(ath_result *res)
 {
 	if (res && res->magic == ATH_MAGIC_RESULT)

@@ -639,6 +639,133 @@ static void log_batch(ath_conn *c, const ath_rendered *rd, uint32_t batch, uint3
 			(int)(rd->sql_len > 2000 ? 2000 : rd->sql_len), rd->sql, batch, nbatches, rows);
 }
 
+/* ---- executemany with return_defaults: every row's primary key --------------------------- */
+
+/* How an executemany INSERT learns each row's primary key (SQLAlchemy 2.0's
+ * inserted_primary_key_rows): GIVEN, the statement supplies every key column in every row;
+ * RETURNING, the insertmanyvalues batches end with RETURNING <key columns> (backends with INSERT
+ * ... RETURNING); ROW, one execute per row with the key from lastrowid as for a single-row INSERT
+ * (MySQL, and statements the batches cannot carry), as SQLAlchemy does without RETURNING. */
+enum { PK_GIVEN, PK_RETURNING, PK_ROW };
+
+typedef struct pk_plan {
+	int mode;
+	ath_strbuf names;              /* the key columns, NUL-separated */
+	uint32_t n;
+	int rowid_alias;
+	const msgpack_object **given;  /* [nins]: one row's value per insert column (NULL = none) */
+	ath_strbuf suffix;             /* PK_RETURNING: " RETURNING k1, k2" */
+	msgpack_packer pk;             /* into r->pk_rows */
+} pk_plan;
+
+static void pk_plan_free(pk_plan *k)
+{
+	ath_strbuf__free(&k->names);
+	ath_strbuf__free(&k->suffix);
+	ath__free(k->given);
+}
+
+/* Point k->given at `row`'s values for the insert's columns. */
+static void row_given(pk_plan *k, const ath_compiled *cs, const msgpack_object *row)
+{
+	uint32_t have = row->type == MSGPACK_OBJECT_ARRAY ? row->via.array.size : 0;
+	for (uint32_t i = 0; i < cs->nins; i++) {
+		int32_t p = cs->ins_params[i];
+		k->given[i] = p >= 0 && (uint32_t)p < have ? &row->via.array.ptr[p] : NULL;
+	}
+}
+
+/* 1 when every row gives a non-null value for every key column. */
+static int keys_given(pk_plan *k, const ath_compiled *cs, const msgpack_object *p)
+{
+	for (uint32_t r = 0; r < p->via.array.size; r++) {
+		row_given(k, cs, &p->via.array.ptr[r]);
+		for (size_t i = 0; i < k->names.len; i += strlen(k->names.ptr + i) + 1) {
+			int found = 0;
+			for (uint32_t j = 0; j < cs->nins && !found; j++)
+				found = k->given[j] && k->given[j]->type != MSGPACK_OBJECT_NIL &&
+					strcmp(cs->ins_columns[j], k->names.ptr + i) == 0;
+			if (!found)
+				return 0;
+		}
+	}
+	return 1;
+}
+
+static int pk_plan_init(pk_plan *k, ath_result *r, ath_conn *c, const ath_compiled *cs, const msgpack_object *p,
+			ath_insertmany *plan, ath_err *err)
+{
+	ath_dconn *dc = c->dc;
+	const ath_dialect *d = c->engine->dialect;
+	int rc = ath_result__pk_columns(&k->names, &k->n, &k->rowid_alias, dc, cs, err);
+	if (rc)
+		return rc;
+	if (!(k->given = ath__calloc(cs->nins + 1, sizeof *k->given)))
+		return ath_err__oom(err);
+	r->pk_rows_set = 1;
+	msgpack_packer_init(&k->pk, &r->pk_rows, ath_wire__buf_write);
+	if (k->n == 0 || keys_given(k, cs, p)) {
+		k->mode = PK_GIVEN;
+		return 0;
+	}
+	/* batches only for a plain INSERT ... VALUES: nothing after the row (an upsert may insert
+	 * fewer rows than it is given, so its RETURNING rows could not be matched to the input) */
+	if ((d->returning & ATH_RETURNING_INSERT) && cs->returns_rows == 0 && dc->ops->max_params &&
+	    ath_insertmany__plan(plan, cs, dc->ops->max_params) && plan->group_end == cs->tmpl_len) {
+		k->mode = PK_RETURNING;
+		ath_strbuf__puts(&k->suffix, " RETURNING ");
+		for (size_t i = 0; i < k->names.len; i += strlen(k->names.ptr + i) + 1) {
+			if (i)
+				ath_strbuf__puts(&k->suffix, ", ");
+			ath_strbuf__putc(&k->suffix, d->quote); /* the catalogue's spelling, so always quoted */
+			for (const char *ch = k->names.ptr + i; *ch; ch++) {
+				if (*ch == d->quote)
+					ath_strbuf__putc(&k->suffix, d->quote);
+				ath_strbuf__putc(&k->suffix, *ch);
+			}
+			ath_strbuf__putc(&k->suffix, d->quote);
+		}
+		return k->suffix.oom ? ath_err__oom(err) : 0;
+	}
+	k->mode = PK_ROW;
+	return 0;
+}
+
+/* Pack row `row`'s key from its given values and the generated `lastrowid`. */
+static int pack_row_key(ath_result *r, ath_conn *c, pk_plan *k, const ath_compiled *cs, const msgpack_object *row,
+			int64_t lastrowid, ath_err *err)
+{
+	row_given(k, cs, row);
+	int rc = ath_result__pack_pk(&k->pk, c->dc, cs, &k->names, k->n, k->rowid_alias, k->given, lastrowid, err);
+	if (!rc)
+		r->npk_rows++;
+	return rc;
+}
+
+/* PK_RETURNING: run one batch of `n` rows and keep the keys its RETURNING gives back. */
+static int take_keys(ath_result *r, ath_conn *c, pk_plan *k, const ath_rendered *rd, uint32_t n, int64_t *total,
+		     ath_err *err)
+{
+	ath_dconn *dc = c->dc;
+	ath_exec_info info = { -1, 0, 0 };
+	int rc = dc->ops->execute(dc->native, r->stmt.stmt, rd->values, rd->nvalues, &info, err);
+	if (rc)
+		return rc;
+	size_t got = 0;
+	for (int done = !info.has_rows; !done;) {
+		size_t m = 0;
+		if ((rc = dc->ops->fetch(dc->native, r->stmt.stmt, &k->pk, SIZE_MAX, &m, &done, err)))
+			return rc;
+		got += m;
+	}
+	if (got != n)
+		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
+				    "the batch inserted %u rows but RETURNING gave %zu primary keys", n, got);
+	r->npk_rows += got;
+	*total += info.rowcount >= 0 ? info.rowcount : (int64_t)got;
+	return 0;
+}
+
 /* insertmanyvalues: the rows go as multi-row INSERT ... VALUES (...), (...) [RETURNING ...] of up
  * to plan->page rows each. RETURNING rows are concatenated batch after batch. Within a batch we
  * rely on the backend returning rows in VALUES order: true of PostgreSQL (a VALUES list feeds
@@ -647,7 +774,7 @@ static void log_batch(ath_conn *c, const ath_rendered *rd, uint32_t batch, uint3
  * guarantees order with sort_by_parameter_order=True, for which it adds a sentinel column and
  * sorts; athanor does not yet. */
 static int insertmany(ath_result *r, ath_conn *c, ath_compiled *cs, const ath_insertmany *plan,
-		      const msgpack_object *p, ath_err *err)
+		      const msgpack_object *p, pk_plan *k, ath_err *err)
 {
 	ath_engine *e = c->engine;
 	ath_dconn *dc = c->dc;
@@ -656,7 +783,8 @@ static int insertmany(ath_result *r, ath_conn *c, ath_compiled *cs, const ath_in
 	int64_t total = 0;
 	for (uint32_t first = 0, batch = 1; first < nrows; first += plan->page, batch++) {
 		uint32_t n = nrows - first < plan->page ? nrows - first : plan->page;
-		int rc = ath_insertmany__render(rd, cs, plan, p, first, n, err);
+		int rc = ath_insertmany__render(rd, cs, plan, p, first, n, k ? k->suffix.ptr : NULL, k ? k->suffix.len : 0,
+						err);
 		if (rc)
 			return rc;
 		if (echo(c))
@@ -665,7 +793,7 @@ static int insertmany(ath_result *r, ath_conn *c, ath_compiled *cs, const ath_in
 		if ((rc = ath_dconn__statement(&r->stmt, dc, rd->sql, rd->sql_len, rd->sql_hash, &hit, err)))
 			return driver_error(c, err, rd->sql, rd->sql_len);
 		atomic_fetch_add_explicit(hit ? &e->stmt_hits : &e->stmt_misses, 1, memory_order_relaxed);
-		rc = run_buffered(r, c, rd, &total, err);
+		rc = k ? take_keys(r, c, k, rd, n, &total, err) : run_buffered(r, c, rd, &total, err);
 		ath_dconn__release(dc, &r->stmt);
 		if (rc) {
 			ath_err__prefix(err, "executemany rows %u-%u: ", first, first + n - 1);
@@ -721,7 +849,7 @@ static int pipelined(ath_result *r, ath_conn *c, const ath_compiled *cs, const m
  * transaction is open, else in a loop. Mirrors Connection._exec_insertmany_context and
  * DefaultDialect.do_executemany. */
 static int execute_many(ath_result *r, ath_conn *c, ath_compiled *cs, const msgpack_object *p, int cached, double age,
-			ath_err *err)
+			uint32_t flags, ath_err *err)
 {
 	ath_engine *e = c->engine;
 	ath_dconn *dc = c->dc;
@@ -738,26 +866,40 @@ static int execute_many(ath_result *r, ath_conn *c, ath_compiled *cs, const msgp
 		return rc;
 	ath_stmt_kind kind = dml_kind(cs, cs->sql ? cs->sql : cs->tmpl);
 	ath_insertmany plan;
-	if ((cs->returns_rows == 1 || ops->insertmany_plain) && ops->max_params &&
+	pk_plan kp = { .names = ATH_STRBUF_INIT, .suffix = ATH_STRBUF_INIT }, *k = NULL;
+	if ((flags & ATH_EXEC_RETURN_DEFAULTS) && cs->kind == ATH_STMT_INSERT && cs->single_row_insert) {
+		k = &kp;
+		if ((rc = pk_plan_init(k, r, c, cs, p, &plan, err)))
+			goto done;
+	}
+	if (k && k->mode == PK_RETURNING) {
+		if ((rc = insertmany(r, c, cs, &plan, p, k, err)))
+			goto done;
+		r->exhausted = 1;
+		goto done;
+	}
+	if ((!k || k->mode == PK_GIVEN) && (cs->returns_rows == 1 || ops->insertmany_plain) && ops->max_params &&
 	    ath_insertmany__plan(&plan, cs, ops->max_params)) {
-		if ((rc = insertmany(r, c, cs, &plan, p, err)))
-			return rc;
+		if ((rc = insertmany(r, c, cs, &plan, p, NULL, err)))
+			goto done;
 		r->exhausted = !r->returns_rows;
 		if (!is_dml(kind))
 			r->rowcount = -1;
-		return 0;
+		goto keys;
 	}
 	if ((rc = ath_compiled__render(rd, cs, &p->via.array.ptr[0], err)))
-		return rc;
+		goto done;
 	if (echo(c))
 		log_statement(c, cs, rd->sql, rd->sql_len, cached, age, p, 1);
 	int hit;
-	if ((rc = ath_dconn__statement(&r->stmt, dc, rd->sql, rd->sql_len, rd->sql_hash, &hit, err)))
-		return driver_error(c, err, rd->sql, rd->sql_len);
+	if ((rc = ath_dconn__statement(&r->stmt, dc, rd->sql, rd->sql_len, rd->sql_hash, &hit, err))) {
+		rc = driver_error(c, err, rd->sql, rd->sql_len);
+		goto done;
+	}
 	atomic_fetch_add_explicit(hit ? &e->stmt_hits : &e->stmt_misses, 1, memory_order_relaxed);
 	rc = 1;
 	if (ops->execute_batch && c->top && cs->returns_rows == 0 && cs->sql && p->via.array.size > 1 &&
-	    plain_rows(cs, p))
+	    (!k || k->mode == PK_GIVEN) && plain_rows(cs, p))
 		rc = pipelined(r, c, cs, p, err);
 	if (rc == 1) {
 		int64_t total = 0;
@@ -770,6 +912,8 @@ static int execute_many(ath_result *r, ath_conn *c, ath_compiled *cs, const msgp
 			if ((rc = run_buffered(r, c, rd, &total, err))) {
 				ath_err__prefix(err, "executemany row %u: ", i);
 				rc = driver_error(c, err, rd->sql, rd->sql_len);
+			} else if (k && k->mode == PK_ROW) {
+				rc = pack_row_key(r, c, k, cs, &p->via.array.ptr[i], r->lastrowid, err);
 			}
 			dc->ops->reset(r->stmt.stmt);
 		}
@@ -777,22 +921,32 @@ static int execute_many(ath_result *r, ath_conn *c, ath_compiled *cs, const msgp
 	}
 	ath_dconn__release(dc, &r->stmt);
 	if (rc)
-		return rc;
+		goto done;
 	if (!is_dml(kind))
 		r->rowcount = -1;
 	if (kind != ATH_STMT_INSERT)
 		r->lastrowid = 0;
 	r->exhausted = !r->returns_rows;
-	return 0;
+keys:
+	/* PK_GIVEN: the keys are the rows' own values */
+	for (uint32_t i = 0; k && k->mode == PK_GIVEN && i < p->via.array.size && !rc; i++)
+		rc = pack_row_key(r, c, k, cs, &p->via.array.ptr[i], 0, err);
+done:
+	if (k)
+		pk_plan_free(k);
+	return rc;
 }
 
 int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t len, const void *params,
-		      size_t params_len, int many, ath_err *err)
+		      size_t params_len, int many, uint32_t flags, ath_err *err)
 {
 	ath_engine *e = c->engine;
 	ath_compiled *cs;
 	double age;
 	int cached, rc;
+	if (flags & ~(uint32_t)ATH_EXEC_RETURN_DEFAULTS)
+		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, "unknown execution flags 0x%x",
+				    (unsigned)(flags & ~(uint32_t)ATH_EXEC_RETURN_DEFAULTS));
 	if ((rc = revalidate(c, err)))
 		return rc;
 	ath_dconn *dc = c->dc;
@@ -818,7 +972,7 @@ int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t l
 	if ((rc = refuse_if_prepared(c, err)))
 		goto fail;
 	if (many) {
-		if ((rc = execute_many(r, c, cs, &p, cached, age, err)))
+		if ((rc = execute_many(r, c, cs, &p, cached, age, flags, err)))
 			goto fail;
 		*out = r;
 		return 0;

@@ -90,6 +90,11 @@ struct ath_result {
 	ath_buf rows;
 	size_t *row_ends;
 	size_t nbuf, buf_cap, buf_next;
+	/* executemany with ATH_EXEC_RETURN_DEFAULTS: each row's primary key (an array, or nil for a
+	 * table without one), packed one after another in input order */
+	int pk_rows_set;
+	ath_buf pk_rows;
+	size_t npk_rows;
 };
 
 void ath_engine__log(ath_engine *e, ath_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -106,8 +111,9 @@ int ath_compile__standalone(ath_buf *out, const ath_dialect *d, const void *shap
 			    size_t params_len, const ath_wire_limits *lim, ath_err *err);
 int ath_compiled__pack_info(ath_buf *out, const ath_compiled *cs, const ath_rendered *r, ath_err *err);
 
+/* `flags`: ATH_EXEC_* (executemany only); unknown bits are an ArgumentError. */
 int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t len, const void *params,
-		      size_t params_len, int many, ath_err *err);
+		      size_t params_len, int many, uint32_t flags, ath_err *err);
 /* After a driver error: a disconnect invalidates the connection and refreshes the pool. Returns rc. */
 int ath_conn__seen_error(ath_conn *c, int rc, ath_err *err);
 int ath_conn__commit(ath_conn *c, ath_err *err);
@@ -129,6 +135,16 @@ void ath_txn__free(ath_txn *t);
 int ath_result__header(ath_buf *out, ath_result *r, ath_err *err);
 int ath_result__fetch(ath_buf *out, ath_result *r, size_t max, ath_err *err);
 int ath_result__inserted_primary_key(ath_buf *out, ath_result *r, ath_err *err);
+int ath_result__inserted_primary_key_rows(ath_buf *out, ath_result *r, ath_err *err);
+/* The primary-key columns of the INSERT's table (driver->primary_key), NUL-separated in `names`
+ * (the caller frees it), *n of them; *rowid_alias as the driver reports. */
+int ath_result__pk_columns(ath_strbuf *names, uint32_t *n, int *rowid_alias, ath_dconn *dc, const ath_compiled *cs,
+			   ath_err *err);
+/* Pack one inserted primary key: per key column the value given for it (given[k] is insert column
+ * k's value, NULL or nil when none), else for a rowid alias `generated` (or the driver's
+ * autoincrement_value), else nil; nil for a table without a key. */
+int ath_result__pack_pk(msgpack_packer *pk, ath_dconn *dc, const ath_compiled *cs, const ath_strbuf *names,
+			uint32_t npk, int rowid_alias, const msgpack_object *const *given, int64_t generated, ath_err *err);
 void ath_result__close(ath_result *r);
 
 #endif

@@ -1,7 +1,8 @@
 /* result.c — results: the header, row batches packed by the driver straight into msgpack, and
- * inserted_primary_key. Mirrors sqlalchemy/engine/cursor.py (CursorResult): a result that returns
- * no rows refuses fetches with ResourceClosedError; an exhausted one frees its statement at once.
- * An executemany with RETURNING has its rows buffered already (connection.c) and serves them. */
+ * inserted_primary_key / inserted_primary_key_rows. Mirrors sqlalchemy/engine/cursor.py
+ * (CursorResult): a result that returns no rows refuses fetches with ResourceClosedError; an
+ * exhausted one frees its statement at once. An executemany with RETURNING has its rows (and with
+ * return_defaults its primary keys) buffered already (connection.c) and serves them. */
 #include <string.h>
 
 #include "conn/internal.h"
@@ -70,6 +71,46 @@ static void pk_collect(const char *col, void *payload)
 	ath_strbuf__put(names, col, strlen(col) + 1); /* NUL-separated */
 }
 
+int ath_result__pk_columns(ath_strbuf *names, uint32_t *n, int *rowid_alias, ath_dconn *dc, const ath_compiled *cs,
+			   ath_err *err)
+{
+	*rowid_alias = 0;
+	*n = 0;
+	int rc = dc->ops->primary_key(dc->native, cs->schema, cs->table, pk_collect, names, rowid_alias, err);
+	if (!rc && names->oom)
+		rc = ath_err__oom(err);
+	if (rc)
+		return rc;
+	for (size_t i = 0; i < names->len; i += strlen(names->ptr + i) + 1)
+		(*n)++;
+	return 0;
+}
+
+int ath_result__pack_pk(msgpack_packer *pk, ath_dconn *dc, const ath_compiled *cs, const ath_strbuf *names,
+			uint32_t npk, int rowid_alias, const msgpack_object *const *given, int64_t generated, ath_err *err)
+{
+	int bad = npk == 0 ? msgpack_pack_nil(pk) : msgpack_pack_array(pk, npk);
+	for (size_t i = 0; i < names->len && !bad; i += strlen(names->ptr + i) + 1) {
+		const char *col = names->ptr + i;
+		const msgpack_object *v = NULL;
+		for (uint32_t k = 0; k < cs->nins; k++)
+			if (given[k] && given[k]->type != MSGPACK_OBJECT_NIL && strcmp(cs->ins_columns[k], col) == 0)
+				v = given[k];
+		int64_t value = generated;
+		int rc;
+		if (!v && rowid_alias && dc->ops->autoincrement_value &&
+		    (rc = dc->ops->autoincrement_value(dc->native, cs->schema, cs->table, col, &value, err)))
+			return rc;
+		if (v)
+			bad |= msgpack_pack_object(pk, *v);
+		else if (rowid_alias)
+			bad |= msgpack_pack_int64(pk, value);
+		else
+			bad |= msgpack_pack_nil(pk);
+	}
+	return bad ? ath_err__oom(err) : 0;
+}
+
 int ath_result__inserted_primary_key(ath_buf *out, ath_result *r, ath_err *err)
 {
 	msgpack_packer pk;
@@ -77,15 +118,14 @@ int ath_result__inserted_primary_key(ath_buf *out, ath_result *r, ath_err *err)
 	const ath_compiled *cs = r->compiled;
 	if (!r->ins_values.size || r->many)
 		return msgpack_pack_nil(&pk) ? ath_err__oom(err) : 0;
-	ath_strbuf names = ATH_STRBUF_INIT;
-	int rowid_alias = 0;
 	ath_dconn *dc = r->conn->dc;
 	if (dc != r->dc)
 		return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
 				    "the connection was lost since this INSERT ran; its primary key is unknown");
-	int rc = dc->ops->primary_key(dc->native, cs->schema, cs->table, pk_collect, &names, &rowid_alias, err);
-	if (!rc && names.oom)
-		rc = ath_err__oom(err);
+	ath_strbuf names = ATH_STRBUF_INIT;
+	uint32_t npk;
+	int rowid_alias;
+	int rc = ath_result__pk_columns(&names, &npk, &rowid_alias, dc, cs, err);
 	if (rc) {
 		ath_strbuf__free(&names);
 		return rc;
@@ -93,37 +133,45 @@ int ath_result__inserted_primary_key(ath_buf *out, ath_result *r, ath_err *err)
 	msgpack_zone zone;
 	msgpack_object values;
 	size_t off = 0;
-	if (!msgpack_zone_init(&zone, 256)) {
+	const msgpack_object **given = ath__calloc(cs->nins + 1, sizeof *given);
+	if (!given || !msgpack_zone_init(&zone, 256)) {
+		ath__free(given);
 		ath_strbuf__free(&names);
 		return ath_err__oom(err);
 	}
 	msgpack_unpack((const char *)r->ins_values.ptr, r->ins_values.size, &off, &zone, &values);
-	uint32_t npk = 0;
-	for (size_t i = 0; i < names.len; i += strlen(names.ptr + i) + 1)
-		npk++;
-	int bad = npk == 0 ? msgpack_pack_nil(&pk) : msgpack_pack_array(&pk, npk);
-	for (size_t i = 0; i < names.len && !bad; i += strlen(names.ptr + i) + 1) {
-		const char *col = names.ptr + i;
-		const msgpack_object *given = NULL;
-		for (uint32_t k = 0; k < cs->nins; k++)
-			if (strcmp(cs->ins_columns[k], col) == 0 && values.via.array.ptr[k].type != MSGPACK_OBJECT_NIL)
-				given = &values.via.array.ptr[k];
-		int64_t generated = r->lastrowid;
-		if (!given && rowid_alias && dc->ops->autoincrement_value &&
-		    (rc = dc->ops->autoincrement_value(dc->native, cs->schema, cs->table, col, &generated, err)))
-			break;
-		if (given)
-			bad |= msgpack_pack_object(&pk, *given);
-		else if (rowid_alias)
-			bad |= msgpack_pack_int64(&pk, generated);
-		else
-			bad |= msgpack_pack_nil(&pk);
-	}
+	for (uint32_t k = 0; k < cs->nins && k < values.via.array.size; k++)
+		given[k] = &values.via.array.ptr[k];
+	rc = ath_result__pack_pk(&pk, dc, cs, &names, npk, rowid_alias, given, r->lastrowid, err);
 	msgpack_zone_destroy(&zone);
+	ath__free(given);
 	ath_strbuf__free(&names);
-	if (rc)
-		return rc;
-	return bad ? ath_err__oom(err) : 0;
+	return rc;
+}
+
+int ath_result__inserted_primary_key_rows(ath_buf *out, ath_result *r, ath_err *err)
+{
+	msgpack_packer pk;
+	if (r->pk_rows_set) { /* executemany with return_defaults: packed row after row */
+		ath_wire__packer_init(&pk, out);
+		if (msgpack_pack_array(&pk, (uint32_t)r->npk_rows) ||
+		    ath_wire__buf_write(out, (const char *)r->pk_rows.ptr, r->pk_rows.size) < 0)
+			return ath_err__oom(err);
+		return 0;
+	}
+	if (!r->ins_values.size || r->many) {
+		ath_wire__packer_init(&pk, out);
+		return msgpack_pack_nil(&pk) ? ath_err__oom(err) : 0;
+	}
+	ath_buf one = ATH_BUF_INIT; /* a single-row INSERT: [inserted_primary_key] */
+	int rc = ath_result__inserted_primary_key(&one, r, err);
+	if (!rc) {
+		ath_wire__packer_init(&pk, out);
+		if (msgpack_pack_array(&pk, 1) || ath_wire__buf_write(out, (const char *)one.ptr, one.size) < 0)
+			rc = ath_err__oom(err);
+	}
+	ath__free(one.ptr);
+	return rc;
 }
 
 int ath_result__header(ath_buf *out, ath_result *r, ath_err *err)
@@ -161,6 +209,7 @@ void ath_result__close(ath_result *r)
 	ath__free(r->ins_values.ptr);
 	ath__free(r->rows.ptr);
 	ath__free(r->row_ends);
+	ath__free(r->pk_rows.ptr);
 	ath_compiled__decref(r->compiled);
 	ath_conn *c = r->conn;
 	r->magic = ATH_MAGIC_DEAD;

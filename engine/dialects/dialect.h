@@ -107,7 +107,6 @@ struct ath_dialect {
 	void (*empty_set)(ath_strbuf *b, uint32_t arity);
 	int tuple_in_values;            /* (a, b) IN (VALUES (?, ?), ...) instead of IN ((?, ?), ...) */
 	int backslash_escapes;          /* string literals treat backslash as an escape (MySQL) */
-	int supports_returning;
 	int supports_full_join;
 	int supports_ilike;
 	int native_boolean;             /* true/false literals; else 1/0 */
@@ -137,7 +136,16 @@ struct ath_dialect {
 	int on_conflict_constraint;     /* ON CONFLICT ON CONSTRAINT name */
 	uint8_t empty_in_style;         /* ATH_EMPTY_IN_*: what an empty expanding IN list renders as */
 	uint8_t insert_cte_style;       /* ATH_INSERT_CTE_*: where an INSERT's WITH goes */
+	/* ATH_RETURNING_* bits: the statement kinds that take RETURNING (SQLAlchemy 2.0's
+	 * insert_returning / update_returning / delete_returning) */
+	uint8_t returning;
+	/* -- schema / DDL (engine/schema; the struct is dialects/ddl_dialect.h) -- */
+	const struct ath_ddl_dialect *ddl;
 };
+
+/* returning */
+enum { ATH_RETURNING_INSERT = 1, ATH_RETURNING_UPDATE = 2, ATH_RETURNING_DELETE = 4 };
+#define ATH_RETURNING_ALL (ATH_RETURNING_INSERT | ATH_RETURNING_UPDATE | ATH_RETURNING_DELETE)
 
 /* values_style */
 enum { ATH_VALUES_CLAUSE, ATH_VALUES_UNION_ALL };

@@ -11,13 +11,18 @@
 #include <string.h>
 
 
-static int returning(ath_compiler *c, const ath_list *l)
+/* RETURNING, where the dialect takes it for this kind of statement (`kind` is one ATH_RETURNING_*
+ * bit): PostgreSQL and SQLite >= 3.35 everywhere, MariaDB >= 10.5 on INSERT and DELETE only,
+ * MySQL nowhere (SQLAlchemy 2.0's insert_returning / update_returning / delete_returning). */
+static int returning(ath_compiler *c, const ath_list *l, unsigned kind)
 {
 	if (!l->n)
 		return 0;
-	if (!c->d->supports_returning)
+	if (!(c->d->returning & kind))
 		return ath_compiler__fail(c, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-					  "RETURNING is not supported by the %s dialect", c->d->name);
+					  "%s ... RETURNING is not supported by the %s dialect",
+					  kind == ATH_RETURNING_INSERT ? "INSERT" : kind == ATH_RETURNING_UPDATE ? "UPDATE" : "DELETE",
+					  c->d->name);
 	c->returns_rows = 1;
 	ath_compiler__puts(c, " RETURNING ");
 	const char **seen = ath_arena__zalloc(&c->tmp, l->n * sizeof *seen);
@@ -136,7 +141,7 @@ int ath_compiler__insert(ath_compiler *c, const ath_insert *s, ath_compiled *out
 		ath_strbuf__putc(&c->sql, ' ');
 		ath_compiler__puts(c, c->d->default_values);
 		out->single_row_insert = 1; /* one row, every column defaulted: the key is generated */
-		return returning(c, &s->returning);
+		return returning(c, &s->returning, ATH_RETURNING_INSERT);
 	}
 	if (s->ncolumns) {
 		ath_compiler__puts(c, " (");
@@ -171,7 +176,7 @@ int ath_compiler__insert(ath_compiler *c, const ath_insert *s, ath_compiled *out
 	}
 	if (s->on_conflict && (rc = on_conflict(c, s->on_conflict)))
 		return rc;
-	if ((rc = returning(c, &s->returning)))
+	if ((rc = returning(c, &s->returning, ATH_RETURNING_INSERT)))
 		return rc;
 
 	/* What inserted_primary_key needs: which parameter feeds each column of a one-row insert. */
@@ -249,7 +254,7 @@ int ath_compiler__update(ath_compiler *c, const ath_update *s)
 		if ((rc = visit(c, s->limit)))
 			return rc;
 	}
-	return returning(c, &s->returning);
+	return returning(c, &s->returning, ATH_RETURNING_UPDATE);
 }
 
 int ath_compiler__delete(ath_compiler *c, const ath_delete *s)
@@ -265,6 +270,12 @@ int ath_compiler__delete(ath_compiler *c, const ath_delete *s)
 	if (s->using_.n && style == ATH_DELETE_USING_NONE)
 		return ath_compiler__fail(c, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
 					  "DELETE ... USING is not supported by the %s dialect", c->d->name);
+	/* MariaDB's DELETE ... RETURNING is single-table only */
+	if (s->using_.n && s->returning.n && style == ATH_DELETE_USING_MULTI_TABLE &&
+	    (c->d->returning & ATH_RETURNING_DELETE))
+		return ath_compiler__fail(c, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+					  "DELETE ... USING ... RETURNING (a multi-table DELETE) is not supported by the %s "
+					  "dialect", c->d->name);
 	if ((rc = ath_compiler__with(c, s->with, s->nwith)))
 		return rc;
 	ath_compiler__puts(c, "DELETE FROM ");
@@ -290,4 +301,5 @@ int ath_compiler__delete(ath_compiler *c, const ath_delete *s)
 		if ((rc = visit(c, s->where)))
 			return rc;
 	}
-	return returning(c, &s->returning);}
+	return returning(c, &s->returning, ATH_RETURNING_DELETE);
+}

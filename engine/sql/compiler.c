@@ -72,6 +72,34 @@ int ath_compiler__quote(ath_compiler *c, const char *name)
 
 void ath_compiler__ident(ath_compiler *c, const char *name) { (void)ident(c, name); }
 
+void ath_sql__quote(ath_strbuf *b, const ath_dialect *d, const char *name)
+{
+	if (!needs_quotes(d, name)) {
+		ath_strbuf__puts(b, name);
+		return;
+	}
+	ath_strbuf__putc(b, d->quote);
+	for (const char *p = name; *p; p++) {
+		if (*p == d->quote)
+			ath_strbuf__putc(b, d->quote);
+		ath_strbuf__putc(b, *p);
+	}
+	ath_strbuf__putc(b, d->quote);
+}
+
+void ath_sql__string_literal(ath_strbuf *b, const ath_dialect *d, const char *s, size_t n)
+{
+	ath_strbuf__putc(b, '\'');
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '\'')
+			ath_strbuf__putc(b, '\'');
+		else if (s[i] == '\\' && d->backslash_escapes)
+			ath_strbuf__putc(b, '\\');
+		ath_strbuf__putc(b, s[i]);
+	}
+	ath_strbuf__putc(b, '\'');
+}
+
 int ath_compiler__table_name(ath_compiler *c, const ath_node *t)
 {
 	int rc = 0;
@@ -182,6 +210,22 @@ static void compiler_free(ath_compiler *c)
 		ath__free(c->labels[i].name);
 	ath__free(c->labels);
 	ath_arena__free(&c->tmp);
+}
+
+int ath_sql__ddl_expr(ath_strbuf *out, const ath_dialect *d, const ath_node *e, ath_err *err)
+{
+	ath_compiler c = { .d = d, .err = err, .bare_columns = 1 };
+	ath_arena__init(&c.tmp, 256);
+	int rc = ath_compiler__expr(&c, e);
+	if (!rc && c.nbinds)
+		rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_COMPILE_ERROR,
+				  "a schema expression cannot hold bind parameters; give values as [\"lit\", v]");
+	if (!rc && c.sql.oom)
+		rc = ath_err__oom(err);
+	if (!rc)
+		ath_strbuf__put(out, c.sql.ptr ? c.sql.ptr : "", c.sql.len);
+	compiler_free(&c);
+	return rc;
 }
 
 int ath_sql__compile(ath_compiled **out, const ath_dialect *d, const ath_node *stmt, ath_err *err)

@@ -28,4 +28,13 @@ int ath_compiler__json_key(ath_compiler *c, const ath_node *n, uint16_t bind_fla
 /* The generic visitor for a kind, for hooks that only adjust a case. */
 int ath_compiler__visit_generic(ath_compiler *c, const ath_node *n);
 
+/* For DDL (engine/schema): an identifier quoted by the dialect's rules (reserved word, case, odd
+ * characters), as the compiler quotes it; a string literal escaped for the dialect. */
+void ath_sql__quote(ath_strbuf *b, const ath_dialect *d, const char *name);
+void ath_sql__string_literal(ath_strbuf *b, const ath_dialect *d, const char *s, size_t n);
+/* An expression of a DDL construct (server default, CHECK, computed column, index item or
+ * predicate) rendered with literal values inline and columns unqualified, as SQLAlchemy's DDL
+ * compiler does (literal_binds, include_table=False). A bind parameter is a CompileError. */
+int ath_sql__ddl_expr(ath_strbuf *out, const ath_dialect *d, const ath_node *e, ath_err *err);
+
 #endif

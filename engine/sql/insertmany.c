@@ -109,7 +109,8 @@ static int push(ath_rendered *r, const msgpack_object *v, ath_err *err)
 }
 
 int ath_insertmany__render(ath_rendered *r, const ath_compiled *cs, const ath_insertmany *plan,
-			   const msgpack_object *rows, uint32_t first, uint32_t n, ath_err *err)
+			   const msgpack_object *rows, uint32_t first, uint32_t n, const char *suffix,
+			   size_t suffix_len, ath_err *err)
 {
 	const ath_dialect *d = cs->dialect;
 	ath_strbuf *b = &r->buf;
@@ -139,6 +140,8 @@ int ath_insertmany__render(ath_rendered *r, const ath_compiled *cs, const ath_in
 		ath_strbuf__put(b, cs->tmpl + at, plan->group_end - at);
 	}
 	ath_strbuf__put(b, cs->tmpl + plan->group_end, cs->tmpl_len - plan->group_end);
+	if (suffix_len)
+		ath_strbuf__put(b, suffix, suffix_len);
 	if (b->oom || !ath_strbuf__cstr(b))
 		return ath_err__oom(err);
 	r->sql = b->ptr;

@@ -25,9 +25,11 @@ typedef struct ath_insertmany {
 int ath_insertmany__plan(ath_insertmany *plan, const ath_compiled *cs, uint32_t max_params);
 
 /* Render rows [first, first + n) of `rows` (an array of parameter arrays) into `r`: the template
- * with the VALUES row repeated n times, placeholders renumbered, values in order. ArgumentError
- * when a row lacks a parameter. */
+ * with the VALUES row repeated n times, placeholders renumbered, values in order, then `suffix`
+ * (`suffix_len` bytes, none when 0: the engine's RETURNING of the primary key for
+ * return_defaults). ArgumentError when a row lacks a parameter. */
 int ath_insertmany__render(ath_rendered *r, const ath_compiled *cs, const ath_insertmany *plan,
-			   const msgpack_object *rows, uint32_t first, uint32_t n, ath_err *err);
+			   const msgpack_object *rows, uint32_t first, uint32_t n, const char *suffix,
+			   size_t suffix_len, ath_err *err);
 
 #endif

@@ -1,11 +1,12 @@
 /* suite.c — the behaviour suite every backend runs (SQLAlchemy's compliance suite in miniature):
- * execute / executemany (insertmanyvalues, pipelining) / fetch in batches / streaming, inserted primary
- * keys, two-phase commit and recovery, every transaction
+ * execute / executemany (insertmanyvalues, pipelining) / fetch in batches / streaming, RETURNING,
+ * inserted primary keys (one row, and every row of an executemany), two-phase commit and recovery, every transaction
  * form (autobegin, commit, rollback, explicit begin, savepoints, AUTOCOMMIT, isolation levels),
  * error classes for constraint violations and syntax errors, and a backend disconnect after which
  * the pool recovers with no committed row lost. `test_suite [sqlite|postgresql|mysql]`: the server
  * backends read ATHANOR_TEST_PG_URL / ATHANOR_TEST_MYSQL_URL and exit 77 (skipped) without it,
- * unless ATHANOR_TEST_REQUIRE_SERVERS=1. Backend differences are the strings in `backends`. */
+ * unless ATHANOR_TEST_REQUIRE_SERVERS=1; RETURNING runs on MySQL's server (MariaDB) through a mariadb:// URL.
+ * Backend differences are the strings in `backends`. */
 #include <athanor/athanor.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -44,6 +45,9 @@ static const backend backends[] = {
 
 static const backend *B;
 static char url[1024];
+/* The URL for RETURNING tests: MySQL's server is MariaDB 10.11, reached as mariadb:// so the
+ * mariadb dialect (INSERT / DELETE ... RETURNING) is used; mysql:// keeps MySQL's rules (none). */
+static char returning_url[1024];
 
 static const char *INSERT_USER = "{\"k\": \"insert\", \"table\": [\"table\", \"users\"], \"columns\": [\"name\", "
 				 "\"fullname\"], \"values\": [[[\"bind\", 0], [\"bind\", 1]]]}";
@@ -51,15 +55,17 @@ static const char *SELECT_NAMES = "{\"k\": \"select\", \"columns\": [[\"col\", \
 				  "\"order_by\": [[\"col\", \"users\", \"id\"]]}";
 static const char *COUNT_USERS = "{\"k\": \"select\", \"columns\": [[\"fn\", \"count\", []]], \"from\": [[\"table\", \"users\"]]}";
 
-static ath_engine *engine(const ath_engine_options *o)
+static ath_engine *engine_at(const char *u, const ath_engine_options *o)
 {
 	ath_engine *e = NULL;
-	if (ath_engine_create(&e, url, o) != ATH_OK) {
+	if (ath_engine_create(&e, u, o) != ATH_OK) {
 		fprintf(stderr, "engine %s: %s\n", B->name, ath_error_last()->message);
 		exit(1);
 	}
 	return e;
 }
+
+static ath_engine *engine(const ath_engine_options *o) { return engine_at(url, o); }
 
 static ath_conn *connect_or_die(ath_engine *e)
 {
@@ -400,21 +406,39 @@ static char *user_rows(const char *prefix, int from, int to)
 	return buf;
 }
 
-static void test_executemany(ath_engine *e)
+static void test_executemany(ath_engine *e, ath_engine *er)
 {
 	ath_conn *c = connect_or_die(e);
 	ath_result *r = NULL;
 	ath_buf b = ATH_BUF_INIT;
 	fresh_users(c);
+	int rc;
+	char *params;
+
+	if (strcmp(B->name, "mysql") == 0) {
+		TEST_CASE("suite/returning_refused_by_mysql_dialect");
+		/* MySQL has no RETURNING: the mysql:// dialect refuses it even though this server (MariaDB)
+		 * would take it */
+		rc = executemany_json(&r, c, INSERT_USER_RETURNING, "[[\"x\", null]]");
+		CHECK_ERROR(rc, "NotSupportedError", "INSERT ... RETURNING is not supported by the mysql dialect");
+		CHECK_INT(ATH_OK, ath_conn_rollback(c));
+	}
+	ath_conn_close(c);
+	c = connect_or_die(er);
+
+	TEST_CASE("suite/insert_delete_returning");
+	CHECK_ROWS("[[1,\"one\"]]", c, INSERT_USER_RETURNING, "[\"one\", null]");
+	CHECK_ROWS("[[1,\"one\"]]", c, "{\"k\": \"delete\", \"table\": [\"table\", \"users\"], \"where\": [\"=\", "
+		   "[\"col\", \"users\", \"name\"], [\"bind\", 0]], \"returning\": [[\"col\", \"users\", \"id\"], "
+		   "[\"col\", \"users\", \"name\"]]}", "[\"one\"]");
+	CHECK_INT(ATH_OK, ath_conn_rollback(c));
+	fresh_users(c); /* MariaDB does not hand a rolled-back AUTO_INCREMENT value out again */
 
 	TEST_CASE("suite/executemany_returning");
-	char *params = user_rows("r", 1, 2500); /* three batches: 1000 + 1000 + 500 */
-	int rc = executemany_json(&r, c, INSERT_USER_RETURNING, params);
+	params = user_rows("r", 1, 2500); /* three batches: 1000 + 1000 + 500 */
+	rc = executemany_json(&r, c, INSERT_USER_RETURNING, params);
 	free(params);
-	if (strcmp(B->name, "mysql") == 0) {
-		/* MariaDB 10.5+ has INSERT ... RETURNING, but the mysql dialect does not render it yet */
-		CHECK_ERROR(rc, "NotSupportedError", "RETURNING");
-	} else {
+	{
 		CHECK_INT(ATH_OK, rc);
 		CHECK_INT(1, ath_result_returns_rows(r));
 		CHECK_INT(2500, ath_result_rowcount(r));
@@ -444,7 +468,7 @@ static void test_executemany(ath_engine *e)
 	CHECK_INT(ATH_OK, ath_conn_rollback(c));
 
 	TEST_CASE("suite/executemany_returning_one_row");
-	if (strcmp(B->name, "mysql") != 0) {
+	{
 		CHECK_INT(ATH_OK, executemany_json(&r, c, INSERT_USER_RETURNING, "[[\"solo\", null]]"));
 		CHECK_INT(ATH_OK, ath_result_fetch_all(&b, r));
 		char *j = as_json(b.ptr, b.size);
@@ -454,6 +478,8 @@ static void test_executemany(ath_engine *e)
 		r = NULL;
 		CHECK_INT(ATH_OK, ath_conn_rollback(c));
 	}
+	ath_conn_close(c);
+	c = connect_or_die(e);
 
 	TEST_CASE("suite/executemany_plain_10000");
 	params = user_rows("p", 1, 10000);
@@ -493,6 +519,144 @@ static void test_executemany(ath_engine *e)
 	ath_result_close(r);
 	CHECK_ROWS("[[10002]]", c, COUNT_USERS, NULL);
 	ath_buf_dispose(&b);
+	ath_conn_close(c);
+}
+
+/* ---- inserted primary keys of executemany (return_defaults) ---------------------------------- */
+
+static int executemany_flags(ath_result **out, ath_conn *c, const char *shape, const char *rows_json, uint32_t flags)
+{
+	ath_buf s = mp("%s", shape), p = mp("%s", rows_json);
+	int rc = ath_conn_executemany_v2(out, c, s.ptr, s.size, p.ptr, p.size, flags);
+	mp_free(&s);
+	mp_free(&p);
+	return rc;
+}
+
+/* inserted_primary_key_rows as JSON (or the error message) */
+static char *pk_rows(ath_result *r)
+{
+	ath_buf b = ATH_BUF_INIT;
+	char *j = ath_result_inserted_primary_key_rows(&b, r) == ATH_OK ? as_json(b.ptr, b.size)
+									: strdup(ath_error_last()->message);
+	ath_buf_dispose(&b);
+	return j;
+}
+
+#define CHECK_PK_ROWS(expected, r)                                                                 \
+	do {                                                                                       \
+		char *got_ = pk_rows(r);                                                           \
+		CHECK_STR(expected, got_);                                                         \
+		free(got_);                                                                        \
+	} while (0)
+
+static const char *INSERT_KV = "{\"k\": \"insert\", \"table\": [\"table\", \"kv\"], \"columns\": [\"k\", \"v\"], "
+			       "\"values\": [[[\"bind\", 0], [\"bind\", 1]]]}";
+static const char *INSERT_PAIR = "{\"k\": \"insert\", \"table\": [\"table\", \"pair\"], \"columns\": [\"b\", \"v\"], "
+				 "\"values\": [[[\"bind\", 0], [\"bind\", 1]]]}";
+static const char *INSERT_PAIR_AB = "{\"k\": \"insert\", \"table\": [\"table\", \"pair\"], \"columns\": [\"a\", \"b\", "
+				    "\"v\"], \"values\": [[[\"bind\", 0], [\"bind\", 1], [\"bind\", 2]]]}";
+
+/* Executemany with ATH_EXEC_RETURN_DEFAULTS on `e`: 2,500 generated keys in input order. */
+static void pk_rows_generated(ath_engine *e, const char *name)
+{
+	TEST_CASE(name);
+	ath_conn *c = connect_or_die(e);
+	fresh_users(c);
+	ath_result *r = NULL;
+	char *params = user_rows("k", 1, 2500);
+	CHECK_INT(ATH_OK, executemany_flags(&r, c, INSERT_USER, params, ATH_EXEC_RETURN_DEFAULTS));
+	free(params);
+	CHECK_INT(2500, ath_result_rowcount(r));
+	CHECK_INT(0, ath_result_returns_rows(r));
+	ath_buf b = ATH_BUF_INIT;
+	CHECK_INT(ATH_OK, ath_result_inserted_primary_key_rows(&b, r));
+	json_t *j = jsonwire_from_msgpack(b.ptr, b.size, NULL, 0);
+	int ok = json_is_array(j) && json_array_size(j) == 2500;
+	for (size_t i = 0; ok && i < json_array_size(j); i++) {
+		json_t *row = json_array_get(j, i);
+		ok = json_array_size(row) == 1 && json_integer_value(json_array_get(row, 0)) == (json_int_t)i + 1;
+	}
+	CHECK_INT(1, ok); /* [[1], [2], ..., [2500]] */
+	json_decref(j);
+	ath_buf_dispose(&b);
+	ath_result_close(r);
+	CHECK_ROWS("[[2500]]", c, COUNT_USERS, NULL);
+	CHECK_INT(ATH_OK, ath_conn_rollback(c));
+	ath_conn_close(c);
+}
+
+static void test_pk_rows(ath_engine *e, ath_engine *er)
+{
+	int mysql = strcmp(B->name, "mysql") == 0;
+	/* SQLite, PostgreSQL, MariaDB: RETURNING "id" on the insertmanyvalues batches */
+	pk_rows_generated(er, "suite/pk_rows/executemany_2500");
+	if (mysql) /* the mysql dialect has no RETURNING: one execute per row, keys from lastrowid */
+		pk_rows_generated(e, "suite/pk_rows/mysql_fallback_2500");
+
+	ath_conn *c = connect_or_die(er);
+	ath_result *r = NULL;
+	TEST_CASE("suite/pk_rows/client_supplied_pk");
+	CHECK_INT(ATH_OK, text(c, "DROP TABLE IF EXISTS kv"));
+	CHECK_INT(ATH_OK, text(c, "CREATE TABLE kv (k VARCHAR(20) PRIMARY KEY, v INTEGER)"));
+	CHECK_INT(ATH_OK, executemany_flags(&r, c, INSERT_KV, "[[\"a\", 1], [\"b\", 2], [\"c\", 3]]", ATH_EXEC_RETURN_DEFAULTS));
+	CHECK_PK_ROWS("[[\"a\"],[\"b\"],[\"c\"]]", r);
+	CHECK_INT(3, ath_result_rowcount(r));
+	ath_result_close(r);
+
+	TEST_CASE("suite/pk_rows/composite_pk");
+	CHECK_INT(ATH_OK, text(c, "DROP TABLE IF EXISTS pair"));
+	CHECK_INT(ATH_OK, text(c, "CREATE TABLE pair (a INTEGER NOT NULL DEFAULT 7, b VARCHAR(10) NOT NULL, v INTEGER, "
+				  "PRIMARY KEY (a, b))"));
+	CHECK_INT(ATH_OK, executemany_flags(&r, c, INSERT_PAIR_AB, "[[1, \"x\", 0], [1, \"y\", 0], [2, \"x\", 0]]",
+					    ATH_EXEC_RETURN_DEFAULTS));
+	CHECK_PK_ROWS("[[1,\"x\"],[1,\"y\"],[2,\"x\"]]", r); /* given: taken from the rows */
+	ath_result_close(r);
+	/* `a` comes from its server default: RETURNING brings it back */
+	CHECK_INT(ATH_OK, executemany_flags(&r, c, INSERT_PAIR, "[[\"p\", 0], [\"q\", 0]]", ATH_EXEC_RETURN_DEFAULTS));
+	CHECK_PK_ROWS("[[7,\"p\"],[7,\"q\"]]", r);
+	ath_result_close(r);
+	CHECK_INT(ATH_OK, ath_conn_commit(c));
+	ath_conn_close(c);
+	if (mysql) {
+		TEST_CASE("suite/pk_rows/mysql_fallback_composite");
+		/* without RETURNING only a lone AUTO_INCREMENT key is learnt (lastrowid), as SQLAlchemy */
+		c = connect_or_die(e);
+		CHECK_INT(ATH_OK, executemany_flags(&r, c, INSERT_PAIR, "[[\"r\", 0], [\"s\", 0]]", ATH_EXEC_RETURN_DEFAULTS));
+		CHECK_PK_ROWS("[[null,\"r\"],[null,\"s\"]]", r);
+		ath_result_close(r);
+		CHECK_INT(ATH_OK, executemany_flags(&r, c, INSERT_KV, "[[\"d\", 4], [\"e\", 5]]", ATH_EXEC_RETURN_DEFAULTS));
+		CHECK_PK_ROWS("[[\"d\"],[\"e\"]]", r);
+		ath_result_close(r);
+		CHECK_INT(ATH_OK, ath_conn_rollback(c));
+		ath_conn_close(c);
+	}
+
+	TEST_CASE("suite/pk_rows/other_forms");
+	c = connect_or_die(e);
+	fresh_users(c);
+	CHECK_INT(ATH_OK, run(&r, c, INSERT_USER, "[\"single\", null]"));
+	CHECK_PK_ROWS("[[1]]", r); /* a single-row execute: [inserted_primary_key] */
+	ath_result_close(r);
+	CHECK_INT(ATH_OK, executemany_json(&r, c, INSERT_USER, "[[\"m1\", null], [\"m2\", null]]"));
+	CHECK_PK_ROWS("null", r); /* executemany without the flag */
+	ath_result_close(r);
+	CHECK_INT(ATH_OK, executemany_flags(&r, c, "{\"k\": \"update\", \"table\": [\"table\", \"users\"], \"set\": "
+					    "[[\"fullname\", [\"bind\", 1]]], \"where\": [\"=\", [\"col\", \"users\", \"name\"], "
+					    "[\"bind\", 0]]}", "[[\"m1\", \"x\"]]", ATH_EXEC_RETURN_DEFAULTS));
+	CHECK_PK_ROWS("null", r); /* not an INSERT */
+	CHECK_INT(1, ath_result_rowcount(r));
+	ath_result_close(r);
+	r = NULL;
+	CHECK_ERROR(executemany_flags(&r, c, INSERT_USER, "[[\"m3\", null]]", 0x80), "ArgumentError", "unknown execution flags");
+	CHECK(r == NULL);
+	CHECK_INT(ATH_OK, executemany_flags(&r, c, INSERT_USER, "[[\"m4\", null]]", 0));
+	CHECK_PK_ROWS("null", r);
+	ath_result_close(r);
+	CHECK_INT(ATH_OK, ath_conn_rollback(c));
+	CHECK_INT(ATH_OK, text(c, "DROP TABLE kv"));
+	CHECK_INT(ATH_OK, text(c, "DROP TABLE pair"));
+	CHECK_INT(ATH_OK, ath_conn_commit(c));
 	ath_conn_close(c);
 }
 
@@ -734,13 +898,19 @@ int main(int argc, char **argv)
 		unlink("suite.db");
 		snprintf(url, sizeof url, "sqlite:///suite.db");
 	}
-	ath_engine *e = engine(NULL);
+	snprintf(returning_url, sizeof returning_url, "%s", url);
+	if (strncmp(url, "mysql://", 8) == 0)
+		snprintf(returning_url, sizeof returning_url, "mariadb://%s", url + 8);
+	ath_engine *e = engine(NULL), *er = strcmp(returning_url, url) ? engine_at(returning_url, NULL) : e;
 	test_execute(e);
 	test_streaming();
 	test_transactions(e);
-	test_executemany(e);
+	test_executemany(e, er);
+	test_pk_rows(e, er);
 	test_twophase(e);
 	test_errors(e);
+	if (er != e)
+		ath_engine_free(er);
 	ath_engine_free(e);
 	if (B->pid_sql)
 		test_disconnect();

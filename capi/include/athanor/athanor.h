@@ -11,5 +11,6 @@
 #include "engine.h"
 #include "conn.h"
 #include "result.h"
+#include "metadata.h"
 
 #endif

@@ -51,13 +51,42 @@ ATH_EXTERN(int) ath_conn_execute(ath_result **out, ath_conn *conn, const void *s
  *   one round trip per 1000 rows);
  * - otherwise one prepared statement runs once per row.
  * A failure names the row (or batch of rows) in the message and leaves the transaction for the
- * caller to roll back. ath_result_inserted_primary_key() is nil for executemany.
+ * caller to roll back. ath_result_inserted_primary_key() is nil for executemany; for every row's
+ * key use ath_conn_executemany_v2() with ATH_EXEC_RETURN_DEFAULTS.
  * @param params_rows msgpack array of arrays; borrowed for the call.
  * @param[out] out owned; release with ath_result_close().
  * @return as ath_conn_execute(); ArgumentError for an empty array or expanding parameters.
  */
 ATH_EXTERN(int) ath_conn_executemany(ath_result **out, ath_conn *conn, const void *shape, size_t shape_len,
 				     const void *params_rows, size_t params_rows_len);
+
+/** ath_conn_executemany_v2() flag: learn the primary key of every inserted row, for
+ *  ath_result_inserted_primary_key_rows() (SQLAlchemy 2.0's Insert.return_defaults() with
+ *  executemany, filled through insertmanyvalues). */
+#define ATH_EXEC_RETURN_DEFAULTS 0x1u
+
+/**
+ * ath_conn_executemany() with `flags` (ATH_EXEC_* bits; 0 behaves exactly as
+ * ath_conn_executemany()).
+ *
+ * ATH_EXEC_RETURN_DEFAULTS, for an INSERT with one VALUES row (or DEFAULT VALUES): the result
+ * keeps each row's primary key, read with ath_result_inserted_primary_key_rows(). How the keys
+ * are learnt:
+ * - when every row supplies every key column (non-null), from the rows themselves; the rows
+ *   travel as with ath_conn_executemany();
+ * - on SQLite, PostgreSQL and MariaDB (the "mariadb" dialect), the insertmanyvalues batches end
+ *   with RETURNING of the key columns (for a plain INSERT ... VALUES, without an upsert clause or
+ *   RETURNING of its own);
+ * - otherwise (MySQL, which has no RETURNING, an upsert, a statement with RETURNING) one execute
+ *   per row, the generated part from lastrowid as for a single-row INSERT (SQLAlchemy's fallback
+ *   without RETURNING): a round trip per row. Only an autoincrement / rowid / SERIAL column that
+ *   is the whole key is generated this way; other generated key parts are nil.
+ * The flag does nothing for other statements (inserted_primary_key_rows is then nil).
+ * @param[out] out owned; release with ath_result_close().
+ * @return as ath_conn_executemany(); ATH_EINVALID (ArgumentError) for an unknown flag bit.
+ */
+ATH_EXTERN(int) ath_conn_executemany_v2(ath_result **out, ath_conn *conn, const void *shape, size_t shape_len,
+					const void *params_rows, size_t params_rows_len, uint32_t flags);
 
 /** Commit the connection's transaction (implicit or explicit), if any. */
 ATH_EXTERN(int) ath_conn_commit(ath_conn *conn);

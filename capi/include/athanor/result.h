@@ -55,6 +55,19 @@ ATH_EXTERN(int64_t) ath_result_lastrowid(const ath_result *res);
  */
 ATH_EXTERN(int) ath_result_inserted_primary_key(ath_buf *out, ath_result *res);
 
+/**
+ * The primary keys of the rows an INSERT created (SQLAlchemy 2.0's inserted_primary_key_rows), as
+ * a msgpack array with one entry per parameter row, in input order: each the row's key as
+ * ath_result_inserted_primary_key() gives it (an array in key column order; nil for a table
+ * without a primary key). Filled for ath_conn_executemany_v2() with ATH_EXEC_RETURN_DEFAULTS; a
+ * single-row ath_conn_execute() INSERT gives a one-element array [inserted_primary_key]; nil
+ * otherwise (not an INSERT, or executemany without the flag).
+ * @param[out] out replaced; dispose with ath_buf_dispose().
+ * @return ATH_OK; ATH_EMISUSE for a closed result or when the connection was lost since a
+ *         single-row INSERT ran; ATH_ERROR when reading the table's key columns fails.
+ */
+ATH_EXTERN(int) ath_result_inserted_primary_key_rows(ath_buf *out, ath_result *res);
+
 /** Release the result and whatever cursor it holds. NULL is fine. */
 ATH_EXTERN(void) ath_result_close(ath_result *res);
 

@@ -16,6 +16,7 @@ typedef struct ath_engine ath_engine; /**< a database URL, its dialect, pool and
 typedef struct ath_conn ath_conn;     /**< a connection checked out of an engine's pool */
 typedef struct ath_txn ath_txn;       /**< a transaction or savepoint on a connection */
 typedef struct ath_result ath_result; /**< the outcome of one execution: header and rows */
+typedef struct ath_metadata ath_metadata; /**< an immutable schema (tables, constraints, indexes), shared by reference */
 
 /** Log levels passed to an ath_log_cb. */
 typedef enum ath_log_level {

@@ -5,6 +5,7 @@
  * (MySQLCompiler).
  * No driver yet: the libmysqlclient driver comes with the servers work. */
 #include "dialects/dialect.h"
+#include "dialects/ddl_dialect.h"
 #include "sql/compiler.h"
 #include "types/typename.h"
 
@@ -119,18 +120,37 @@ static const ath_visit_fn visit[ATH_N__COUNT] = {
 	.values_style = ATH_VALUES_UNION_ALL, .update_from_style = ATH_UPDATE_FROM_MULTI_TABLE,            \
 	.delete_using_style = ATH_DELETE_USING_MULTI_TABLE, .upsert_style = ATH_UPSERT_ON_DUPLICATE_KEY,   \
 	.type_family = ATH_TYPES_MYSQL, .supports_update_limit = 1, .empty_in_style = ATH_EMPTY_IN_NULL,    \
-	.insert_cte_style = ATH_INSERT_CTE_BEFORE_SELECT
+	.insert_cte_style = ATH_INSERT_CTE_BEFORE_SELECT, .ddl = &ddl
 
 #define MYSQL_COMMON                                                                               \
 	.version = 1, .quote = '`', .visit = visit, .placeholder = placeholder, .limit_clause = limit_clause, \
-	.backslash_escapes = 1, .supports_returning = 0, .supports_full_join = 0, \
+	.backslash_escapes = 1, .supports_full_join = 0,                                            \
 	.supports_ilike = 0, .native_boolean = 1, .max_ident_len = 64, .inner_join = "INNER JOIN",     \
 	.default_values = "() VALUES ()", .driver = &ath_mysql_driver, .begin_sql = "BEGIN"
+
+/* MySQLDDLCompiler + MySQLDialect's flags: inline COMMENT, AUTO_INCREMENT, DROP FOREIGN KEY,
+ * functional index items in parentheses; no partial indexes (SQLAlchemy has no mysql_where).
+ * Sequences: SQLAlchemy 1.4 turns them on for MariaDB >= 10.3 only after connecting; athanor
+ * renders as the unconnected dialect does (no CREATE SEQUENCE; AUTO_INCREMENT instead). */
+static const ath_ddl_dialect ddl = {
+	.version = 1,
+	.supports_alter = 1,
+	.inline_comments = 1,
+	.autoincrement = "AUTO_INCREMENT",
+	.functional_index_parens = 1,
+	.drop_fk = "DROP FOREIGN KEY",
+	.cross_schema_fk = 1,
+	.bool_check = 1,
+	.column_layout = ATH_DDL_COLUMNS_MYSQL,
+	.has_table_sql = "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_NAME = :n AND TABLE_SCHEMA = "
+			 "coalesce(:s, DATABASE())",
+};
 
 const ath_dialect ath_dialect_mysql = {
 	MYSQL_COMMON,
 	MYSQL_EXPR,
 	.name = "mysql",
+	.returning = 0, /* MySQL has no RETURNING */
 	.supports_lateral = 1, /* MySQL >= 8.0.14 */
 	.for_update_clause = for_update_mysql,
 	.reserved = mysql_reserved,
@@ -141,6 +161,7 @@ const ath_dialect ath_dialect_mariadb = {
 	MYSQL_COMMON,
 	MYSQL_EXPR,
 	.name = "mariadb",
+	.returning = ATH_RETURNING_INSERT | ATH_RETURNING_DELETE, /* MariaDB >= 10.5; no UPDATE ... RETURNING */
 	.for_update_clause = for_update_mariadb,
 	.reserved = mariadb_reserved,
 	.nreserved = sizeof mariadb_reserved / sizeof mariadb_reserved[0],

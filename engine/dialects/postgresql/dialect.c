@@ -6,6 +6,7 @@
 #include <inttypes.h>
 
 #include "dialects/dialect.h"
+#include "dialects/ddl_dialect.h"
 #include "sql/compiler.h"
 #include "types/typename.h"
 
@@ -49,6 +50,29 @@ static int for_update_clause(ath_compiler *c, const ath_select *s)
 	return 0;
 }
 
+/* PGDDLCompiler + PGDialect's flags and its has_table / has_sequence / has_type queries */
+static const ath_ddl_dialect ddl = {
+	.version = 1,
+	.supports_alter = 1,
+	.supports_comments = 1,
+	.supports_sequences = 1,
+	.supports_identity = 1,
+	.native_enum_type = 1,
+	.serial = 1,
+	.partial_indexes = 1,
+	.drop_fk = "DROP CONSTRAINT",
+	.cross_schema_fk = 1,
+	.computed_always_stored = 1,
+	.column_layout = ATH_DDL_COLUMNS_GENERIC,
+	.index_expr_group = 1,
+	.has_table_sql = "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
+			 "c.relnamespace WHERE c.relname = :n AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND n.nspname = coalesce(CAST(:s AS TEXT), current_schema())",
+	.has_sequence_sql = "SELECT c.relname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = "
+			    "c.relnamespace WHERE c.relkind = 'S' AND c.relname = :n AND n.nspname = coalesce(CAST(:s AS TEXT), current_schema())",
+	.has_type_sql = "SELECT t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = "
+			"t.typnamespace WHERE t.typname = :n AND n.nspname = coalesce(CAST(:s AS TEXT), current_schema())",
+};
+
 const ath_dialect ath_dialect_postgresql = {
 	.version = 1,
 	.name = "postgresql",
@@ -57,7 +81,7 @@ const ath_dialect ath_dialect_postgresql = {
 	.nreserved = sizeof postgresql_reserved / sizeof postgresql_reserved[0],
 	.placeholder = placeholder,
 	.limit_clause = limit_clause,
-	.supports_returning = 1,
+	.returning = ATH_RETURNING_ALL,
 	.supports_full_join = 1,
 	.supports_ilike = 1,
 	.native_boolean = 1,
@@ -80,5 +104,6 @@ const ath_dialect ath_dialect_postgresql = {
 	.upsert_style = ATH_UPSERT_ON_CONFLICT,
 	.on_conflict_constraint = 1,
 	.type_family = ATH_TYPES_POSTGRESQL,
+	.ddl = &ddl,
 	.empty_in_style = ATH_EMPTY_IN_NULL,
 };

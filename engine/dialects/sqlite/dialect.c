@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "dialects/dialect.h"
+#include "dialects/ddl_dialect.h"
 #include "sql/compiler.h"
 #include "types/typename.h"
 
@@ -98,6 +99,19 @@ static const ath_visit_fn visit[ATH_N__COUNT] = {
 	[ATH_N_JSON] = visit_json,
 };
 
+/* SQLiteDDLCompiler + SQLiteDialect's flags: no ALTER for constraints, no comments, no sequences;
+ * expression defaults in parentheses; foreign keys to another schema left out */
+static const ath_ddl_dialect ddl = {
+	.version = 1,
+	.partial_indexes = 1,
+	.default_expr_parens = 1,
+	.drop_fk = "DROP CONSTRAINT",
+	.bool_check = 1,
+	.column_layout = ATH_DDL_COLUMNS_SQLITE,
+	.no_composite_autoinc = 1,
+	.has_table_sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = :n AND coalesce(:s, 'main') = 'main'",
+};
+
 const ath_dialect ath_dialect_sqlite = {
 	.version = 1,
 	.name = "sqlite",
@@ -108,7 +122,7 @@ const ath_dialect ath_dialect_sqlite = {
 	.limit_clause = limit_clause,
 	.empty_set = empty_set,
 	.tuple_in_values = 1,
-	.supports_returning = 1,
+	.returning = ATH_RETURNING_ALL, /* SQLite >= 3.35 */
 	.supports_full_join = 1, /* SQLite >= 3.39 */
 	.supports_ilike = 0,
 	.native_boolean = 0,
@@ -127,4 +141,5 @@ const ath_dialect ath_dialect_sqlite = {
 	.delete_using_style = ATH_DELETE_USING_NONE,
 	.upsert_style = ATH_UPSERT_ON_CONFLICT,
 	.type_family = ATH_TYPES_SQLITE,
+	.ddl = &ddl,
 };
