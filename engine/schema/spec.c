@@ -290,7 +290,7 @@ static int decode_constraint(dec *d, mobj *o, ath_table *t, ath_constraint *c, a
 			cols = v;
 			rc = constraint_columns(d, v, t, c, NULL, md);
 		} else if (str_eq(k, "deferrable") && c->kind != ATH_CK_PRIMARY_KEY) {
-			bool b;
+			bool b = false;
 			rc = v->type == MSGPACK_OBJECT_NIL ? 0 : get_bool(d, v, &b);
 			if (!rc && v->type != MSGPACK_OBJECT_NIL)
 				c->deferrable = b;

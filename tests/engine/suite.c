@@ -900,7 +900,7 @@ int main(int argc, char **argv)
 	}
 	snprintf(returning_url, sizeof returning_url, "%s", url);
 	if (strncmp(url, "mysql://", 8) == 0)
-		snprintf(returning_url, sizeof returning_url, "mariadb://%s", url + 8);
+		snprintf(returning_url, sizeof returning_url, "mariadb://%.*s", (int)(sizeof returning_url - 11), url + 8);
 	ath_engine *e = engine(NULL), *er = strcmp(returning_url, url) ? engine_at(returning_url, NULL) : e;
 	test_execute(e);
 	test_streaming();

@@ -46,8 +46,8 @@ static void normalise(json_t *arr)
 
 static void run_case(const char *file, json_t *c)
 {
-	char name[256];
-	snprintf(name, sizeof name, "schema/%s/%s", file, json_string_value(json_object_get(c, "name")));
+	char name[512];
+	snprintf(name, sizeof name, "schema/%.200s/%.200s", file, json_string_value(json_object_get(c, "name")));
 	TEST_CASE(name);
 	char *spec = json_dumps(json_object_get(c, "spec"), JSON_COMPACT);
 	ath_buf s = mp("%s", spec);
