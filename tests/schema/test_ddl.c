@@ -75,7 +75,7 @@ static void run_case(const char *file, json_t *c)
 			json_t *e = json_object_get(exp, dialects[i]);
 			if (!e)
 				continue;
-			char sub[320];
+			char sub[600];
 			snprintf(sub, sizeof sub, "%s %s %s", name, what ? "drop" : "create", dialects[i]);
 			TEST_CASE(sub);
 			ath_buf out = ATH_BUF_INIT;
