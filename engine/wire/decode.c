@@ -36,8 +36,10 @@ const ath_op_info ath_ops[ATH_OP__COUNT] = {
 					  ATH_OP_IS_DISTINCT_FROM },
 	[ATH_OP_REGEXP] = { "regexp", "REGEXP", 5, ATH_OPF_COMPARISON, ATH_OP_NOT_REGEXP },
 	[ATH_OP_NOT_REGEXP] = { "not_regexp", "NOT REGEXP", 5, ATH_OPF_COMPARISON, ATH_OP_REGEXP },
-	/* ["op", "<->", l, r]: SQLAlchemy's custom_op, precedence 0 (always grouped) */
-	[ATH_OP_CUSTOM] = { "\x01op", NULL, 0, 0, -1 },
+	/* ["op", "<->", l, r]: SQLAlchemy's custom_op, precedence 0 (always grouped). Its wire name
+	 * is the public "op", which the expression-kind table claims first, so input can never reach
+	 * this entry as a plain binary operator (an internal name here once could: fuzz_compile). */
+	[ATH_OP_CUSTOM] = { "op", NULL, 0, 0, -1 },
 	[ATH_OP_LIKE] = { "like", "LIKE", 5, ATH_OPF_COMPARISON, ATH_OP_NOT_LIKE },
 	[ATH_OP_NOT_LIKE] = { "not_like", "NOT LIKE", 5, ATH_OPF_COMPARISON, ATH_OP_LIKE },
 	[ATH_OP_ILIKE] = { "ilike", "ILIKE", 5, ATH_OPF_COMPARISON, ATH_OP_NOT_ILIKE },
