@@ -28,8 +28,10 @@
 
 #define SYNOPSIS \
 	"usage: athanor version\n" \
-	"       athanor compile --dialect NAME FILE.json [--params JSON]\n" \
-	"       athanor exec URL FILE.json [--params JSON] [--json] [--echo]\n" \
+	"       athanor compile --dialect NAME FILE.json [--params JSON] [--metadata SPEC.json]\n" \
+	"       athanor compile --dialect NAME --ddl SPEC.json [--drop]\n" \
+	"       athanor exec URL FILE.json [--params JSON] [--json] [--echo] [--metadata SPEC.json]\n" \
+	"       athanor reflect URL [--schema NAME]\n" \
 	"       athanor --help\n"
 
 static const char usage_text[] =
@@ -42,14 +44,22 @@ static const char usage_text[] =
 	"  exec      run a statement on the database at URL, commit, and print the rows as a table\n"
 	"            followed by \"(N rows)\", or \"rowcount: N\" (and \"lastrowid: N\") when the\n"
 	"            statement returns no rows\n"
+	"  reflect   print the schema spec of the database at URL as indented JSON (tables, columns,\n"
+	"            keys, indexes, constraints, comments), input for compile --ddl / ath_metadata_create\n"
 	"\n"
 	"options:\n"
+	"  --schema NAME   reflect: the schema (PostgreSQL / MySQL) instead of the default one\n"
 	"  --dialect NAME  sqlite, postgresql, mysql or mariadb\n"
 	"  --params JSON   the parameters, a JSON array (@FILE reads it from FILE); replaces\n"
 	"                  \"params\" of FILE.json\n"
 	"  --json          print each row as a JSON array on a line of its own, and a statement\n"
 	"                  without rows as {\"rowcount\": N, \"lastrowid\": N}\n"
 	"  --echo          log each statement and its parameters to stderr\n"
+	"  --metadata SPEC.json  compile against this schema spec (docs/schema-spec.md): table\n"
+	"                  schemas, columns_of, create_table/drop_table/create_index/drop_index,\n"
+	"                  client-side defaults; a bound default shows as {\"$default\": k}\n"
+	"  --ddl SPEC.json print create_all's statements for the dialect, one per line\n"
+	"                  (--drop: drop_all's)\n"
 	"\n"
 	"FILE.json (\"-\" reads standard input) holds a statement map such as\n"
 	"  {\"k\": \"select\", \"columns\": [[\"col\", \"users\", \"name\"]], \"from\": [[\"table\", \"users\"]],\n"
@@ -99,6 +109,9 @@ typedef struct args {
 	const char *params;
 	bool json;
 	bool echo;
+	bool drop;             /* compile --ddl --drop */
+	const char *metadata;  /* --metadata SPEC.json */
+	const char *ddl;       /* compile --ddl SPEC.json */
 	const char *pos[3];
 	int npos;
 } args;
@@ -150,13 +163,15 @@ static void parse_args(args *a, int argc, char **argv, const char *cmd, const ch
 		name[nlen] = '\0';
 		if (!word_in(allowed, name))
 			usage_error("%s: unknown option %s", cmd, s);
-		if (strcmp(name, "--json") == 0 || strcmp(name, "--echo") == 0) {
+		if (strcmp(name, "--json") == 0 || strcmp(name, "--echo") == 0 || strcmp(name, "--drop") == 0) {
 			if (eq)
 				usage_error("%s: %s takes no value", cmd, name);
 			if (name[2] == 'j')
 				a->json = true;
-			else
+			else if (name[2] == 'e')
 				a->echo = true;
+			else
+				a->drop = true;
 			continue;
 		}
 		if (eq)
@@ -167,6 +182,10 @@ static void parse_args(args *a, int argc, char **argv, const char *cmd, const ch
 			usage_error("%s: %s needs a value", cmd, name);
 		if (strcmp(name, "--dialect") == 0)
 			a->dialect = val;
+		else if (strcmp(name, "--metadata") == 0)
+			a->metadata = val;
+		else if (strcmp(name, "--ddl") == 0)
+			a->ddl = val;
 		else
 			a->params = val;
 	}
@@ -406,6 +425,65 @@ static int cmd_version(int argc, char **argv)
 	return 0;
 }
 
+/* ---- metadata (--metadata, --ddl) ---- */
+
+/* A schema spec file (JSON) built into a metadata; NULL after printing the error. */
+static ath_metadata *load_metadata(const char *path)
+{
+	char err[512], *text;
+	size_t len;
+	json_t *j;
+	ath_buf spec = ATH_BUF_INIT;
+	ath_metadata *md = NULL;
+
+	if (!(text = read_all(path, &len)))
+		return NULL;
+	j = parse_json(text, len, path);
+	free(text);
+	if (!j)
+		return NULL;
+	if (jsonwire_to_msgpack(j, &spec, err, sizeof(err)) < 0)
+		errorf("%s: %s", path, err);
+	else if (ath_metadata_create(&md, spec.ptr, spec.size) < 0)
+		report(NULL);
+	jsonwire_buf_dispose(&spec);
+	json_decref(j);
+	return md;
+}
+
+/* compile --ddl: create_all's (or drop_all's) statements, one per line, each ending with ";". */
+static int compile_ddl(const args *a)
+{
+	ath_metadata *md;
+	ath_buf out = ATH_BUF_INIT;
+	json_t *list = NULL, *v;
+	char err[512];
+	size_t i;
+	int status = 1;
+
+	if (a->npos || a->params || a->metadata)
+		usage_error("compile: --ddl takes no FILE.json, --params or --metadata");
+	if (!(md = load_metadata(a->ddl)))
+		return 1;
+	if (ath_compile_ddl(&out, a->dialect, md, a->drop ? ATH_DDL_DROP : 0) < 0) {
+		status = report(NULL);
+		goto done;
+	}
+	list = jsonwire_from_msgpack(out.ptr, out.size, err, sizeof(err));
+	if (!json_is_array(list)) {
+		errorf("unexpected ath_compile_ddl() result: %s", list ? "not an array" : err);
+		goto done;
+	}
+	json_array_foreach(list, i, v)
+		printf("%s;\n", json_string_value(v));
+	status = 0;
+done:
+	json_decref(list);
+	ath_buf_dispose(&out);
+	ath_metadata_free(md);
+	return status;
+}
+
 /* ---- compile ---- */
 
 static int cmd_compile(int argc, char **argv)
@@ -417,9 +495,16 @@ static int cmd_compile(int argc, char **argv)
 	char err[512];
 	int status = 1;
 
-	parse_args(&a, argc, argv, "compile", "--dialect --params");
+	ath_compile_options copts;
+	ath_metadata *md = NULL;
+
+	parse_args(&a, argc, argv, "compile", "--dialect --params --metadata --ddl --drop");
 	if (!a.dialect)
 		usage_error("compile: --dialect NAME is required");
+	if (a.ddl)
+		return compile_ddl(&a);
+	if (a.drop)
+		usage_error("compile: --drop goes with --ddl");
 	if (a.npos != 1)
 		usage_error("compile: expected one FILE.json");
 	if (load_input(&in, a.pos[0], a.params) < 0)
@@ -428,8 +513,12 @@ static int cmd_compile(int argc, char **argv)
 	params = in.many ? json_array_get(in.params, 0) : in.params;
 	if (encode(&in, params, &shape, &pbuf) < 0)
 		goto done;
-	if (ath_compile(&out, a.dialect, shape.ptr, shape.size, params ? pbuf.ptr : NULL,
-			params ? pbuf.size : 0) < 0) {
+	if (a.metadata && !(md = load_metadata(a.metadata)))
+		goto done;
+	ath_compile_options_init(&copts, ATH_COMPILE_OPTIONS_VERSION);
+	copts.metadata = md;
+	if (ath_compile_v2(&out, a.dialect, shape.ptr, shape.size, params ? pbuf.ptr : NULL,
+			   params ? pbuf.size : 0, &copts) < 0) {
 		status = report(NULL);
 		goto done;
 	}
@@ -449,7 +538,11 @@ static int cmd_compile(int argc, char **argv)
 		list = json_array();
 		json_array_foreach(order, i, v) {
 			json_t *p = json_object();
-			json_object_set(p, "$param", v);
+			/* a bound client-side default k comes as -1 - k */
+			if (json_integer_value(v) < 0)
+				json_object_set_new(p, "$default", json_integer(-1 - json_integer_value(v)));
+			else
+				json_object_set(p, "$param", v);
 			json_array_append_new(list, p);
 		}
 		json_object_set_new(doc, "params", list);
@@ -463,6 +556,7 @@ done:
 	json_decref(doc);
 	json_decref(res);
 	ath_buf_dispose(&out);
+	ath_metadata_free(md);
 	jsonwire_buf_dispose(&shape);
 	jsonwire_buf_dispose(&pbuf);
 	input_free(&in);
@@ -797,15 +891,20 @@ static int cmd_exec(int argc, char **argv)
 	char err[512];
 	int status = 1, rc;
 
-	parse_args(&a, argc, argv, "exec", "--params --json --echo");
+	ath_metadata *md = NULL;
+
+	parse_args(&a, argc, argv, "exec", "--params --json --echo --metadata");
 	if (a.npos != 2)
 		usage_error("exec: expected URL and FILE.json");
 	if (load_input(&in, a.pos[1], a.params) < 0)
 		goto done;
 	if (encode(&in, in.params, &shape, &pbuf) < 0)
 		goto done;
+	if (a.metadata && !(md = load_metadata(a.metadata)))
+		goto done;
 
 	ath_engine_options_init(&opts, ATH_ENGINE_OPTIONS_VERSION);
+	opts.metadata = md; /* the engine keeps its own reference */
 	if (a.echo)
 		opts.flags |= ATH_ENGINE_ECHO;
 	if (ath_engine_create(&engine, a.pos[0], &opts) < 0 || ath_engine_connect(&conn, engine) < 0) {
@@ -888,9 +987,58 @@ done:
 	ath_result_close(res);
 	ath_conn_close(conn);
 	ath_engine_free(engine);
+	ath_metadata_free(md);
 	jsonwire_buf_dispose(&shape);
 	jsonwire_buf_dispose(&pbuf);
 	input_free(&in);
+	return status;
+}
+
+/* ---- reflect ---- */
+
+/* athanor reflect URL [--schema S]: the reflected schema spec as indented JSON (ath_reflect_spec),
+ * keys in the library's order. Parses its own arguments (one option). */
+static int cmd_reflect(int argc, char **argv)
+{
+	const char *url = NULL, *schema = NULL;
+	ath_engine *engine = NULL;
+	ath_buf spec = ATH_BUF_INIT;
+	json_t *j = NULL;
+	char err[256];
+	int status = 1;
+
+	for (int i = 0; i < argc; i++) {
+		if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			fputs(usage_text, stdout);
+			exit(0);
+		} else if (strcmp(argv[i], "--schema") == 0 && i + 1 < argc) {
+			schema = argv[++i];
+		} else if (strncmp(argv[i], "--schema=", 9) == 0) {
+			schema = argv[i] + 9;
+		} else if (argv[i][0] == '-' && argv[i][1]) {
+			usage_error("reflect: unknown option %s", argv[i]);
+		} else if (!url) {
+			url = argv[i];
+		} else {
+			usage_error("reflect: too many arguments");
+		}
+	}
+	if (!url)
+		usage_error("reflect: expected URL");
+	if (ath_engine_create(&engine, url, NULL) < 0 || ath_reflect_spec(&spec, engine, schema) < 0) {
+		status = report(NULL);
+		goto done;
+	}
+	if (!(j = jsonwire_from_msgpack(spec.ptr, spec.size, err, sizeof err))) {
+		errorf("reflect: %s", err);
+		goto done;
+	}
+	if (json_dumpf(j, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0 && fputc('\n', stdout) != EOF)
+		status = 0;
+done:
+	json_decref(j);
+	ath_buf_dispose(&spec);
+	ath_engine_free(engine);
 	return status;
 }
 
@@ -914,6 +1062,8 @@ int main(int argc, char **argv)
 		status = cmd_compile(argc - 2, argv + 2);
 	else if (strcmp(cmd, "exec") == 0)
 		status = cmd_exec(argc - 2, argv + 2);
+	else if (strcmp(cmd, "reflect") == 0)
+		status = cmd_reflect(argc - 2, argv + 2);
 	else
 		usage_error("unknown command \"%s\"", cmd);
 	if (fflush(stdout) == EOF || ferror(stdout)) {

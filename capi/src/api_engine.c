@@ -4,6 +4,7 @@
 
 #include "capi.h"
 #include "dialects/dialect.h"
+#include "schema/metadata.h"
 #include "wire/mpbuf.h"
 
 ATH_EXTERN(int) ath_engine_options_init(ath_engine_options *opts, unsigned int version)
@@ -29,7 +30,11 @@ ATH_EXTERN(int) ath_engine_create(ath_engine **out, const char *url, const ath_e
 		if (opts->version < 1 || opts->version > ATH_ENGINE_OPTIONS_VERSION)
 			return ath_capi__misuse(ATH_EINVALID, "ath_engine_create: unknown options version %u", opts->version);
 		/* copy only the prefix the caller's version defines; the rest keeps its defaults */
-		memcpy(&o, opts, opts->version == 1 ? offsetof(ath_engine_options, pool_class) : sizeof o);
+		static const size_t prefix[] = { 0, offsetof(ath_engine_options, pool_class),
+						 offsetof(ath_engine_options, metadata), sizeof(ath_engine_options) };
+		memcpy(&o, opts, prefix[opts->version]);
+		if (o.metadata && o.metadata->magic != ATH_MAGIC_METADATA)
+			return ath_capi__misuse(ATH_EMISUSE, "ath_engine_create: opts->metadata is not a live ath_metadata");
 	}
 	CAPI_CALL(ath_engine__create(out, url, &o, CAPI_ERR));
 }
@@ -94,7 +99,44 @@ ATH_EXTERN(int) ath_compile(ath_buf *out, const char *dialect, const void *shape
 		return ath_capi__publish(&e, ATH_EINVALID);
 	}
 	ath_wire_limits lim = ath_wire__limits(NULL);
-	CAPI_CALL(ath_compile__standalone(out, d, shape, shape_len, params, params_len, &lim, CAPI_ERR));
+	CAPI_CALL(ath_compile__standalone(out, d, NULL, shape, shape_len, params, params_len, &lim, CAPI_ERR));
+}
+
+ATH_EXTERN(int) ath_compile_options_init(ath_compile_options *opts, unsigned int version)
+{
+	if (!opts)
+		return ath_capi__misuse(ATH_EMISUSE, "ath_compile_options_init: opts is NULL");
+	if (version < 1 || version > ATH_COMPILE_OPTIONS_VERSION)
+		return ath_capi__misuse(ATH_EINVALID, "ath_compile_options_init: unknown options version %u (this "
+						      "library knows 1..%u)", version, ATH_COMPILE_OPTIONS_VERSION);
+	ath_compile_options init = ATH_COMPILE_OPTIONS_INIT;
+	*opts = init;
+	opts->version = version;
+	return ATH_OK;
+}
+
+ATH_EXTERN(int) ath_compile_v2(ath_buf *out, const char *dialect, const void *shape, size_t shape_len,
+			       const void *params, size_t params_len, const ath_compile_options *opts)
+{
+	if (!out || !dialect)
+		return ath_capi__misuse(ATH_EMISUSE, "ath_compile_v2: %s is NULL", out ? "dialect" : "out");
+	ath_compile_options o = ATH_COMPILE_OPTIONS_INIT;
+	if (opts) {
+		if (opts->version < 1 || opts->version > ATH_COMPILE_OPTIONS_VERSION)
+			return ath_capi__misuse(ATH_EINVALID, "ath_compile_v2: unknown options version %u", opts->version);
+		o = *opts;
+		if (o.metadata)
+			CAPI_CHECK(o.metadata, ATH_MAGIC_METADATA, "opts->metadata");
+	}
+	const ath_dialect *d = ath_dialect__find(dialect);
+	if (!d) {
+		ath_err e = { 0 };
+		ath_err__set(&e, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+			     "unknown dialect '%.40s' (known: sqlite, postgresql, mysql, mariadb)", dialect);
+		return ath_capi__publish(&e, ATH_EINVALID);
+	}
+	ath_wire_limits lim = ath_wire__limits(NULL);
+	CAPI_CALL(ath_compile__standalone(out, d, o.metadata, shape, shape_len, params, params_len, &lim, CAPI_ERR));
 }
 
 ATH_EXTERN(int) ath_url_parse(ath_buf *out, const char *url)

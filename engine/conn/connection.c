@@ -556,6 +556,8 @@ static int keep_insert_values(ath_result *r, const ath_compiled *cs, const msgpa
 		int32_t p = cs->ins_params[i];
 		if (p >= 0 && (uint32_t)p < params->via.array.size)
 			bad |= msgpack_pack_object(&pk, params->via.array.ptr[p]);
+		else if (p <= -2 && (uint32_t)(-2 - p) < cs->ndefaults) /* a bound client-side default */
+			bad |= msgpack_pack_object(&pk, *cs->defaults[-2 - p]);
 		else
 			bad |= msgpack_pack_nil(&pk);
 	}
@@ -671,7 +673,8 @@ static void row_given(pk_plan *k, const ath_compiled *cs, const msgpack_object *
 	uint32_t have = row->type == MSGPACK_OBJECT_ARRAY ? row->via.array.size : 0;
 	for (uint32_t i = 0; i < cs->nins; i++) {
 		int32_t p = cs->ins_params[i];
-		k->given[i] = p >= 0 && (uint32_t)p < have ? &row->via.array.ptr[p] : NULL;
+		k->given[i] = p >= 0 && (uint32_t)p < have ? &row->via.array.ptr[p]
+			      : p <= -2 && (uint32_t)(-2 - p) < cs->ndefaults ? cs->defaults[-2 - p] : NULL;
 	}
 }
 

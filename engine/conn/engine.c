@@ -9,6 +9,7 @@
 
 #include "conn/internal.h"
 #include "dialects/dialect.h"
+#include "schema/metadata.h"
 #include "sql/compiler.h"
 #include "util/alloc.h"
 #include "wire/decode.h"
@@ -124,6 +125,10 @@ int ath_engine__create(ath_engine **out, const char *url, const ath_engine_optio
 		return engine_fail(e, ath_err__oom(err));
 	}
 	e->pool.cfg.url = &e->url; /* the pool's copy points at the engine's URL, which outlives it */
+	if (o.metadata) {
+		ath_metadata__incref(o.metadata);
+		e->metadata = o.metadata;
+	}
 	atomic_init(&e->refs, 1);
 	e->magic = ATH_MAGIC_ENGINE;
 	*out = e;
@@ -136,6 +141,8 @@ static void engine_destroy(ath_engine *e)
 	ath_cache__dispose(&e->cache);
 	ath_url__free(&e->url);
 	ath__free(e->isolation_level);
+	if (e->metadata)
+		ath_metadata__decref(e->metadata);
 	e->magic = ATH_MAGIC_DEAD;
 	ath__free(e);
 }
@@ -227,7 +234,7 @@ int ath_engine__compiled(ath_compiled **out, ath_engine *e, const void *shape, s
 	ath_node *stmt;
 	int rc = ath_wire__decode_statement(&stmt, shape, len, &e->limits, &zone, &arena, err);
 	if (!rc)
-		rc = ath_sql__compile(&cs, e->dialect, stmt, err);
+		rc = ath_sql__compile(&cs, e->dialect, e->metadata, stmt, err);
 	ath_arena__free(&arena);
 	msgpack_zone_destroy(&zone);
 	if (rc)
@@ -275,8 +282,9 @@ int ath_compiled__pack_info(ath_buf *out, const ath_compiled *cs, const ath_rend
 	/* every placeholder in SQL order; "expanding" names those that are IN lists */
 	bad |= ath_wire__pack_cstr(&pk, "bind_order");
 	bad |= msgpack_pack_array(&pk, cs->nbinds);
-	for (uint32_t i = 0; i < cs->nbinds; i++)
-		bad |= msgpack_pack_uint32(&pk, cs->binds[i].param);
+	for (uint32_t i = 0; i < cs->nbinds; i++) /* a bound client-side default k shows as -1 - k */
+		bad |= cs->binds[i].flags & ATH_BIND_DEFAULT ? msgpack_pack_int64(&pk, -1 - (int64_t)cs->binds[i].param)
+							     : msgpack_pack_uint32(&pk, cs->binds[i].param);
 	bad |= ath_wire__pack_cstr(&pk, "expanding");
 	bad |= msgpack_pack_array(&pk, nexp);
 	for (uint32_t i = 0; i < cs->nbinds; i++)
@@ -291,8 +299,8 @@ int ath_compiled__pack_info(ath_buf *out, const ath_compiled *cs, const ath_rend
 	return bad ? ath_err__oom(err) : 0;
 }
 
-int ath_compile__standalone(ath_buf *out, const ath_dialect *d, const void *shape, size_t len, const void *params,
-			    size_t params_len, const ath_wire_limits *lim, ath_err *err)
+int ath_compile__standalone(ath_buf *out, const ath_dialect *d, const ath_metadata *md, const void *shape, size_t len,
+			    const void *params, size_t params_len, const ath_wire_limits *lim, ath_err *err)
 {
 	if (!shape || len == 0)
 		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, "no statement shape given");
@@ -306,7 +314,7 @@ int ath_compile__standalone(ath_buf *out, const ath_dialect *d, const void *shap
 	ath_rendered r = { 0 };
 	int rc = ath_wire__decode_statement(&stmt, shape, len, lim, &zone, &arena, err);
 	if (!rc)
-		rc = ath_sql__compile(&cs, d, stmt, err);
+		rc = ath_sql__compile(&cs, d, md, stmt, err);
 	if (!rc && params) {
 		msgpack_object p;
 		rc = ath_wire__decode_params(&p, params, params_len, 0, lim, &zone, err);

@@ -40,6 +40,7 @@ struct ath_engine {
 	ath_cache cache;
 	ath_pool pool;
 	atomic_ullong stmt_hits, stmt_misses;
+	const ath_metadata *metadata; /* held (a reference); NULL = none */
 };
 
 struct ath_conn {
@@ -107,8 +108,8 @@ int ath_engine__stats(ath_buf *out, ath_engine *e, ath_err *err);
 /* The compiled form of a shape, through the cache; *cached_since is < 0 when just compiled. */
 int ath_engine__compiled(ath_compiled **out, ath_engine *e, const void *shape, size_t len, double *age, int *cached,
 			 ath_err *err);
-int ath_compile__standalone(ath_buf *out, const ath_dialect *d, const void *shape, size_t len, const void *params,
-			    size_t params_len, const ath_wire_limits *lim, ath_err *err);
+int ath_compile__standalone(ath_buf *out, const ath_dialect *d, const ath_metadata *md, const void *shape, size_t len,
+			    const void *params, size_t params_len, const ath_wire_limits *lim, ath_err *err);
 int ath_compiled__pack_info(ath_buf *out, const ath_compiled *cs, const ath_rendered *r, ath_err *err);
 
 /* `flags`: ATH_EXEC_* (executemany only); unknown bits are an ArgumentError. */

@@ -76,6 +76,13 @@ int ath_result__pk_columns(ath_strbuf *names, uint32_t *n, int *rowid_alias, ath
 {
 	*rowid_alias = 0;
 	*n = 0;
+	if (cs->pk_known) { /* compiled against a metadata: its key, without asking the catalog */
+		for (uint32_t i = 0; i < cs->npk; i++)
+			ath_strbuf__put(names, cs->pk_names[i], strlen(cs->pk_names[i]) + 1);
+		*n = cs->npk;
+		*rowid_alias = cs->pk_autoinc;
+		return names->oom ? ath_err__oom(err) : 0;
+	}
 	int rc = dc->ops->primary_key(dc->native, cs->schema, cs->table, pk_collect, names, rowid_alias, err);
 	if (!rc && names->oom)
 		rc = ath_err__oom(err);

@@ -2,7 +2,7 @@
  * dialect.c fills: SQLAlchemy's DDLCompiler subclasses and the dialect flags create_all consults
  * (supports_alter, supports_comments, inline_comments, supports_sequences,
  * supports_identity_columns, supports_native_enum, supports_native_boolean), and the catalog
- * queries behind checkfirst (has_table, has_sequence, has_type). */
+ * queries behind checkfirst (has_table, has_sequence, has_type) and reflection's (`reflect`). */
 #ifndef ATH_DIALECTS_DDL_DIALECT_H
 #define ATH_DIALECTS_DDL_DIALECT_H
 
@@ -35,6 +35,7 @@ typedef struct ath_ddl_dialect {
 	uint8_t column_layout;       /* ATH_DDL_COLUMNS_* */
 	int no_composite_autoinc;    /* autoincrement=True in a composite primary key is a CompileError (SQLite) */
 	int index_expr_group;        /* an operator expression in an index is parenthesised (PostgreSQL's self_group) */
+	const struct ath_reflect_ops *reflect; /* catalog queries of reflection (engine/schema/reflect_<db>.c); NULL = none */
 } ath_ddl_dialect;
 
 #endif

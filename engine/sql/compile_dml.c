@@ -25,14 +25,18 @@ static int returning(ath_compiler *c, const ath_list *l, unsigned kind)
 					  c->d->name);
 	c->returns_rows = 1;
 	ath_compiler__puts(c, " RETURNING ");
+	ath_list expanded;
+	int rc = ath_compiler__expand_columns(c, l, NULL, NULL, &expanded);
+	if (rc)
+		return rc;
+	l = &expanded;
 	const char **seen = ath_arena__zalloc(&c->tmp, l->n * sizeof *seen);
 	if (!seen)
 		return oom(c);
 	for (uint32_t i = 0; i < l->n; i++) {
 		if (i)
 			ath_compiler__puts(c, ", ");
-		int rc = column_entry(c, l->v[i], seen, i);
-		if (rc)
+		if ((rc = column_entry(c, l->v[i], seen, i)))
 			return rc;
 	}
 	return 0;
@@ -123,6 +127,120 @@ static int on_conflict(ath_compiler *c, const ath_on_conflict *oc)
 	return rc;
 }
 
+/* ---- crud rules against a metadata (sql/crud.py) -------------------------------------------- */
+
+static int unconsumed(ath_compiler *c, const ath_table *mt, const char *name)
+{
+	return ath_compiler__fail(c, ATH_ERRCLASS_COMPILE_ERROR, "Unconsumed column names: %.80s (table '%.80s')", name,
+				  mt->name);
+}
+
+static int find_name(const char *const *names, uint32_t n, const char *name)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (strcmp(names[i], name) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* A client-side default or onupdate: a scalar (["lit", v]) is bound as a parameter, anything else
+ * is SQL rendered inline (crud.py's _append_param_insert_pk / _create_insert_prefetch_bind_param). */
+static int client_default(ath_compiler *c, const ath_sexpr *e)
+{
+	if (e->node->kind == ATH_N_LIT)
+		return ath_compiler__default_bind(c, e->node->value);
+	return ath_compiler__grouped(c, e->node, GROUP_ALL, OP_NONE);
+}
+
+/* The INSERT with the table's rules applied: the given columns plus those with a client-side
+ * default, in table column order; the values rows reordered to match. A column the table does not
+ * have is a CompileError. Fills the INSERT's metadata facts in `out`. */
+static int insert_crud(ath_compiler *c, const ath_insert *s, const ath_table *mt, ath_compiled *out)
+{
+	for (uint32_t i = 0; i < s->ncolumns; i++)
+		if (!ath_table__column(mt, s->columns[i]))
+			return unconsumed(c, mt, s->columns[i]);
+	/* the primary key, from the metadata: no catalog lookup for inserted_primary_key */
+	const ath_constraint *pk = mt->pk;
+	out->pk_known = 1;
+	out->npk = pk ? pk->ncolumns : 0;
+	const char **pkn = ath_arena__alloc(&out->arena, (out->npk + 1) * sizeof *pkn);
+	if (!pkn)
+		return oom(c);
+	for (uint32_t i = 0; i < out->npk; i++)
+		pkn[i] = pk->columns[i]->name;
+	out->pk_names = pkn;
+	out->pk_autoinc = out->npk == 1 && mt->autoinc == pk->columns[0];
+	if (s->select)
+		return 1; /* INSERT ... SELECT: the given columns as they are */
+	const char **cols = ath_arena__alloc(&out->arena, (mt->ncolumns + 1) * sizeof *cols);
+	int32_t *params = ath_arena__alloc(&out->arena, (mt->ncolumns + 1) * sizeof *params);
+	int *given = ath_arena__alloc(&c->tmp, (mt->ncolumns + 1) * sizeof *given);
+	if (!cols || !params || !given)
+		return oom(c);
+	uint32_t n = 0;
+	for (uint32_t j = 0; j < mt->ncolumns; j++) {
+		const ath_column *col = &mt->columns[j];
+		int g = find_name(s->columns, s->ncolumns, col->name);
+		if (g < 0 && !col->default_.node)
+			continue;
+		given[n] = g;
+		cols[n++] = col->name;
+	}
+	int rc;
+	if ((rc = ath_compiler__with(c, s->with, s->nwith)))
+		return rc;
+	ath_compiler__puts(c, "INSERT INTO ");
+	if ((rc = table_name(c, s->table)))
+		return rc;
+	if (n == 0) {
+		ath_strbuf__putc(&c->sql, ' ');
+		ath_compiler__puts(c, c->d->default_values);
+	} else {
+		ath_compiler__puts(c, " (");
+		for (uint32_t i = 0; i < n && !rc; i++) {
+			if (i)
+				ath_compiler__puts(c, ", ");
+			rc = ident(c, cols[i]);
+		}
+		ath_compiler__puts(c, ") VALUES ");
+		uint32_t nrows = s->nrows ? s->nrows : 1;
+		for (uint32_t r = 0; r < nrows && !rc; r++) {
+			ath_compiler__puts(c, r ? ", (" : "(");
+			for (uint32_t i = 0; i < n && !rc; i++) {
+				if (i)
+					ath_compiler__puts(c, ", ");
+				if (given[i] >= 0)
+					rc = ath_compiler__grouped(c, s->rows[r].v[given[i]], GROUP_ALL, OP_NONE);
+				else
+					rc = client_default(c, &ath_table__column(mt, cols[i])->default_);
+			}
+			ath_strbuf__putc(&c->sql, ')');
+		}
+	}
+	if (!rc && s->on_conflict)
+		rc = on_conflict(c, s->on_conflict);
+	if (!rc)
+		rc = returning(c, &s->returning, ATH_RETURNING_INSERT);
+	if (rc)
+		return rc;
+	out->single_row_insert = s->nrows <= 1;
+	out->nins = n;
+	for (uint32_t i = 0; i < n; i++) {
+		const ath_node *v = given[i] >= 0 && s->nrows == 1 ? s->rows[0].v[given[i]] : NULL;
+		const ath_column *col = ath_table__column(mt, cols[i]);
+		params[i] = v && v->kind == ATH_N_BIND ? (int32_t)v->index : -1;
+		if (given[i] < 0 && col->default_.node->kind == ATH_N_LIT) { /* a bound default: -2 - its index */
+			for (uint32_t k = 0; k < c->ndefaults; k++)
+				if (c->defaults[k] == col->default_.node->value)
+					params[i] = -2 - (int32_t)k;
+		}
+	}
+	out->ins_columns = cols;
+	out->ins_params = params;
+	return 0;
+}
+
 int ath_compiler__insert(ath_compiler *c, const ath_insert *s, ath_compiled *out)
 {
 	scope sc = { 0 };
@@ -130,6 +248,9 @@ int ath_compiler__insert(ath_compiler *c, const ath_insert *s, ath_compiled *out
 	if (rc)
 		return rc;
 	c->scope = &sc;
+	const ath_table *mt = ath_compiler__md_table(c, s->table);
+	if (mt && (rc = insert_crud(c, s, mt, out)) != 1)
+		return rc;
 	/* MySQL takes INSERT INTO t (...) WITH ... SELECT (SQLAlchemy's cte_follows_insert) */
 	int cte_late = s->select && c->d->insert_cte_style == ATH_INSERT_CTE_BEFORE_SELECT;
 	if (!cte_late && (rc = ath_compiler__with(c, s->with, s->nwith)))
@@ -197,6 +318,34 @@ int ath_compiler__insert(ath_compiler *c, const ath_insert *s, ath_compiled *out
 	return 0;
 }
 
+/* SET in table column order, plus each column's onupdate not set explicitly (crud.py). */
+static int update_crud(ath_compiler *c, const ath_update *s, const ath_table *mt, const ath_node *qualify)
+{
+	for (uint32_t i = 0; i < s->set_values.n; i++)
+		if (!ath_table__column(mt, s->set_names[i]))
+			return unconsumed(c, mt, s->set_names[i]);
+	int rc = 0, first = 1;
+	for (uint32_t j = 0; j < mt->ncolumns && !rc; j++) {
+		const ath_column *col = &mt->columns[j];
+		int g = find_name(s->set_names, s->set_values.n, col->name);
+		if (g < 0 && !col->onupdate.node)
+			continue;
+		if (!first)
+			ath_compiler__puts(c, ", ");
+		first = 0;
+		if (qualify) {
+			if ((rc = table_name(c, qualify)))
+				return rc;
+			ath_strbuf__putc(&c->sql, '.');
+		}
+		if ((rc = ident(c, col->name)))
+			return rc;
+		ath_strbuf__putc(&c->sql, '=');
+		rc = g >= 0 ? ath_compiler__grouped(c, s->set_values.v[g], GROUP_ALL, OP_NONE) : client_default(c, &col->onupdate);
+	}
+	return rc;
+}
+
 int ath_compiler__update(ath_compiler *c, const ath_update *s)
 {
 	scope sc = { 0 };
@@ -227,7 +376,9 @@ int ath_compiler__update(ath_compiler *c, const ath_update *s)
 	if (rc)
 		return rc;
 	ath_compiler__puts(c, " SET ");
-	if ((rc = set_list(c, s->set_names, &s->set_values, "=", multi ? s->table : NULL)))
+	const ath_table *mt = ath_compiler__md_table(c, s->table);
+	if ((rc = mt ? update_crud(c, s, mt, multi ? s->table : NULL)
+		     : set_list(c, s->set_names, &s->set_values, "=", multi ? s->table : NULL)))
 		return rc;
 	if (s->from.n && !multi) {
 		ath_compiler__puts(c, " FROM ");

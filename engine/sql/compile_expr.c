@@ -53,6 +53,12 @@ int ath_compiler__grouped(ath_compiler *c, const ath_node *n, int against_prec, 
 static int visit_col(ath_compiler *c, const ath_node *n)
 {
 	int rc;
+	if (n->qual && c->md) { /* SQLAlchemy raises AttributeError at build time; athanor when compiling */
+		const ath_table *mt = ath_compiler__md_table(c, resolve_from(c, n->qual));
+		if (mt && !ath_table__column(mt, n->name))
+			return ath_compiler__fail(c, ATH_ERRCLASS_COMPILE_ERROR, "table '%.80s' has no column '%.80s'",
+						  mt->name, n->name);
+	}
 	if (n->qual && !c->bare_columns) {
 		const ath_node *f = resolve_from(c, n->qual);
 		if (f && f->kind == ATH_N_TABLE)
@@ -64,6 +70,13 @@ static int visit_col(ath_compiler *c, const ath_node *n)
 		ath_strbuf__putc(&c->sql, '.');
 	}
 	return ident(c, n->name);
+}
+
+static int visit_columns_of(ath_compiler *c, const ath_node *n)
+{
+	(void)n;
+	return ath_compiler__fail(c, ATH_ERRCLASS_COMPILE_ERROR,
+				  "columns_of is only allowed as an entry of a columns clause or RETURNING");
 }
 
 static int visit_bind(ath_compiler *c, const ath_node *n) { return add_bind(c, n->index, c->bind_flags, 0); }
@@ -814,6 +827,7 @@ static int visit_exists(ath_compiler *c, const ath_node *n)
 
 const ath_visit_fn ath_compiler__generic[ATH_N__COUNT] = {
 	[ATH_N_COL] = visit_col,
+	[ATH_N_COLUMNS_OF] = visit_columns_of,
 	[ATH_N_BIND] = visit_bind,
 	[ATH_N_EXPANDING] = visit_expanding,
 	[ATH_N_LIT] = visit_lit,

@@ -358,6 +358,105 @@ int ath_compiler__column_entry(ath_compiler *c, const ath_node *e, const char **
 	}
 }
 
+/* ---- columns_of ------------------------------------------------------------------------------ */
+
+static const ath_node *find_from(const ath_node *f, const char *name)
+{
+	if (f->kind == ATH_N_JOIN) {
+		const ath_node *l = find_from(f->kids[0], name);
+		return l ? l : find_from(f->kids[1], name);
+	}
+	return f->name && strcmp(f->name, name) == 0 ? f : NULL;
+}
+
+static int push_node(ath_compiler *c, ath_list *out, uint32_t *cap, ath_node *n)
+{
+	if (out->n == *cap) {
+		uint32_t ncap = *cap ? *cap * 2 : 16;
+		ath_node **v = ath_arena__alloc(&c->tmp, ncap * sizeof *v);
+		if (!v)
+			return oom(c);
+		if (out->n)
+			memcpy(v, out->v, out->n * sizeof *v);
+		out->v = v;
+		*cap = ncap;
+	}
+	out->v[out->n++] = n;
+	return 0;
+}
+
+static int push_col(ath_compiler *c, ath_list *out, uint32_t *cap, const char *qual, const char *name)
+{
+	ath_node *col = ath_arena__zalloc(&c->tmp, sizeof *col);
+	if (!col)
+		return oom(c);
+	col->kind = ATH_N_COL;
+	col->qual = qual;
+	col->name = name;
+	return push_node(c, out, cap, col);
+}
+
+/* One ["columns_of", from]: a metadata table (or an alias of one) in table column order, or the
+ * named columns of a subquery (Select.selected_columns / FromClause.c). */
+static int columns_of(ath_compiler *c, const ath_node *e, const ath_list *from, const ath_node *dml_table,
+		      ath_list *out, uint32_t *cap)
+{
+	const ath_node *f = NULL;
+	for (uint32_t i = 0; from && i < from->n && !f; i++)
+		f = find_from(from->v[i], e->qual);
+	if (!f && dml_table && strcmp(dml_table->name, e->qual) == 0)
+		f = dml_table;
+	if (!f)
+		f = resolve_from(c, e->qual);
+	int rc = 0;
+	if (f && f->kind == ATH_N_SUBQUERY && f->u.select->compound == ATH_SET_NONE) {
+		const ath_list *cols = &f->u.select->columns;
+		for (uint32_t i = 0; i < cols->n && !rc; i++) {
+			const ath_node *x = cols->v[i];
+			if (x->kind != ATH_N_COL && x->kind != ATH_N_LABEL)
+				return ath_compiler__fail(c, ATH_ERRCLASS_COMPILE_ERROR,
+							  "columns_of '%.80s': column %u of the subquery has no name (label it)",
+							  e->qual, i);
+			rc = push_col(c, out, cap, e->qual, x->name);
+		}
+		return rc;
+	}
+	if (!c->md)
+		return ath_compiler__fail(c, ATH_ERRCLASS_COMPILE_ERROR,
+					  "columns_of '%.80s' needs a metadata to know the table's columns "
+					  "(ath_engine_options.metadata or ath_compile_v2)", e->qual);
+	ath_node implicit = { .kind = ATH_N_TABLE, .name = e->qual, .qual = e->name };
+	const ath_table *mt = ath_compiler__md_table(c, f ? f : &implicit);
+	if (!mt)
+		return ath_compiler__fail(c, ATH_ERRCLASS_COMPILE_ERROR, "columns_of: '%.80s' is not a table of the metadata",
+					  e->qual);
+	for (uint32_t i = 0; i < mt->ncolumns && !rc; i++)
+		rc = push_col(c, out, cap, e->qual, mt->columns[i].name);
+	return rc;
+}
+
+int ath_compiler__expand_columns(ath_compiler *c, const ath_list *in, const ath_list *from, const ath_node *dml_table,
+				 ath_list *out)
+{
+	uint32_t i = 0;
+	while (i < in->n && in->v[i]->kind != ATH_N_COLUMNS_OF)
+		i++;
+	*out = *in;
+	if (i == in->n)
+		return 0;
+	ath_list l = { 0 };
+	uint32_t cap = 0;
+	int rc = 0;
+	for (i = 0; i < in->n && !rc; i++) {
+		if (in->v[i]->kind == ATH_N_COLUMNS_OF)
+			rc = columns_of(c, in->v[i], from, dml_table, &l, &cap);
+		else
+			rc = push_node(c, &l, &cap, in->v[i]);
+	}
+	*out = l;
+	return rc;
+}
+
 int ath_compiler__limit_generic(ath_compiler *c, const ath_select *s)
 {
 	int rc = 0;
@@ -375,7 +474,20 @@ int ath_compiler__limit_generic(ath_compiler *c, const ath_select *s)
 static int simple_select(ath_compiler *c, const ath_select *s, scope *enclosing)
 {
 	from_list froms = { 0 };
-	int rc = display_froms(c, s, enclosing, &froms);
+	ath_list cols;
+	scope *saved_scope = c->scope;
+	c->scope = enclosing; /* columns_of of a correlated name resolves outward */
+	int rc = ath_compiler__expand_columns(c, &s->columns, &s->from, NULL, &cols);
+	c->scope = saved_scope;
+	if (rc)
+		return rc;
+	ath_select expanded;
+	if (cols.v != s->columns.v) {
+		expanded = *s;
+		expanded.columns = cols;
+		s = &expanded;
+	}
+	rc = display_froms(c, s, enclosing, &froms);
 	if (rc)
 		return rc;
 	scope sc = { .up = enclosing };

@@ -25,6 +25,9 @@ typedef struct ath_dialect ath_dialect;
 #define ATH_BIND_PG_PATH 0x8u
 /* an expanding list of NOT IN: an empty list renders the NOT IN form of the dialect's empty IN */
 #define ATH_BIND_NOT_IN 0x10u
+/* a client-side default / onupdate scalar of the metadata (sql/crud.py binds them as parameters):
+ * `param` indexes ath_compiled.defaults, not the caller's params; the value is added at render */
+#define ATH_BIND_DEFAULT 0x20u
 
 /* One placeholder of the SQL, in order. */
 typedef struct ath_bindref {
@@ -39,8 +42,11 @@ typedef enum ath_stmt_kind {
 	ATH_STMT_INSERT,
 	ATH_STMT_UPDATE,
 	ATH_STMT_DELETE,
-	ATH_STMT_TEXT
+	ATH_STMT_TEXT,
+	ATH_STMT_DDL             /* create_table / drop_table / create_index / drop_index */
 } ath_stmt_kind;
+
+struct ath_metadata;
 
 typedef struct ath_compiled {
 	atomic_int refs;
@@ -63,6 +69,16 @@ typedef struct ath_compiled {
 	const int32_t *ins_params;
 	uint32_t nins;
 	int single_row_insert;
+	/* compiled against a metadata (held: defaults point into it): the scalar client-side
+	 * defaults the ATH_BIND_DEFAULT binds take, and the INSERT table's primary key, so
+	 * inserted_primary_key needs no catalog lookup (pk_known; npk 0 = no key) */
+	const struct ath_metadata *md;
+	const msgpack_object *const *defaults;
+	uint32_t ndefaults;
+	int pk_known;
+	const char *const *pk_names;
+	uint32_t npk;
+	int pk_autoinc;          /* the key is one autoincrement integer column (lastrowid) */
 	/* compile cache bookkeeping */
 	uint64_t key_hash;
 	const unsigned char *key;
@@ -91,6 +107,18 @@ typedef struct ath_rendered {
  * ArgumentError when a parameter is missing or an expanding one is not a list. */
 int ath_compiled__render(ath_rendered *r, const ath_compiled *c, const msgpack_object *params, ath_err *err);
 void ath_rendered__free(ath_rendered *r);
+
+/* The value a non-expanding bind takes: params[param], or a metadata default for ATH_BIND_DEFAULT;
+ * NULL when the caller gave too few params. */
+static inline const msgpack_object *ath_compiled__bind_value(const ath_compiled *c, const ath_bindref *br,
+							    const msgpack_object *params)
+{
+	if (br->flags & ATH_BIND_DEFAULT)
+		return br->param < c->ndefaults ? c->defaults[br->param] : NULL;
+	if (params->type != MSGPACK_OBJECT_ARRAY || br->param >= params->via.array.size)
+		return NULL;
+	return &params->via.array.ptr[br->param];
+}
 
 uint64_t ath_sql__hash(const void *data, size_t len);
 

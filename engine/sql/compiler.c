@@ -3,6 +3,7 @@
  * labels, identifier quoting and literal rendering. Dialect differences come only through the
  * dialect vtable (dialects/dialect.h). Mirrors sqlalchemy/sql/compiler.py (SQLCompiler). */
 #include "compiler_int.h"
+#include "schema/ddl.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -100,15 +101,81 @@ void ath_sql__string_literal(ath_strbuf *b, const ath_dialect *d, const char *s,
 	ath_strbuf__putc(b, '\'');
 }
 
+const ath_table *ath_compiler__md_table(const ath_compiler *c, const ath_node *f)
+{
+	if (!c->md || !f)
+		return NULL;
+	if (f->kind == ATH_N_ALIAS)
+		f = f->kids[0];
+	if (f->kind != ATH_N_TABLE)
+		return NULL;
+	if (f->qual)
+		return ath_metadata__table(c->md, f->qual, f->name);
+	for (uint32_t i = 0; i < c->md->ntables; i++) /* unqualified: the table of that name, in any schema */
+		if (strcmp(c->md->tables[i].name, f->name) == 0)
+			return &c->md->tables[i];
+	return NULL;
+}
+
 int ath_compiler__table_name(ath_compiler *c, const ath_node *t)
 {
 	int rc = 0;
-	if (t->qual) {
-		if ((rc = ident(c, t->qual)))
+	const char *schema = t->qual;
+	if (!schema) { /* the metadata's schema qualifies the table, as Table(..., schema=s) does */
+		const ath_table *mt = ath_compiler__md_table(c, t);
+		schema = mt ? mt->schema : NULL;
+	}
+	if (schema) {
+		if ((rc = ident(c, schema)))
 			return rc;
 		ath_strbuf__putc(&c->sql, '.');
 	}
 	return ident(c, t->name);
+}
+
+int ath_compiler__default_bind(ath_compiler *c, const msgpack_object *value)
+{
+	uint32_t k = 0;
+	while (k < c->ndefaults && c->defaults[k] != value)
+		k++;
+	if (k == c->ndefaults) {
+		if (c->ndefaults == c->capdefaults) {
+			uint32_t cap = c->capdefaults ? c->capdefaults * 2 : 8;
+			const msgpack_object **p = ath__realloc(c->defaults, cap * sizeof *p);
+			if (!p)
+				return oom(c);
+			c->defaults = p;
+			c->capdefaults = cap;
+		}
+		c->defaults[c->ndefaults++] = value;
+	}
+	return add_bind(c, k, ATH_BIND_DEFAULT, 0);
+}
+
+/* CREATE / DROP TABLE / INDEX of a metadata table: the text is ddl.c's (SQLAlchemy's DDLCompiler). */
+int ath_compiler__ddl(ath_compiler *c, const ath_node *n)
+{
+	static const char *const kinds[] = { "create_table", "drop_table", "create_index", "drop_index" };
+	if (!c->md)
+		return ath_compiler__fail(c, ATH_ERRCLASS_COMPILE_ERROR,
+					  "a %s statement needs a metadata (ath_engine_options.metadata or ath_compile_v2)",
+					  kinds[n->op]);
+	ath_node ref = { .kind = ATH_N_TABLE, .name = n->name, .qual = n->qual };
+	const ath_table *t = ath_compiler__md_table(c, &ref);
+	if (!t)
+		return ath_compiler__fail(c, ATH_ERRCLASS_COMPILE_ERROR, "%s: table '%.80s%s%.80s' is not in the metadata",
+					  kinds[n->op], n->qual ? n->qual : "", n->qual ? "." : "", n->name);
+	switch (n->op) {
+	case ATH_DDL_CREATE_TABLE: return ath_ddl__create_table(&c->sql, t, c->d, n->flags & ATH_NF_IF_EXISTS, c->err);
+	case ATH_DDL_DROP_TABLE: return ath_ddl__drop_table(&c->sql, t, c->d, n->flags & ATH_NF_IF_EXISTS, c->err);
+	default: break;
+	}
+	const ath_index *ix = ath_table__index(t, n->u.names[0]);
+	if (!ix)
+		return ath_compiler__fail(c, ATH_ERRCLASS_COMPILE_ERROR, "%s: table '%.80s' has no index named '%.80s'",
+					  kinds[n->op], t->name, n->u.names[0]);
+	return n->op == ATH_DDL_CREATE_INDEX ? ath_ddl__create_index(&c->sql, ix, c->d, c->err)
+					     : ath_ddl__drop_index(&c->sql, ix, c->d, c->err);
 }
 
 /* Record a placeholder at the current position of the SQL (the text itself is added when the
@@ -124,7 +191,7 @@ int ath_compiler__add_bind(ath_compiler *c, uint32_t param, uint16_t flags, uint
 		c->capbinds = cap;
 	}
 	c->binds[c->nbinds++] = (ath_bindref){ param, (uint32_t)c->sql.len, flags, arity };
-	if (param + 1 > c->nparams)
+	if (!(flags & ATH_BIND_DEFAULT) && param + 1 > c->nparams)
 		c->nparams = param + 1;
 	if (flags & ATH_BIND_EXPANDING)
 		c->has_expanding = 1;
@@ -197,6 +264,8 @@ void ath_compiled__incref(ath_compiled *c) { atomic_fetch_add_explicit(&c->refs,
 void ath_compiled__decref(ath_compiled *c)
 {
 	if (c && atomic_fetch_sub_explicit(&c->refs, 1, memory_order_acq_rel) == 1) {
+		if (c->md)
+			ath_metadata__decref(c->md);
 		ath_arena arena = c->arena; /* the struct lives in its own arena */
 		ath_arena__free(&arena);
 	}
@@ -209,6 +278,7 @@ static void compiler_free(ath_compiler *c)
 	for (uint32_t i = 0; i < c->nlabels; i++)
 		ath__free(c->labels[i].name);
 	ath__free(c->labels);
+	ath__free(c->defaults);
 	ath_arena__free(&c->tmp);
 }
 
@@ -228,7 +298,8 @@ int ath_sql__ddl_expr(ath_strbuf *out, const ath_dialect *d, const ath_node *e, 
 	return rc;
 }
 
-int ath_sql__compile(ath_compiled **out, const ath_dialect *d, const ath_node *stmt, ath_err *err)
+int ath_sql__compile(ath_compiled **out, const ath_dialect *d, const ath_metadata *md, const ath_node *stmt,
+		     ath_err *err)
 {
 	ath_arena arena;
 	ath_arena__init(&arena, 1024);
@@ -238,7 +309,7 @@ int ath_sql__compile(ath_compiled **out, const ath_dialect *d, const ath_node *s
 		return ath_err__oom(err);
 	}
 	cs->dialect = d;
-	ath_compiler c = { .d = d, .err = err };
+	ath_compiler c = { .d = d, .err = err, .md = md };
 	ath_arena__init(&c.tmp, 2048);
 	int rc;
 	switch (stmt->kind) {
@@ -273,6 +344,10 @@ int ath_sql__compile(ath_compiled **out, const ath_dialect *d, const ath_node *s
 		c.returns_rows = -1;
 		rc = ath_compiler__text(&c, stmt);
 		break;
+	case ATH_N_DDL:
+		cs->kind = ATH_STMT_DDL;
+		rc = ath_compiler__ddl(&c, stmt);
+		break;
 	default:
 		rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_COMPILE_ERROR, "not a statement");
 	}
@@ -298,6 +373,17 @@ int ath_sql__compile(ath_compiled **out, const ath_dialect *d, const ath_node *s
 	if (c.nbinds)
 		memcpy(binds, c.binds, c.nbinds * sizeof *binds);
 	cs->binds = binds;
+	if (c.ndefaults) {
+		const msgpack_object **defs = ath_arena__alloc(&arena, c.ndefaults * sizeof *defs);
+		if (!defs) {
+			compiler_free(&c);
+			ath_arena__free(&arena);
+			return ath_err__oom(err);
+		}
+		memcpy(defs, c.defaults, c.ndefaults * sizeof *defs);
+		cs->defaults = defs;
+		cs->ndefaults = c.ndefaults;
+	}
 	compiler_free(&c);
 	if (!cs->has_expanding) {
 		ath_rendered r = { 0 };
@@ -311,6 +397,10 @@ int ath_sql__compile(ath_compiled **out, const ath_dialect *d, const ath_node *s
 			ath_arena__free(&arena);
 			return rc ? rc : ath_err__oom(err);
 		}
+	}
+	if (md) { /* the compiled form points into the metadata (defaults, key names) */
+		ath_metadata__incref(md);
+		cs->md = md;
 	}
 	cs->created_at = now_seconds();
 	atomic_init(&cs->refs, 1);

@@ -8,8 +8,12 @@
 #include "sql/compiled.h"
 #include "wire/ast.h"
 
-/* Compile a statement tree for a dialect. *out is owned (refcount 1). */
-int ath_sql__compile(ath_compiled **out, const ath_dialect *d, const ath_node *stmt, ath_err *err);
+struct ath_metadata;
+
+/* Compile a statement tree for a dialect, against a metadata or none (md NULL: names only).
+ * *out is owned (refcount 1) and holds a reference to `md`. */
+int ath_sql__compile(ath_compiled **out, const ath_dialect *d, const struct ath_metadata *md, const ath_node *stmt,
+		     ath_err *err);
 
 /* helpers for dialect hooks */
 int ath_compiler__expr(ath_compiler *c, const ath_node *n);

@@ -5,6 +5,7 @@
 #ifndef ATH_SQL_COMPILER_INT_H
 #define ATH_SQL_COMPILER_INT_H
 
+#include "schema/metadata.h"
 #include "sql/compiler.h"
 #include "util/alloc.h"
 
@@ -43,6 +44,9 @@ struct ath_compiler {
 	int returns_rows;
 	uint16_t bind_flags; /* ATH_BIND_* given to the binds visited now (value transforms) */
 	int bare_columns;    /* ORDER BY of a compound select: columns by bare name */
+	const ath_metadata *md; /* NULL: names only */
+	const msgpack_object **defaults; /* scalar client-side defaults bound so far (ATH_BIND_DEFAULT) */
+	uint32_t ndefaults, capdefaults;
 };
 
 /* Precedences of the constructs added with the expression language (same scale as ast.h). */
@@ -72,6 +76,16 @@ int ath_compiler__update(ath_compiler *c, const ath_update *s);
 int ath_compiler__delete(ath_compiler *c, const ath_delete *s);
 int ath_compiler__with(ath_compiler *c, const ath_cte *with, uint32_t n);
 int ath_compiler__limit_generic(ath_compiler *c, const ath_select *s);
+/* The metadata's table for a TABLE node (any schema when the node names none), or for the table
+ * an alias of a table names; NULL without a metadata or when it does not know the table. */
+const ath_table *ath_compiler__md_table(const ath_compiler *c, const ath_node *f);
+/* A columns list with every ["columns_of", from] replaced by that FROM item's columns;
+ * `from` (explicit FROM items) and `dml_table` (a DML target) are searched before the scope. */
+int ath_compiler__expand_columns(ath_compiler *c, const ath_list *in, const ath_list *from, const ath_node *dml_table,
+				 ath_list *out);
+/* A bind of a scalar default of the metadata (a ["lit", v] default / onupdate). */
+int ath_compiler__default_bind(ath_compiler *c, const msgpack_object *value);
+int ath_compiler__ddl(ath_compiler *c, const ath_node *n);
 extern const ath_visit_fn ath_compiler__generic[ATH_N__COUNT];
 
 /* Short names for use inside the compiler files. */

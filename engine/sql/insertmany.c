@@ -81,7 +81,7 @@ int ath_insertmany__plan(ath_insertmany *plan, const ath_compiled *cs, uint32_t 
 		return 0;
 	for (uint32_t i = 0; i < cs->nbinds; i++) {
 		const ath_bindref *b = &cs->binds[i];
-		if (b->offset <= start || b->offset >= end || b->flags)
+		if (b->offset <= start || b->offset >= end || (b->flags & ~ATH_BIND_DEFAULT))
 			return 0;
 	}
 	plan->group_start = (uint32_t)start;
@@ -126,7 +126,8 @@ int ath_insertmany__render(ath_rendered *r, const ath_compiled *cs, const ath_in
 		uint32_t at = plan->group_start;
 		for (uint32_t i = 0; i < cs->nbinds; i++) {
 			const ath_bindref *br = &cs->binds[i];
-			if (br->param >= given)
+			const msgpack_object *v = ath_compiled__bind_value(cs, br, row);
+			if (!v)
 				return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
 						    "executemany row %u: a value is required for parameter %u: the statement "
 						    "uses %u parameter%s and %u %s given", first + k, br->param, cs->nparams,
@@ -134,7 +135,7 @@ int ath_insertmany__render(ath_rendered *r, const ath_compiled *cs, const ath_in
 			ath_strbuf__put(b, cs->tmpl + at, br->offset - at);
 			at = br->offset;
 			d->placeholder(b, ++pos);
-			if (push(r, &row->via.array.ptr[br->param], err))
+			if (push(r, v, err))
 				return ATH_ENOMEM;
 		}
 		ath_strbuf__put(b, cs->tmpl + at, plan->group_end - at);

@@ -157,7 +157,7 @@ int ath_compiled__render(ath_rendered *r, const ath_compiled *c, const msgpack_o
 	}
 	if (have && given < c->nparams) {
 		for (uint32_t i = 0; i < c->nbinds; i++)
-			if (c->binds[i].param >= given)
+			if (!(c->binds[i].flags & ATH_BIND_DEFAULT) && c->binds[i].param >= given)
 				return missing(c, c->binds[i].param, given, err);
 	}
 	if (c->sql) { /* fixed SQL: only line the values up */
@@ -165,7 +165,7 @@ int ath_compiled__render(ath_rendered *r, const ath_compiled *c, const msgpack_o
 		r->sql_len = c->sql_len;
 		r->sql_hash = c->sql_hash;
 		for (uint32_t i = 0; have && i < c->nbinds; i++) {
-			int rc = push_bind(r, &c->binds[i], &params->via.array.ptr[c->binds[i].param], err);
+			int rc = push_bind(r, &c->binds[i], ath_compiled__bind_value(c, &c->binds[i], params), err);
 			if (rc)
 				return rc;
 		}
@@ -182,7 +182,7 @@ int ath_compiled__render(ath_rendered *r, const ath_compiled *c, const msgpack_o
 		if (!(br->flags & ATH_BIND_EXPANDING)) {
 			d->placeholder(b, ++pos);
 			if (have) {
-				int rc = push_bind(r, br, &params->via.array.ptr[br->param], err);
+				int rc = push_bind(r, br, ath_compiled__bind_value(c, br, params), err);
 				if (rc)
 					return rc;
 			}

@@ -44,6 +44,7 @@ typedef enum ath_node_kind {
 	ATH_N_ANY,       /* op = 0 ANY / 1 ALL; kids[0] */
 	ATH_N_INDEX,     /* kids[0] array, kids[1] index, [kids[2] upper bound: a slice] */
 	ATH_N_JSON,      /* op = ATH_JSON_*; kids[0] document, kids[1] key or path (a bind or a literal) */
+	ATH_N_COLUMNS_OF, /* qual = FROM name: its every column, in table order (columns clause / RETURNING only) */
 	/* FROM items */
 	ATH_N_TABLE,     /* name, qual = schema or NULL */
 	ATH_N_ALIAS,     /* name = alias; kids[0] = the aliased from item */
@@ -58,6 +59,8 @@ typedef enum ath_node_kind {
 	ATH_N_UPDATE,
 	ATH_N_DELETE,
 	ATH_N_TEXT_STMT,
+	ATH_N_DDL,       /* op = ATH_DDL_*; name = table, qual = its schema or NULL, u.names[0] = index
+			  * name (index kinds); flags ATH_NF_IF_EXISTS (if_not_exists / if_exists) */
 	ATH_N__COUNT
 } ath_node_kind;
 
@@ -68,6 +71,10 @@ typedef enum ath_node_kind {
 #define ATH_NF_HAS_VALUE 0x8u   /* CASE: kids[0] is the value of a simple CASE */
 #define ATH_NF_AUTOESCAPE 0x10u /* AFFIX: the engine escapes the value */
 #define ATH_NF_LATERAL 0x20u
+#define ATH_NF_IF_EXISTS 0x40u  /* DDL: IF NOT EXISTS / IF EXISTS */
+
+/* DDL statement kinds (op of ATH_N_DDL) */
+enum { ATH_DDL_CREATE_TABLE, ATH_DDL_DROP_TABLE, ATH_DDL_CREATE_INDEX, ATH_DDL_DROP_INDEX };
 
 /* ORDER modifiers (op of ATH_N_ORDER) */
 enum { ATH_ORDER_ASC, ATH_ORDER_DESC, ATH_ORDER_NULLS_FIRST, ATH_ORDER_NULLS_LAST };

@@ -100,6 +100,34 @@ static int x_star(dec *d, mobj *a, uint32_t arg, ath_node **out)
 	return 0;
 }
 
+/* ["columns_of", from]: a FROM name (table, alias, subquery or CTE) or a ["table", name, opts?]. */
+static int x_columns_of(dec *d, mobj *a, uint32_t arg, ath_node **out)
+{
+	(void)arg;
+	int rc = need_args(d, a, 1, 1, "a FROM name");
+	if (rc)
+		return rc;
+	ath_node *n = ath_wire__new_node(d, ATH_N_COLUMNS_OF, 0);
+	if (!n)
+		return oom(d);
+	mobj *f = &a->via.array.ptr[1];
+	path_idx(d, 1);
+	if (f->type == MSGPACK_OBJECT_ARRAY) {
+		ath_node *t;
+		if ((rc = ath_wire__from(d, f, &t)))
+			return rc;
+		if (t->kind != ATH_N_TABLE)
+			return fail(d, "columns_of takes a FROM name or a [\"table\", name]");
+		n->qual = t->name;
+		n->name = t->qual; /* the table's schema */
+	} else if ((rc = ath_wire__get_str(d, f, "FROM name", &n->qual))) {
+		return rc;
+	}
+	path_pop(d);
+	*out = n;
+	return 0;
+}
+
 /* Operands 1..argc of `a` as kids of a new node. */
 static int with_kids(dec *d, mobj *a, ath_node_kind kind, uint32_t first, uint32_t count, ath_node **out)
 {
@@ -734,6 +762,7 @@ static const struct {
 	{ "json_path", x_json, ATH_JSON_PATH },
 	{ "json_path_text", x_json, ATH_JSON_PATH_TEXT },
 	{ "case_on", x_case_on, 0 },
+	{ "columns_of", x_columns_of, 0 },
 };
 
 int ath_wire__expr(dec *d, mobj *o, ath_node **out)

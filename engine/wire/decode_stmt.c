@@ -499,6 +499,58 @@ static int decode_text_stmt(dec *d, mobj *o, ath_node *n)
 	return ath_wire__text(d, sql, binds, 0, &n->u.text);
 }
 
+/* {"k": "create_table" | "drop_table", "table": name, "schema": s?, "if_not_exists" / "if_exists": bool}
+ * {"k": "create_index" | "drop_index", "table": name, "schema": s?, "index": name}
+ * Resolved in the metadata by the compiler. */
+static int decode_ddl(dec *d, mobj *o, ath_node *n)
+{
+	static const char *const kinds[] = { "create_table", "drop_table", "create_index", "drop_index" };
+	int idx = n->op >= ATH_DDL_CREATE_INDEX;
+	const char *ixname = NULL;
+	FOR_KEYS(d, o, i, k, v)
+	{
+		int rc = 0;
+		path_key(d, k->via.str.ptr, k->via.str.size);
+		if (str_eq(k, "k"))
+			;
+		else if (str_eq(k, "table"))
+			rc = ath_wire__get_str(d, v, "table name", &n->name);
+		else if (str_eq(k, "schema"))
+			rc = v->type == MSGPACK_OBJECT_NIL ? 0 : ath_wire__get_str(d, v, "schema name", &n->qual);
+		else if (idx && str_eq(k, "index"))
+			rc = ath_wire__get_str(d, v, "index name", &ixname);
+		else if (!idx && str_eq(k, n->op == ATH_DDL_CREATE_TABLE ? "if_not_exists" : "if_exists")) {
+			if (v->type != MSGPACK_OBJECT_BOOLEAN)
+				return fail(d, "must be a bool, not %s", type_name(v));
+			if (v->via.boolean)
+				n->flags |= ATH_NF_IF_EXISTS;
+		} else
+			return unknown_key(d, kinds[n->op]);
+		if (rc)
+			return rc;
+		path_pop(d);
+	}
+	if (!n->name)
+		return fail(d, "a %s statement needs \"table\"", kinds[n->op]);
+	if (idx && !ixname)
+		return fail(d, "a %s statement needs \"index\"", kinds[n->op]);
+	if (idx) {
+		if (!(n->u.names = ath_arena__alloc(d->arena, sizeof *n->u.names)))
+			return oom(d);
+		n->u.names[0] = ixname;
+	}
+	return 0;
+}
+
+static int ddl_kind(mobj *k)
+{
+	static const char *const names[] = { "create_table", "drop_table", "create_index", "drop_index" };
+	for (int i = 0; i < 4; i++)
+		if (str_eq(k, names[i]))
+			return i;
+	return -1;
+}
+
 static int compound_kind(mobj *k)
 {
 	static const char *const names[] = { NULL, "union", "union_all", "intersect", "intersect_all", "except", "except_all" };
@@ -556,6 +608,11 @@ int ath_wire__stmt(dec *d, mobj *o, ath_node **out)
 		if (!(n = ath_wire__new_node(d, ATH_N_TEXT_STMT, 0)))
 			return oom(d);
 		rc = decode_text_stmt(d, o, n);
+	} else if (ddl_kind(kind) >= 0) {
+		if (!(n = ath_wire__new_node(d, ATH_N_DDL, 0)))
+			return oom(d);
+		n->op = (uint8_t)ddl_kind(kind);
+		rc = decode_ddl(d, o, n);
 	} else {
 		path_key(d, "k", 1);
 		return fail(d, "unknown statement kind \"%.*s\"", (int)(kind->via.str.size > 40 ? 40 : kind->via.str.size),

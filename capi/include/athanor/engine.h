@@ -57,10 +57,14 @@ typedef struct ath_engine_options {
 	uint32_t pool_timeout_ms;   /**< how long a checkout waits for a connection before TimeoutError; 0 = 30000 */
 	uint32_t pool_recycle_s;    /**< replace connections older than this at checkout; 0 = never */
 	uint32_t pool_flags;        /**< ATH_POOL_* bits */
+	/* version 3 */
+	const ath_metadata *metadata; /**< NULL = none; else statements compile against it (table schemas,
+					   columns_of, DDL kinds, client-side defaults, the primary key for
+					   inserted_primary_key). The engine keeps its own reference. */
 } ath_engine_options;
 
-#define ATH_ENGINE_OPTIONS_VERSION 2
-#define ATH_ENGINE_OPTIONS_INIT { ATH_ENGINE_OPTIONS_VERSION, 0, NULL, NULL, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0 }
+#define ATH_ENGINE_OPTIONS_VERSION 3
+#define ATH_ENGINE_OPTIONS_INIT { ATH_ENGINE_OPTIONS_VERSION, 0, NULL, NULL, 0, 0, 0, NULL, 0, 0, 0, 0, 0, 0, 0, 0, NULL }
 
 /** Fill `opts` with defaults for `version`. @return ATH_OK, or ATH_EINVALID for an unknown version. */
 ATH_EXTERN(int) ath_engine_options_init(ath_engine_options *opts, unsigned int version);
@@ -123,6 +127,29 @@ ATH_EXTERN(int) ath_engine_compile(ath_buf *out, ath_engine *engine, const void 
  */
 ATH_EXTERN(int) ath_compile(ath_buf *out, const char *dialect, const void *shape, size_t shape_len,
 			    const void *params, size_t params_len);
+
+/** Options of ath_compile_v2(). Zero / NULL means "default" for every field. */
+typedef struct ath_compile_options {
+	unsigned int version;          /**< ATH_COMPILE_OPTIONS_VERSION */
+	const ath_metadata *metadata;  /**< NULL = names only; else compile against it (borrowed for the call) */
+} ath_compile_options;
+
+#define ATH_COMPILE_OPTIONS_VERSION 1
+#define ATH_COMPILE_OPTIONS_INIT { ATH_COMPILE_OPTIONS_VERSION, NULL }
+
+/** Fill `opts` with defaults for `version`. @return ATH_OK, or ATH_EINVALID for an unknown version. */
+ATH_EXTERN(int) ath_compile_options_init(ath_compile_options *opts, unsigned int version);
+
+/**
+ * ath_compile() with options: with `opts->metadata` the statement compiles against that metadata,
+ * as on an engine created with it (table schemas, `columns_of`, the DDL statement kinds, client-side
+ * defaults; bind_order then shows a bound default as -1 - k, and "params" holds its value).
+ * @param opts NULL for defaults (then exactly ath_compile()).
+ * @return as ath_compile(); ATH_EINVALID for an unknown options version; CompileError for a DDL kind
+ *         or columns_of without a metadata, or a column a metadata table does not have.
+ */
+ATH_EXTERN(int) ath_compile_v2(ath_buf *out, const char *dialect, const void *shape, size_t shape_len,
+			       const void *params, size_t params_len, const ath_compile_options *opts);
 
 /**
  * Parse a URL without creating an engine. Result: msgpack map {"drivername", "dialect",

@@ -6,7 +6,8 @@
  * Thread-safety: a built ath_metadata is immutable and may be shared by any number of threads;
  * it is reference counted, so an engine or another holder may keep it after the caller frees
  * its own reference. ath_engine_create_all() / ath_engine_drop_all() may run on any thread; they
- * check a connection out of the engine's pool for their duration.
+ * check a connection out of the engine's pool for their duration, as do the reflection functions
+ * (ath_engine_inspect(), ath_reflect_spec(), ath_metadata_reflect()).
  */
 #ifndef ATHANOR_METADATA_H
 #define ATHANOR_METADATA_H
@@ -65,6 +66,58 @@ ATH_EXTERN(int) ath_engine_create_all(ath_engine *engine, const ath_metadata *md
 
 /** Drop what ath_engine_create_all() creates, in reverse order (MetaData.drop_all). Same rules and codes. */
 ATH_EXTERN(int) ath_engine_drop_all(ath_engine *engine, const ath_metadata *md, uint32_t flags);
+
+/* ---- Reflection (SQLAlchemy's Inspector and MetaData.reflect) -------------------------------- */
+
+/** What ath_engine_inspect() returns (values are ABI: append only). */
+typedef enum ath_inspect_kind {
+	ATH_INSPECT_SCHEMA_NAMES = 0,       /**< ["public", ...] (Inspector.get_schema_names) */
+	ATH_INSPECT_TABLE_NAMES = 1,        /**< table names of `schema`, sorted */
+	ATH_INSPECT_VIEW_NAMES = 2,         /**< view names of `schema`, sorted */
+	ATH_INSPECT_SEQUENCE_NAMES = 3,     /**< sequence names (PostgreSQL; [] elsewhere) */
+	ATH_INSPECT_COLUMNS = 4,            /**< [{"name", "type", "nullable", "default", "autoincrement", "comment"[, "computed": {"sqltext", "persisted"}][, "identity": {...}]}] */
+	ATH_INSPECT_PK_CONSTRAINT = 5,      /**< {"constrained_columns": [...], "name": n} */
+	ATH_INSPECT_FOREIGN_KEYS = 6,       /**< [{"name", "constrained_columns", "referred_schema", "referred_table", "referred_columns", "options": {"ondelete", "onupdate", "deferrable", "initially", "match"}}] */
+	ATH_INSPECT_INDEXES = 7,            /**< [{"name", "column_names" (nil for an expression), "unique"[, "expressions"][, "duplicates_constraint"][, "dialect_options": {"postgresql_where": sql}]}] */
+	ATH_INSPECT_UNIQUE_CONSTRAINTS = 8, /**< [{"name", "column_names"}] */
+	ATH_INSPECT_CHECK_CONSTRAINTS = 9,  /**< [{"name", "sqltext"}] */
+	ATH_INSPECT_TABLE_COMMENT = 10,     /**< {"text": comment or nil} */
+	ATH_INSPECT_DEFAULT_SCHEMA_NAME = 11 /**< "public" / the database name / "main" */
+} ath_inspect_kind;
+
+/**
+ * One Inspector call (SQLAlchemy's Inspector.get_<what>) on a connection checked out of the
+ * engine's pool for the call; the result is msgpack shaped as SQLAlchemy's dicts (keys listed at
+ * ath_inspect_kind), types as the wire's type forms (["String", 40], ["postgresql.JSONB"], ...).
+ * May run on any thread. Catalog queries bind every name; nothing is cached.
+ * @param[out] out replaced; dispose with ath_buf_dispose().
+ * @param schema NULL = the connection's default schema (SQLite: "main" or "temp" only).
+ * @param table the table for the per-table kinds (ATH_INSPECT_COLUMNS ... ATH_INSPECT_TABLE_COMMENT); ignored otherwise.
+ * @return ATH_OK; ATH_ENOTFOUND (InvalidRequestError "NoSuchTableError: t") for a missing table;
+ *         ATH_EINVALID (ArgumentError: unknown kind, no table given); ATH_ERROR with the driver's error.
+ */
+ATH_EXTERN(int) ath_engine_inspect(ath_buf *out, ath_engine *engine, ath_inspect_kind what, const char *schema,
+				   const char *table);
+
+/**
+ * The schema spec of every table of `schema` as reflected (docs/schema-spec.md "Reflection"): a
+ * msgpack map `{"k": "metadata", "tables": [...]}` that ath_metadata_create() accepts, tables sorted
+ * by name; usable as the seed of a mapping spec (as sqlacodegen / automap). Thread-safety as
+ * ath_engine_inspect().
+ * @param[out] out replaced; dispose with ath_buf_dispose().
+ * @return ATH_OK; ATH_ERROR with the driver's error.
+ */
+ATH_EXTERN(int) ath_reflect_spec(ath_buf *out, ath_engine *engine, const char *schema);
+
+/**
+ * Reflect a whole database into a new metadata (MetaData.reflect): ath_reflect_spec() fed to
+ * ath_metadata_create().
+ * @param[out] out owned; release with ath_metadata_free().
+ * @param flags 0 (reserved).
+ * @return ATH_OK; as ath_reflect_spec(); ATH_EINVALID as ath_metadata_create() when the reflected
+ *         schema uses what the spec cannot express.
+ */
+ATH_EXTERN(int) ath_metadata_reflect(ath_metadata **out, ath_engine *engine, const char *schema, uint32_t flags);
 
 ATH_END_DECL
 

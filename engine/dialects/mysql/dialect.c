@@ -6,6 +6,7 @@
  * No driver yet: the libmysqlclient driver comes with the servers work. */
 #include "dialects/dialect.h"
 #include "dialects/ddl_dialect.h"
+#include "schema/reflect.h"
 #include "sql/compiler.h"
 #include "types/typename.h"
 
@@ -144,6 +145,7 @@ static const ath_ddl_dialect ddl = {
 	.column_layout = ATH_DDL_COLUMNS_MYSQL,
 	.has_table_sql = "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_NAME = :n AND TABLE_SCHEMA = "
 			 "coalesce(:s, DATABASE())",
+	.reflect = &ath_reflect_mysql,
 };
 
 const ath_dialect ath_dialect_mysql = {

@@ -7,6 +7,7 @@
 
 #include "dialects/dialect.h"
 #include "dialects/ddl_dialect.h"
+#include "schema/reflect.h"
 #include "sql/compiler.h"
 #include "types/typename.h"
 
@@ -71,6 +72,7 @@ static const ath_ddl_dialect ddl = {
 			    "c.relnamespace WHERE c.relkind = 'S' AND c.relname = :n AND n.nspname = coalesce(CAST(:s AS TEXT), current_schema())",
 	.has_type_sql = "SELECT t.typname FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = "
 			"t.typnamespace WHERE t.typname = :n AND n.nspname = coalesce(CAST(:s AS TEXT), current_schema())",
+	.reflect = &ath_reflect_postgresql,
 };
 
 const ath_dialect ath_dialect_postgresql = {

@@ -56,6 +56,7 @@ static const char *const postgresql_reserved[] = {
 	"is",
 	"isnull",
 	"join",
+	"lateral",
 	"leading",
 	"left",
 	"like",

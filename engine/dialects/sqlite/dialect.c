@@ -6,6 +6,7 @@
 
 #include "dialects/dialect.h"
 #include "dialects/ddl_dialect.h"
+#include "schema/reflect.h"
 #include "sql/compiler.h"
 #include "types/typename.h"
 
@@ -110,6 +111,7 @@ static const ath_ddl_dialect ddl = {
 	.column_layout = ATH_DDL_COLUMNS_SQLITE,
 	.no_composite_autoinc = 1,
 	.has_table_sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name = :n AND coalesce(:s, 'main') = 'main'",
+	.reflect = &ath_reflect_sqlite,
 };
 
 const ath_dialect ath_dialect_sqlite = {

@@ -95,6 +95,7 @@ static const char *const sqlite_reserved[] = {
 	"rename",
 	"replace",
 	"restrict",
+	"returning",
 	"right",
 	"rollback",
 	"row",
