@@ -19,6 +19,7 @@
 #include "dialects/dialect.h"
 #include "errors.h"
 #include "util/alloc.h"
+#include "wire/ext.h"
 #include "util/strbuf.h"
 
 typedef struct my_stmt my_stmt;
@@ -326,22 +327,12 @@ static void my_finalize(void *stmt)
 
 /* ---- parameters --------------------------------------------------------------------------- */
 
-static uint32_t be32(const char *p)
+/* "YYYY-MM-DD HH:MM:SS.ffffff" into b; -1 when out of range */
+static int utc_text(ath_strbuf *b, int len, const char *buf)
 {
-	const unsigned char *u = (const unsigned char *)p;
-	return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
-}
-
-static uint64_t be64(const char *p) { return (uint64_t)be32(p) << 32 | be32(p + 4); }
-
-static int epoch_text(ath_strbuf *b, int64_t secs, int64_t micros)
-{
-	time_t t = (time_t)secs;
-	struct tm tm;
-	if (!gmtime_r(&t, &tm))
+	if (len < 0)
 		return -1;
-	ath_strbuf__printf(b, "%04d-%02d-%02d %02d:%02d:%02d.%06" PRId64, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-			   tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
+	ath_strbuf__put(b, buf, (size_t)len);
 	return 0;
 }
 
@@ -361,29 +352,18 @@ static int ext_text(ath_strbuf *b, const msgpack_object *v)
 		return 0;
 	case -1: {
 		int64_t secs;
-		uint32_t nsec = 0;
-		if (n == 4)
-			secs = be32(p);
-		else if (n == 8) {
-			uint64_t x = be64(p);
-			nsec = (uint32_t)(x >> 34);
-			secs = (int64_t)(x & 0x3ffffffffull);
-		} else if (n == 12) {
-			nsec = be32(p);
-			secs = (int64_t)be64(p + 4);
-		} else
+		uint32_t nsec;
+		char buf[64];
+		if (ath_wire__ext_timestamp(p, n, &secs, &nsec) < 0)
 			return -1;
-		return nsec >= 1000000000u ? -1 : epoch_text(b, secs, nsec / 1000);
+		return utc_text(b, ath_wire__format_utc(buf, sizeof buf, secs, nsec / 1000), buf);
 	}
 	case 6: {
-		if (n != 8)
+		int64_t us;
+		char buf[64];
+		if (ath_wire__ext_interval(p, n, &us) < 0)
 			return -1;
-		int64_t us = (int64_t)be64(p), secs = us / 1000000, rem = us % 1000000;
-		if (rem < 0) {
-			rem += 1000000;
-			secs -= 1;
-		}
-		return epoch_text(b, secs, rem);
+		return utc_text(b, ath_wire__format_epoch_plus(buf, sizeof buf, us), buf);
 	}
 	case 7:
 		if (n != 16)

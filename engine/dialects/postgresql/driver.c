@@ -19,6 +19,7 @@
 #include "errors.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
+#include "wire/ext.h"
 
 /* type OIDs (src/include/catalog/pg_type.dat) */
 enum {
@@ -306,14 +307,6 @@ static void pg_finalize(void *stmt)
 
 /* ---- parameters --------------------------------------------------------------------------- */
 
-static uint32_t be32(const char *p)
-{
-	const unsigned char *u = (const unsigned char *)p;
-	return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
-}
-
-static uint64_t be64(const char *p) { return (uint64_t)be32(p) << 32 | be32(p + 4); }
-
 /* The type a value is sent as; 0 lets the server infer it (strings and NULL, as psycopg does). */
 static Oid value_type(const msgpack_object *v)
 {
@@ -397,31 +390,23 @@ static int value_text(ath_strbuf *b, const msgpack_object *v, int *binary)
 			break;
 		case -1: {
 			int64_t secs;
-			uint32_t nsec = 0;
-			if (n == 4)
-				secs = be32(p);
-			else if (n == 8) {
-				uint64_t x = be64(p);
-				nsec = (uint32_t)(x >> 34);
-				secs = (int64_t)(x & 0x3ffffffffull);
-			} else if (n == 12) {
-				nsec = be32(p);
-				secs = (int64_t)be64(p + 4);
-			} else
+			uint32_t nsec;
+			char buf[64];
+			int len;
+			if (ath_wire__ext_timestamp(p, n, &secs, &nsec) < 0 ||
+			    (len = ath_wire__format_utc(buf, sizeof buf, secs, nsec / 1000)) < 0)
 				return -1;
-			time_t t = (time_t)secs;
-			struct tm tm;
-			if (nsec >= 1000000000u || !gmtime_r(&t, &tm))
-				return -1;
-			ath_strbuf__printf(b, "%04d-%02d-%02d %02d:%02d:%02d.%06u+00", tm.tm_year + 1900, tm.tm_mon + 1,
-					   tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, nsec / 1000);
+			ath_strbuf__put(b, buf, (size_t)len);
+			ath_strbuf__puts(b, "+00");
 			break;
 		}
-		case 6:
-			if (n != 8)
+		case 6: {
+			int64_t us;
+			if (ath_wire__ext_interval(p, n, &us) < 0)
 				return -1;
-			ath_strbuf__printf(b, "%" PRId64 " microseconds", (int64_t)be64(p));
+			ath_strbuf__printf(b, "%" PRId64 " microseconds", us);
 			break;
+		}
 		case 7:
 			if (n != 16)
 				return -1;

@@ -16,6 +16,7 @@
 #include "dialects/dialect.h"
 #include "errors.h"
 #include "util/alloc.h"
+#include "wire/ext.h"
 
 /* A prepared statement and whether a stepped row waits to be read. */
 typedef struct sq_stmt {
@@ -151,26 +152,6 @@ static void sq_reset(void *stmt)
 
 /* ---- binding ------------------------------------------------------------------------------ */
 
-static uint32_t be32(const char *p)
-{
-	const unsigned char *u = (const unsigned char *)p;
-	return (uint32_t)u[0] << 24 | (uint32_t)u[1] << 16 | (uint32_t)u[2] << 8 | u[3];
-}
-
-static uint64_t be64(const char *p) { return (uint64_t)be32(p) << 32 | be32(p + 4); }
-
-/* SQLAlchemy's SQLite DATETIME storage: "YYYY-MM-DD HH:MM:SS.ffffff". */
-static int format_epoch_micros(char *out, size_t cap, int64_t secs, int64_t micros)
-{
-	time_t t = (time_t)secs;
-	struct tm tm;
-	if (!gmtime_r(&t, &tm))
-		return -1;
-	int n = snprintf(out, cap, "%04d-%02d-%02d %02d:%02d:%02d.%06" PRId64, tm.tm_year + 1900, tm.tm_mon + 1,
-			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros);
-	return n > 0 && (size_t)n < cap ? n : -1;
-}
-
 /* "HH:MM:SS[.f...]" into "HH:MM:SS.ffffff" (date part, if any, kept before it). */
 static int normalise_time(char *out, size_t cap, const char *in, size_t len, int datetime)
 {
@@ -211,32 +192,15 @@ static int bind_ext(sqlite3_stmt *st, int i, const msgpack_object *v, uint32_t p
 		return sqlite3_bind_text64(st, i, buf, (sqlite3_uint64)len, SQLITE_TRANSIENT, SQLITE_UTF8);
 	case -1: { /* msgpack timestamp: stored as the UTC datetime */
 		int64_t secs;
-		uint32_t nsec = 0;
-		if (n == 4)
-			secs = be32(p);
-		else if (n == 8) {
-			uint64_t x = be64(p);
-			nsec = (uint32_t)(x >> 34);
-			secs = (int64_t)(x & 0x3ffffffffull);
-		} else if (n == 12) {
-			nsec = be32(p);
-			secs = (int64_t)be64(p + 4);
-		} else
-			break;
-		if (nsec >= 1000000000u || (len = format_epoch_micros(buf, sizeof buf, secs, nsec / 1000)) < 0)
+		uint32_t nsec;
+		if (ath_wire__ext_timestamp(p, n, &secs, &nsec) < 0 ||
+		    (len = ath_wire__format_utc(buf, sizeof buf, secs, nsec / 1000)) < 0)
 			break;
 		return sqlite3_bind_text64(st, i, buf, (sqlite3_uint64)len, SQLITE_TRANSIENT, SQLITE_UTF8);
 	}
 	case 6: { /* interval: SQLAlchemy stores epoch + delta as a DATETIME on SQLite */
-		if (n != 8)
-			break;
-		int64_t us = (int64_t)be64(p);
-		int64_t secs = us / 1000000, rem = us % 1000000;
-		if (rem < 0) {
-			rem += 1000000;
-			secs -= 1;
-		}
-		if ((len = format_epoch_micros(buf, sizeof buf, secs, rem)) < 0)
+		int64_t us;
+		if (ath_wire__ext_interval(p, n, &us) < 0 || (len = ath_wire__format_epoch_plus(buf, sizeof buf, us)) < 0)
 			break;
 		return sqlite3_bind_text64(st, i, buf, (sqlite3_uint64)len, SQLITE_TRANSIENT, SQLITE_UTF8);
 	}
