@@ -51,6 +51,7 @@ struct my_stmt {
 	MYSQL_BIND *rbind;
 	int active;
 	int row_ready;
+	int rebind;         /* buffers grew: bind them before the next fetch, not before this row is read */
 };
 
 static int stmt_error(ath_err *err, MYSQL_STMT *st)
@@ -580,10 +581,10 @@ static int refetch_truncated(my_stmt *s, ath_err *err)
 		if (mysql_stmt_fetch_column(s->st, &s->rbind[i], i, 0))
 			return stmt_error(err, s->st);
 		col->error = 0;
+		s->rebind = 1;
 	}
-	/* the next fetch uses the grown buffers */
-	if (mysql_stmt_bind_result(s->st, s->rbind))
-		return stmt_error(err, s->st);
+	/* The grown buffers are bound before the next fetch: binding now may reset the lengths of the
+	 * row just read (Connector/C 10.11.18 does; 10.11.19 does not), which would empty its values. */
 	return 0;
 }
 
@@ -594,6 +595,14 @@ static int my_fetch(void *native, void *stmt, msgpack_packer *pk, size_t max, si
 	*nrows = 0;
 	*done = 0;
 	while (*nrows < max && s->active) {
+		if (s->rebind) {
+			if (mysql_stmt_bind_result(s->st, s->rbind)) {
+				int rc = stmt_error(err, s->st);
+				my_reset(s);
+				return rc;
+			}
+			s->rebind = 0;
+		}
 		int r = mysql_stmt_fetch(s->st);
 		if (r == MYSQL_NO_DATA) {
 			s->active = 0;
