@@ -6,6 +6,9 @@
 #   make test CTEST_ARGS='-R abi'   pass arguments to ctest (-L unit, -LE slow, -R name, ...)
 #   make coverage              build build/coverage (gcc --coverage, no sanitizers), run the tests
 #                              (servers too) and print line/branch coverage per layer with gcovr
+#   make bench                 build build/bench (RelWithDebInfo, no sanitizers), start the test
+#                              servers and run every benchmark workload; prints one table and writes
+#                              bench/results/ (make bench QUICK=1: a smoke run with small N)
 #   make install PREFIX=/opt/athanor
 # BOOTSTRAP=true skips the package check (for non-Debian systems with the dependencies installed).
 
@@ -13,6 +16,7 @@ BUILD_DIR  ?= build
 TEST_DIR   ?= build/test
 TSAN_DIR   ?= build/tsan
 COVERAGE_DIR ?= build/coverage
+BENCH_DIR  ?= build/bench
 BUILD_TYPE ?= RelWithDebInfo
 SANITIZE   ?= address,undefined
 PREFIX     ?= /usr/local
@@ -23,7 +27,7 @@ CTEST_ARGS ?=
 
 MAKEFLAGS += --no-print-directory
 
-.PHONY: all demo test build test-build test-tsan-build coverage bootstrap install clean
+.PHONY: all demo test build test-build test-tsan-build coverage bench bootstrap install clean
 
 all: build
 
@@ -77,8 +81,23 @@ coverage: bootstrap
 	@gcovr -r . --object-directory $(COVERAGE_DIR) --filter 'capi/' --filter 'engine/' --html-details \
 		-o $(COVERAGE_DIR)/html/index.html && echo "per-file reports: $(COVERAGE_DIR)/report/, $(COVERAGE_DIR)/html/index.html"
 
+# Benchmarks are not part of make test; their extra packages (SQLAlchemy's drivers for the servers,
+# gnuplot for the chart) are installed here when missing, not by scripts/bootstrap. bench/run starts
+# and stops the servers (under $(BENCH_DIR)/servers) itself. At most -j2: the machine is shared.
+BENCH_DEBS = python3-sqlalchemy python3-psycopg2 python3-pymysql gnuplot-nox
+bench: bootstrap
+	@missing=$$(for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		{ [ "$$(id -u)" = 0 ] && apt-get install -y -q --no-install-recommends $$missing </dev/null; } || \
+		{ echo "make bench needs: apt-get install $$missing" >&2; exit 1; }; \
+	fi
+	$(CMAKE) -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DATHANOR_SANITIZE= \
+		-DATHANOR_BUILD_TESTS=OFF -DATHANOR_BUILD_EXAMPLES=OFF -DATHANOR_BUILD_BENCH=ON >/dev/null
+	$(CMAKE) --build $(BENCH_DIR) -j2
+	bench/run --build $(BENCH_DIR) $(if $(QUICK),--quick)
+
 install: build
 	$(CMAKE) --install $(BUILD_DIR) --prefix $(PREFIX)
 
 clean:
-	rm -rf $(BUILD_DIR) $(TEST_DIR) $(TSAN_DIR) $(COVERAGE_DIR)
+	rm -rf $(BUILD_DIR) $(TEST_DIR) $(TSAN_DIR) $(COVERAGE_DIR) $(BENCH_DIR)
