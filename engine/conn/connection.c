@@ -200,9 +200,15 @@ static int end_txn(ath_txn *t, int commit, ath_err *err)
 		rc = simple(c, commit ? "COMMIT" : "ROLLBACK", err);
 	}
 	/* A failed COMMIT leaves the transaction open for a rollback, as SQLAlchemy does;
-	 * a failed ROLLBACK still ends it. */
-	if (rc && commit)
+	 * a failed ROLLBACK still ends it. A connection lost during the COMMIT of the outermost
+	 * transaction leaves its outcome unknown: the server may have committed before it went. */
+	if (rc && commit) {
+		if ((err->flags & ATH_ERROR_DISCONNECT) && !t->nested) {
+			err->flags |= ATH_ERROR_UNKNOWN_OUTCOME;
+			ath_err__prefix(err, "the outcome of COMMIT is unknown (the connection was lost during it): ");
+		}
 		return rc;
+	}
 	deactivate_through(c, t);
 	return rc;
 }
@@ -830,9 +836,22 @@ static int pipelined(ath_result *r, ath_conn *c, const ath_compiled *cs, const m
 	const msgpack_object **values = ath__malloc(((size_t)nrows * per + 1) * sizeof *values);
 	if (!values)
 		return ath_err__oom(err);
+	ath_rendered *rd = &c->rendered; /* its scratch holds the values the bind processors make */
+	if (rd->scratch.head) {
+		ath_arena__free(&rd->scratch);
+		memset(&rd->scratch, 0, sizeof rd->scratch);
+	}
 	for (uint32_t k = 0; k < nrows; k++)
-		for (uint32_t i = 0; i < per; i++)
-			values[(size_t)k * per + i] = &p->via.array.ptr[k].via.array.ptr[cs->binds[i].param];
+		for (uint32_t i = 0; i < per; i++) {
+			const msgpack_object **slot = &values[(size_t)k * per + i];
+			int rc = ath_compiled__process(rd, cs, i, &p->via.array.ptr[k].via.array.ptr[cs->binds[i].param], slot,
+						       err);
+			if (rc) {
+				ath__free(values);
+				ath_err__prefix(err, "executemany row %u: ", k);
+				return rc;
+			}
+		}
 	ath_exec_info info = { -1, 0, 0 };
 	uint32_t failed = 0;
 	int rc = dc->ops->execute_batch(dc->native, r->stmt.stmt, values, per, nrows, &info, &failed, err);
@@ -865,6 +884,10 @@ static int execute_many(ath_result *r, ath_conn *c, ath_compiled *cs, const msgp
 	if (p->via.array.size == 0)
 		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
 				    "executemany needs at least one parameter row");
+	/* every row's typed values are checked before the first row is sent (SQLAlchemy runs the
+	 * bind processors over all parameter sets before do_executemany) */
+	if ((rc = ath_compiled__check_rows(cs, p, err)))
+		return rc;
 	if ((rc = autobegin(c, err)))
 		return rc;
 	ath_stmt_kind kind = dml_kind(cs, cs->sql ? cs->sql : cs->tmpl);

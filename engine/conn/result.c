@@ -2,10 +2,13 @@
  * inserted_primary_key / inserted_primary_key_rows. Mirrors sqlalchemy/engine/cursor.py
  * (CursorResult): a result that returns no rows refuses fetches with ResourceClosedError; an
  * exhausted one frees its statement at once. An executemany with RETURNING has its rows (and with
- * return_defaults its primary keys) buffered already (connection.c) and serves them. */
+ * return_defaults its primary keys) buffered already (connection.c) and serves them. Rows of a
+ * statement compiled against a metadata go through the result processors its compiled form chose
+ * (types/process.h: SQLite's ISO-8601 text becomes the wire's date/time ext values, and so on). */
 #include <string.h>
 
 #include "conn/internal.h"
+#include "types/process.h"
 #include "util/alloc.h"
 #include "wire/mpbuf.h"
 
@@ -15,6 +18,45 @@ static void release_stmt(ath_result *r)
 {
 	if (r->stmt.stmt)
 		ath_dconn__release(r->dc, &r->stmt);
+}
+
+/* Rewrite the rows packed at out[start..] through the result processors (SQLAlchemy's
+ * result_processor per column). A row whose width differs from the typed columns' is left alone. */
+static int process_rows(ath_buf *out, size_t start, const ath_compiled *cs, ath_err *err)
+{
+	size_t len = out->size - start;
+	if (!len)
+		return 0;
+	char *copy = ath__malloc(len);
+	if (!copy)
+		return ath_err__oom(err);
+	memcpy(copy, out->ptr + start, len);
+	out->size = start;
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, out, ath_wire__buf_write);
+	msgpack_unpacked u;
+	msgpack_unpacked_init(&u);
+	size_t off = 0;
+	int rc = 0;
+	while (off < len && !rc) {
+		if (msgpack_unpack_next(&u, copy, len, &off) != MSGPACK_UNPACK_SUCCESS) {
+			rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INTERNAL_ERROR, "result rows do not parse");
+			break;
+		}
+		const msgpack_object *row = &u.data;
+		if (row->type != MSGPACK_OBJECT_ARRAY || row->via.array.size != cs->ncol_procs) {
+			rc = msgpack_pack_object(&pk, *row) < 0 ? ath_err__oom(err) : 0;
+			continue;
+		}
+		if (msgpack_pack_array(&pk, row->via.array.size) < 0)
+			rc = ath_err__oom(err);
+		for (uint32_t j = 0; j < row->via.array.size && !rc; j++)
+			if (ath_typeproc__result(cs->col_procs[j], &row->via.array.ptr[j], &pk) < 0)
+				rc = ath_err__oom(err);
+	}
+	msgpack_unpacked_destroy(&u);
+	ath__free(copy);
+	return rc;
 }
 
 int ath_result__fetch(ath_buf *out, ath_result *r, size_t max, ath_err *err)
@@ -56,6 +98,13 @@ int ath_result__fetch(ath_buf *out, ath_result *r, size_t max, ath_err *err)
 		if (done) {
 			release_stmt(r);
 			r->exhausted = 1;
+		}
+	}
+	if (n && r->compiled && r->compiled->col_procs) {
+		int rc = process_rows(out, sizeof header, r->compiled, err);
+		if (rc) {
+			out->size = 0;
+			return rc;
 		}
 	}
 	out->ptr[1] = (unsigned char)(n >> 24);

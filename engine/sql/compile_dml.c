@@ -39,6 +39,7 @@ static int returning(ath_compiler *c, const ath_list *l, unsigned kind)
 		if ((rc = column_entry(c, l->v[i], seen, i)))
 			return rc;
 	}
+	c->rdone = 1;
 	return 0;
 }
 
@@ -210,8 +211,11 @@ static int insert_crud(ath_compiler *c, const ath_insert *s, const ath_table *mt
 			for (uint32_t i = 0; i < n && !rc; i++) {
 				if (i)
 					ath_compiler__puts(c, ", ");
-				if (given[i] >= 0)
-					rc = ath_compiler__grouped(c, s->rows[r].v[given[i]], GROUP_ALL, OP_NONE);
+				if (given[i] >= 0) {
+					const ath_column *tc = ath_table__column(mt, cols[i]);
+					ath_bindcol typed = { &tc->type, mt->name, tc->name, 0 };
+					rc = ath_compiler__typed_visit(c, s->rows[r].v[given[i]], &typed, GROUP_ALL, OP_NONE);
+				}
 				else
 					rc = client_default(c, &ath_table__column(mt, cols[i])->default_);
 			}
@@ -341,7 +345,9 @@ static int update_crud(ath_compiler *c, const ath_update *s, const ath_table *mt
 		if ((rc = ident(c, col->name)))
 			return rc;
 		ath_strbuf__putc(&c->sql, '=');
-		rc = g >= 0 ? ath_compiler__grouped(c, s->set_values.v[g], GROUP_ALL, OP_NONE) : client_default(c, &col->onupdate);
+		ath_bindcol typed = { &col->type, mt->name, col->name, 0 };
+		rc = g >= 0 ? ath_compiler__typed_visit(c, s->set_values.v[g], &typed, GROUP_ALL, OP_NONE)
+			    : client_default(c, &col->onupdate);
 	}
 	return rc;
 }

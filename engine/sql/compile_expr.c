@@ -79,7 +79,43 @@ static int visit_columns_of(ath_compiler *c, const ath_node *n)
 				  "columns_of is only allowed as an entry of a columns clause or RETURNING");
 }
 
-static int visit_bind(ath_compiler *c, const ath_node *n) { return add_bind(c, n->index, c->bind_flags, 0); }
+static int visit_bind(ath_compiler *c, const ath_node *n)
+{
+	if (c->tnode == n)
+		c->pend = c->tcol;
+	return add_bind(c, n->index, c->bind_flags, 0);
+}
+
+/* Visit `n` with `typed` as the column a bind or expanding list `n` takes its type from
+ * (SQLAlchemy's bind type inference: the other side of a comparison, the target column). */
+int ath_compiler__typed_visit(ath_compiler *c, const ath_node *n, const ath_bindcol *typed, int prec, int op)
+{
+	const ath_node *saved_node = c->tnode;
+	ath_bindcol saved = c->tcol;
+	if (typed && typed->type && (n->kind == ATH_N_BIND || n->kind == ATH_N_EXPANDING)) {
+		c->tnode = n;
+		c->tcol = *typed;
+	}
+	int rc = ath_compiler__grouped(c, n, prec, op);
+	c->tnode = saved_node;
+	c->tcol = saved;
+	return rc;
+}
+
+static int is_comparison(int op)
+{
+	return (op >= ATH_OP_EQ && op <= ATH_OP_GE) || op == ATH_OP_IS_DISTINCT_FROM || op == ATH_OP_IS_NOT_DISTINCT_FROM;
+}
+
+/* The typed column among the operands of a comparison, for its binds. */
+static ath_bindcol operand_type(ath_compiler *c, const ath_node *const *kids, uint32_t n)
+{
+	ath_bindcol t = { 0 };
+	for (uint32_t i = 0; i < n && !t.type; i++)
+		if (kids[i]->kind == ATH_N_COL)
+			t = ath_compiler__typeof(c, kids[i]);
+	return t;
+}
 
 static int visit_expanding(ath_compiler *c, const ath_node *n)
 {
@@ -216,13 +252,16 @@ static int visit_binary(ath_compiler *c, const ath_node *n)
 			return ath_compiler__fail(c, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
 						  "regular expression matching is not supported by the %s dialect", c->d->name);
 	}
+	ath_bindcol typed = { 0 };
+	if (c->md && is_comparison(n->op))
+		typed = operand_type(c, (const ath_node *const *)n->kids, n->n);
 	for (uint32_t i = 0; i < n->n; i++) {
 		if (i) {
 			ath_strbuf__putc(&c->sql, ' ');
 			ath_compiler__puts(c, sql);
 			ath_strbuf__putc(&c->sql, ' ');
 		}
-		int rc = ath_compiler__grouped(c, n->kids[i], op->precedence, n->op);
+		int rc = ath_compiler__typed_visit(c, n->kids[i], &typed, op->precedence, n->op);
 		if (rc)
 			return rc;
 	}
@@ -325,6 +364,8 @@ static int visit_in(ath_compiler *c, const ath_node *n)
 	ath_compiler__puts(c, negated ? " NOT IN (" : " IN (");
 	if (list->kind == ATH_N_EXPANDING) {
 		uint16_t arity = n->kids[0]->kind == ATH_N_TUPLE ? (uint16_t)n->kids[0]->n : 0;
+		if (c->md && n->kids[0]->kind == ATH_N_COL)
+			c->pend = ath_compiler__typeof(c, n->kids[0]);
 		rc = add_bind(c, list->index, ATH_BIND_EXPANDING | (negated ? ATH_BIND_NOT_IN : 0), arity);
 	} else if (list->kind == ATH_N_TUPLE) {
 		for (uint32_t i = 0; i < list->n && !rc; i++) {
@@ -351,10 +392,13 @@ static int visit_between(ath_compiler *c, const ath_node *n)
 	ath_compiler__puts(c, n->flags & ATH_NF_NEGATED ? " NOT BETWEEN " : " BETWEEN ");
 	if (n->flags & ATH_NF_SYMMETRIC)
 		ath_compiler__puts(c, "SYMMETRIC ");
-	if ((rc = ath_compiler__grouped(c, n->kids[1], ATH_PREC_COMPARE, OP_NONE)))
+	ath_bindcol typed = { 0 };
+	if (c->md && n->kids[0]->kind == ATH_N_COL)
+		typed = ath_compiler__typeof(c, n->kids[0]);
+	if ((rc = ath_compiler__typed_visit(c, n->kids[1], &typed, ATH_PREC_COMPARE, OP_NONE)))
 		return rc;
 	ath_compiler__puts(c, " AND ");
-	return ath_compiler__grouped(c, n->kids[2], ATH_PREC_COMPARE, OP_NONE);
+	return ath_compiler__typed_visit(c, n->kids[2], &typed, ATH_PREC_COMPARE, OP_NONE);
 }
 
 /* ANSI functions that render as a bare keyword when called without arguments. */

@@ -320,7 +320,10 @@ int ath_compiler__expr_list(ath_compiler *c, const ath_list *l)
  * unnamed expressions anon_N, and a repeated column name is disambiguated as name_N. */
 int ath_compiler__column_entry(ath_compiler *c, const ath_node *e, const char **seen, uint32_t i)
 {
-	int rc = visit(c, e);
+	int rc = ath_compiler__result_type(c, e);
+	if (rc)
+		return rc;
+	rc = visit(c, e);
 	if (rc)
 		return rc;
 	switch (e->kind) {
@@ -518,6 +521,8 @@ static int simple_select(ath_compiler *c, const ath_select *s, scope *enclosing)
 			ath_compiler__puts(c, ", ");
 		rc = column_entry(c, s->columns.v[i], seen, i);
 	}
+	if (c->rlevel == 1)
+		c->rdone = 1; /* a compound's later selects and nested ones are not the result's columns */
 	if (!rc && froms.n) {
 		ath_compiler__puts(c, " FROM ");
 		for (uint32_t i = 0; i < froms.n && !rc; i++) {
@@ -642,8 +647,10 @@ int ath_compiler__with(ath_compiler *c, const ath_cte *with, uint32_t n)
 
 int ath_compiler__select(ath_compiler *c, const ath_select *s, scope *enclosing)
 {
+	c->rlevel++;
 	int rc = ath_compiler__with(c, s->with, s->nwith);
-	if (rc)
-		return rc;
-	return s->compound ? compound_select(c, s) : simple_select(c, s, enclosing);
+	if (!rc)
+		rc = s->compound ? compound_select(c, s) : simple_select(c, s, enclosing);
+	c->rlevel--;
+	return rc;
 }

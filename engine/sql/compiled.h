@@ -14,6 +14,7 @@
 #include "util/strbuf.h"
 
 typedef struct ath_dialect ath_dialect;
+struct ath_typeproc;
 
 #define ATH_BIND_EXPANDING 0x1u
 /* value transforms done when the statement is rendered (the shape holds no values):
@@ -79,6 +80,12 @@ typedef struct ath_compiled {
 	const char *const *pk_names;
 	uint32_t npk;
 	int pk_autoinc;          /* the key is one autoincrement integer column (lastrowid) */
+	/* compiled against a metadata: the processor of each bind (binds[i]; NULL = untyped), chosen
+	 * from the column it is inserted into / set / compared with, and of each result column (a
+	 * plain column of a known table, a CAST); NULL arrays when nothing is typed */
+	const struct ath_typeproc *const *bind_procs;
+	const struct ath_typeproc *const *col_procs;
+	uint32_t ncol_procs;
 	/* compile cache bookkeeping */
 	uint64_t key_hash;
 	const unsigned char *key;
@@ -106,7 +113,13 @@ typedef struct ath_rendered {
  * the dialect's empty-set expression, as SQLAlchemy renders it) and line the values up.
  * ArgumentError when a parameter is missing or an expanding one is not a list. */
 int ath_compiled__render(ath_rendered *r, const ath_compiled *c, const msgpack_object *params, ath_err *err);
+/* Bind processing for binds[i] (types/process.h): `v` checked and maybe converted, into r->scratch. */
+int ath_compiled__process(ath_rendered *r, const ath_compiled *c, uint32_t i, const msgpack_object *v,
+			  const msgpack_object **out, ath_err *err);
 void ath_rendered__free(ath_rendered *r);
+/* Run the bind processors over every row of an executemany (an ARRAY of ARRAYs) without keeping
+ * the values, so a wrong-typed value in any row fails before the first row is sent. */
+int ath_compiled__check_rows(const ath_compiled *c, const msgpack_object *rows, ath_err *err);
 
 /* The value a non-expanding bind takes: params[param], or a metadata default for ATH_BIND_DEFAULT;
  * NULL when the caller gave too few params. */

@@ -4,6 +4,7 @@
  * dialect vtable (dialects/dialect.h). Mirrors sqlalchemy/sql/compiler.py (SQLCompiler). */
 #include "compiler_int.h"
 #include "schema/ddl.h"
+#include "types/process.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -117,6 +118,99 @@ const ath_table *ath_compiler__md_table(const ath_compiler *c, const ath_node *f
 	return NULL;
 }
 
+ath_bindcol ath_compiler__typeof(ath_compiler *c, const ath_node *e)
+{
+	ath_bindcol r = { 0 };
+	if (!c->md)
+		return r;
+	if (e->kind == ATH_N_LABEL)
+		e = e->kids[0];
+	if (e->kind == ATH_N_CAST) { /* SQLAlchemy's Cast has the target type */
+		char why[160];
+		ath_type *t = ath_arena__zalloc(&c->tmp, sizeof *t);
+		if (t && e->value && ath_type__parse(t, e->value, &c->tmp, why, sizeof why) == 0 && t->kind != ATH_T_ARRAY) {
+			r.type = t;
+			r.cast = 1;
+		}
+		return r;
+	}
+	if (e->kind != ATH_N_COL)
+		return r;
+	const ath_table *mt = NULL;
+	const ath_column *col = NULL;
+	if (e->qual) {
+		mt = ath_compiler__md_table(c, ath_compiler__resolve_from(c, e->qual));
+		col = mt ? ath_table__column(mt, e->name) : NULL;
+	} else {
+		for (scope *s = c->scope; s && !col; s = s->up) /* the one FROM item that has the column */
+			for (uint32_t i = 0; i < s->n; i++) {
+				const ath_table *t = ath_compiler__md_table(c, s->items[i]);
+				const ath_column *k = t ? ath_table__column(t, e->name) : NULL;
+				if (k && col)
+					return r; /* ambiguous: untyped */
+				if (k) {
+					col = k;
+					mt = t;
+				}
+			}
+	}
+	if (col) {
+		r.type = &col->type;
+		r.table = mt->name;
+		r.column = col->name;
+	}
+	return r;
+}
+
+int ath_compiler__result_type(ath_compiler *c, const ath_node *e)
+{
+	if (!c->md || c->rlevel != 1 || c->rdone || c->rbad)
+		return 0;
+	if (e->kind == ATH_N_STAR || e->kind == ATH_N_COLUMNS_OF) {
+		c->rbad = 1; /* the driver decides how many columns: no types */
+		return 0;
+	}
+	if (c->nrcols == c->caprcols) {
+		uint32_t cap = c->caprcols ? c->caprcols * 2 : 16;
+		ath_bindcol *p = ath__realloc(c->rcols, cap * sizeof *p);
+		if (!p)
+			return oom(c);
+		c->rcols = p;
+		c->caprcols = cap;
+	}
+	c->rcols[c->nrcols++] = ath_compiler__typeof(c, e);
+	return 0;
+}
+
+/* The processors for the recorded columns, in the compiled form's arena; NULL when none is typed.
+ * For result columns (`results`) the types whose values come back as they are (integers, strings,
+ * enums, bytes) get none, so a statement without other types is not rewritten row by row. */
+static const ath_typeproc *const *make_procs(const ath_compiler *c, const ath_bindcol *cols, uint32_t n, int results,
+					     ath_arena *arena, int *oom_flag)
+{
+	const ath_typeproc **v = NULL;
+	int any = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		if (!cols[i].type)
+			continue;
+		if (!v && !(v = ath_arena__zalloc(arena, n * sizeof *v))) {
+			*oom_flag = 1;
+			return NULL;
+		}
+		ath_typeproc *tp = (ath_typeproc *)ath_typeproc__make(cols[i].type, c->d->name, cols[i].table,
+								      cols[i].column, arena, oom_flag);
+		if (*oom_flag)
+			return NULL;
+		if (tp && cols[i].cast)
+			tp->type = NULL; /* parsed in the compiler's scratch arena */
+		if (tp && results && ath_typeproc__passthrough(tp))
+			tp = NULL;
+		v[i] = tp;
+		any |= tp != NULL;
+	}
+	return any ? v : NULL;
+}
+
 int ath_compiler__table_name(ath_compiler *c, const ath_node *t)
 {
 	int rc = 0;
@@ -188,8 +282,14 @@ int ath_compiler__add_bind(ath_compiler *c, uint32_t param, uint16_t flags, uint
 		if (!b)
 			return oom(c);
 		c->binds = b;
+		ath_bindcol *bc = ath__realloc(c->bcols, cap * sizeof *bc);
+		if (!bc)
+			return oom(c);
+		c->bcols = bc;
 		c->capbinds = cap;
 	}
+	c->bcols[c->nbinds] = c->pend;
+	c->pend = (ath_bindcol){ 0 };
 	c->binds[c->nbinds++] = (ath_bindref){ param, (uint32_t)c->sql.len, flags, arity };
 	if (!(flags & ATH_BIND_DEFAULT) && param + 1 > c->nparams)
 		c->nparams = param + 1;
@@ -279,6 +379,8 @@ static void compiler_free(ath_compiler *c)
 		ath__free(c->labels[i].name);
 	ath__free(c->labels);
 	ath__free(c->defaults);
+	ath__free(c->bcols);
+	ath__free(c->rcols);
 	ath_arena__free(&c->tmp);
 }
 
@@ -311,6 +413,8 @@ int ath_sql__compile(ath_compiled **out, const ath_dialect *d, const ath_metadat
 	cs->dialect = d;
 	ath_compiler c = { .d = d, .err = err, .md = md };
 	ath_arena__init(&c.tmp, 2048);
+	/* the statement's own columns list is level 1: a DML's RETURNING, a SELECT's outermost */
+	c.rlevel = stmt->kind == ATH_N_SELECT ? 0 : 1;
 	int rc;
 	switch (stmt->kind) {
 	case ATH_N_SELECT:
@@ -373,6 +477,17 @@ int ath_sql__compile(ath_compiled **out, const ath_dialect *d, const ath_metadat
 	if (c.nbinds)
 		memcpy(binds, c.binds, c.nbinds * sizeof *binds);
 	cs->binds = binds;
+	int procs_oom = 0;
+	cs->bind_procs = make_procs(&c, c.bcols, c.nbinds, 0, &arena, &procs_oom);
+	if (!c.rbad && c.nrcols)
+		cs->col_procs = make_procs(&c, c.rcols, c.nrcols, 1, &arena, &procs_oom);
+	if (cs->col_procs)
+		cs->ncol_procs = c.nrcols;
+	if (procs_oom) {
+		compiler_free(&c);
+		ath_arena__free(&arena);
+		return ath_err__oom(err);
+	}
 	if (c.ndefaults) {
 		const msgpack_object **defs = ath_arena__alloc(&arena, c.ndefaults * sizeof *defs);
 		if (!defs) {

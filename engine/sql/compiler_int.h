@@ -9,6 +9,13 @@
 #include "sql/compiler.h"
 #include "util/alloc.h"
 
+/* The column (or CAST type) a bind or result column has: type NULL = untyped. */
+typedef struct ath_bindcol {
+	const ath_type *type;
+	const char *table, *column;
+	int cast;                 /* type parsed from a CAST (lives in the compiler's tmp arena) */
+} ath_bindcol;
+
 /* Precedence pseudo-operators for AND/OR, so "a AND b AND c" stays flat as in SQLAlchemy. */
 #define OP_AND (ATH_OP__COUNT + 1)
 #define OP_OR (ATH_OP__COUNT + 2)
@@ -47,6 +54,15 @@ struct ath_compiler {
 	const ath_metadata *md; /* NULL: names only */
 	const msgpack_object **defaults; /* scalar client-side defaults bound so far (ATH_BIND_DEFAULT) */
 	uint32_t ndefaults, capdefaults;
+	/* types (metadata only): the column the next bind belongs to (`tnode` is the bind, or the
+	 * expanding list, the type applies to), each bind's column, and the result columns' types */
+	const ath_node *tnode;
+	ath_bindcol tcol;
+	ath_bindcol pend;         /* what the bind being added now belongs to (cleared by add_bind) */
+	ath_bindcol *bcols;       /* parallel to binds */
+	ath_bindcol *rcols;
+	uint32_t nrcols, caprcols;
+	int rlevel, rdone, rbad;  /* select nesting; the first top-level columns list is recorded */
 };
 
 /* Precedences of the constructs added with the expression language (same scale as ast.h). */
@@ -86,6 +102,12 @@ int ath_compiler__expand_columns(ath_compiler *c, const ath_list *in, const ath_
 /* A bind of a scalar default of the metadata (a ["lit", v] default / onupdate). */
 int ath_compiler__default_bind(ath_compiler *c, const msgpack_object *value);
 int ath_compiler__ddl(ath_compiler *c, const ath_node *n);
+/* The metadata column `e` is (a ["col", ...] of a known table, through a label), or a CAST's type. */
+ath_bindcol ath_compiler__typeof(ath_compiler *c, const ath_node *e);
+/* ath_compiler__grouped(c, n, prec, op), with `typed` the column a bind `n` belongs to. */
+int ath_compiler__typed_visit(ath_compiler *c, const ath_node *n, const ath_bindcol *typed, int prec, int op);
+/* Record result column `e` of the top-level columns list (compile_select.c, RETURNING). */
+int ath_compiler__result_type(ath_compiler *c, const ath_node *e);
 extern const ath_visit_fn ath_compiler__generic[ATH_N__COUNT];
 
 /* Short names for use inside the compiler files. */

@@ -116,6 +116,10 @@ int ath_insertmany__render(ath_rendered *r, const ath_compiled *cs, const ath_in
 	ath_strbuf *b = &r->buf;
 	ath_strbuf__reset(b);
 	r->nvalues = 0;
+	if (r->scratch.head) { /* values processed for the previous batch */
+		ath_arena__free(&r->scratch);
+		memset(&r->scratch, 0, sizeof r->scratch);
+	}
 	uint32_t pos = 0;
 	ath_strbuf__put(b, cs->tmpl, plan->group_start);
 	for (uint32_t k = 0; k < n; k++) {
@@ -135,6 +139,11 @@ int ath_insertmany__render(ath_rendered *r, const ath_compiled *cs, const ath_in
 			ath_strbuf__put(b, cs->tmpl + at, br->offset - at);
 			at = br->offset;
 			d->placeholder(b, ++pos);
+			int rc = ath_compiled__process(r, cs, i, v, &v, err);
+			if (rc) {
+				ath_err__prefix(err, "executemany row %u: ", first + k);
+				return rc;
+			}
 			if (push(r, v, err))
 				return ATH_ENOMEM;
 		}

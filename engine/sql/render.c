@@ -1,12 +1,14 @@
 /* render.c — a compiled statement's template plus parameters into the SQL a driver runs and
  * the values in placeholder order: placeholders per dialect ("?", "$n"), expanding IN lists
  * (SQLAlchemy's "post-compile" parameters) and the empty-IN form; value transforms that SQLAlchemy
- * does in bind processors (LIKE autoescape, JSON paths), since the shape holds no values. */
+ * does in bind processors (LIKE autoescape, JSON paths), since the shape holds no values; and the
+ * bind processors of typed binds the compiler chose (types/process.h), before the driver sees them. */
 #include <string.h>
 #include <xxhash.h>
 
 #include "dialects/dialect.h"
 #include "sql/compiled.h"
+#include "types/process.h"
 #include "util/alloc.h"
 
 uint64_t ath_sql__hash(const void *data, size_t len) { return XXH3_64bits(data, len); }
@@ -129,12 +131,24 @@ static int transform(ath_rendered *r, const ath_bindref *br, const msgpack_objec
 	return 0;
 }
 
-static int push_bind(ath_rendered *r, const ath_bindref *br, const msgpack_object *v, ath_err *err)
+int ath_compiled__process(ath_rendered *r, const ath_compiled *c, uint32_t i, const msgpack_object *v,
+			  const msgpack_object **out, ath_err *err)
 {
+	*out = v;
+	if (!c->bind_procs || !c->bind_procs[i] || (c->binds[i].flags & (XFORM | ATH_BIND_DEFAULT)))
+		return 0;
+	return ath_typeproc__bind(c->bind_procs[i], v, out, &r->scratch, err);
+}
+
+static int push_bind(ath_rendered *r, const ath_compiled *c, const ath_bindref *br, const msgpack_object *v,
+		     ath_err *err)
+{
+	int rc;
 	if (br->flags & XFORM) {
-		int rc = transform(r, br, v, &v, err);
-		if (rc)
+		if ((rc = transform(r, br, v, &v, err)))
 			return rc;
+	} else if ((rc = ath_compiled__process(r, c, (uint32_t)(br - c->binds), v, &v, err))) {
+		return rc;
 	}
 	return push_value(r, v, err);
 }
@@ -165,7 +179,7 @@ int ath_compiled__render(ath_rendered *r, const ath_compiled *c, const msgpack_o
 		r->sql_len = c->sql_len;
 		r->sql_hash = c->sql_hash;
 		for (uint32_t i = 0; have && i < c->nbinds; i++) {
-			int rc = push_bind(r, &c->binds[i], ath_compiled__bind_value(c, &c->binds[i], params), err);
+			int rc = push_bind(r, c, &c->binds[i], ath_compiled__bind_value(c, &c->binds[i], params), err);
 			if (rc)
 				return rc;
 		}
@@ -182,7 +196,7 @@ int ath_compiled__render(ath_rendered *r, const ath_compiled *c, const msgpack_o
 		if (!(br->flags & ATH_BIND_EXPANDING)) {
 			d->placeholder(b, ++pos);
 			if (have) {
-				int rc = push_bind(r, br, ath_compiled__bind_value(c, br, params), err);
+				int rc = push_bind(r, c, br, ath_compiled__bind_value(c, br, params), err);
 				if (rc)
 					return rc;
 			}
@@ -208,6 +222,9 @@ int ath_compiled__render(ath_rendered *r, const ath_compiled *c, const msgpack_o
 				ath_strbuf__puts(b, ", ");
 			if (!br->arity) {
 				d->placeholder(b, ++pos);
+				int rc = ath_compiled__process(r, c, i, item, &item, err);
+				if (rc)
+					return rc;
 				if (push_value(r, item, err))
 					return ATH_ENOMEM;
 				continue;
@@ -234,6 +251,29 @@ int ath_compiled__render(ath_rendered *r, const ath_compiled *c, const msgpack_o
 	r->sql_len = b->len;
 	r->sql_hash = ath_sql__hash(r->sql, r->sql_len);
 	return 0;
+}
+
+int ath_compiled__check_rows(const ath_compiled *c, const msgpack_object *rows, ath_err *err)
+{
+	if (!c->bind_procs || rows->type != MSGPACK_OBJECT_ARRAY)
+		return 0;
+	ath_rendered scratch = { 0 };
+	int rc = 0;
+	for (uint32_t k = 0; k < rows->via.array.size && !rc; k++) {
+		const msgpack_object *row = &rows->via.array.ptr[k];
+		for (uint32_t i = 0; i < c->nbinds && !rc; i++) {
+			const msgpack_object *v = ath_compiled__bind_value(c, &c->binds[i], row), *out;
+			if (v && !(c->binds[i].flags & ATH_BIND_EXPANDING) &&
+			    (rc = ath_compiled__process(&scratch, c, i, v, &out, err)))
+				ath_err__prefix(err, "executemany row %u: ", k);
+		}
+		if (scratch.scratch.head) {
+			ath_arena__free(&scratch.scratch);
+			memset(&scratch.scratch, 0, sizeof scratch.scratch);
+		}
+	}
+	ath_rendered__free(&scratch);
+	return rc;
 }
 
 void ath_rendered__free(ath_rendered *r)

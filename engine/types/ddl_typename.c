@@ -78,6 +78,10 @@ int ath_typename__ddl(ath_strbuf *b, const ath_type *t, const ath_dialect *d, ch
 		return 0;
 	case ATH_T_JSON: ath_strbuf__puts(b, "JSON"); return 0;
 	case ATH_T_UUID:
+		if (!pg && t->length == 32) { /* SQLAlchemy 2.0's Uuid: 32 hex digits */
+			ath_strbuf__puts(b, "CHAR(32)");
+			return 0;
+		}
 		if (!pg)
 			return cannot(err, errlen, d, "UUID");
 		ath_strbuf__puts(b, "UUID");

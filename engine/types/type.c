@@ -36,6 +36,7 @@ static const struct {
 	{ "Double", ATH_T_DOUBLE, 0 },         { "Numeric", ATH_T_NUMERIC, 2 },   { "Date", ATH_T_DATE, 0 },
 	{ "DateTime", ATH_T_DATETIME, 0 },     { "Time", ATH_T_TIME, 0 },         { "Interval", ATH_T_INTERVAL, 0 },
 	{ "LargeBinary", ATH_T_LARGEBINARY, 1 }, { "JSON", ATH_T_JSON, 0 },       { "UUID", ATH_T_UUID, 0 },
+	{ "Uuid", ATH_T_UUID, 0 }, /* SQLAlchemy 2.0's generic Uuid: CHAR(32) where there is no UUID type */
 };
 
 static char *dup(ath_arena *a, mobj *o) { return ath_arena__strndup(a, o->via.str.ptr, o->via.str.size); }
@@ -115,6 +116,8 @@ int ath_type__parse(ath_type *t, const msgpack_object *o, ath_arena *a, char *er
 				break;
 		if (i < sizeof generic / sizeof *generic) {
 			t->kind = generic[i].kind;
+			if (is(name, "Uuid"))
+				t->length = 32;
 		} else {
 			const char *dot = memchr(name->via.str.ptr, '.', name->via.str.size);
 			size_t nslen = dot ? (size_t)(dot - name->via.str.ptr) : 0;

@@ -3,7 +3,7 @@
  * ["postgresql.JSONB"], ["mysql.TINYINT", 1], ...) parsed once into a struct the schema model and
  * the DDL renderer read. Mirrors sqlalchemy/sql/sqltypes.py (the generic types' constructor
  * arguments). Names per dialect are typename.c (CAST) and ddl_typename.c (CREATE TABLE); bind and
- * result processing is not here yet. */
+ * result processing is process.c. */
 #ifndef ATH_TYPES_TYPE_H
 #define ATH_TYPES_TYPE_H
 
@@ -44,7 +44,8 @@ typedef struct ath_type {
 	bool timezone;             /* DateTime, Time */
 	bool native_enum;          /* Enum: CREATE TYPE / ENUM(...) where the backend has one (default true) */
 	bool create_constraint;    /* Enum, Boolean: a CHECK constraint (SQLAlchemy 1.4 default: false) */
-	int32_t length;            /* String, Unicode, LargeBinary; -1 = none */
+	int32_t length;            /* String, Unicode, LargeBinary; -1 = none. UUID: 32 for ["Uuid"] (SQLAlchemy
+				    * 2.0's Uuid, CHAR(32) where not native); ["UUID"] is native only */
 	int32_t precision, scale;  /* Float (precision), Numeric; -1 = none */
 	const char *name;          /* Enum / Boolean constraint name, or NULL */
 	const char **values;       /* Enum values */

@@ -368,7 +368,7 @@ static int value_text(ath_strbuf *b, const msgpack_object *v, int *binary)
 			ath_strbuf__printf(b, "%.17g", v->via.f64);
 		break;
 	case MSGPACK_OBJECT_STR:
-		if (memchr(v->via.str.ptr, 0, v->via.str.size))
+		if (v->via.str.size && memchr(v->via.str.ptr, 0, v->via.str.size)) /* msgpack-c: "" has a NULL ptr */
 			return -2;
 		ath_strbuf__put(b, v->via.str.ptr, v->via.str.size);
 		break;
@@ -384,7 +384,7 @@ static int value_text(ath_strbuf *b, const msgpack_object *v, int *binary)
 		case 3:
 		case 4:
 		case 5:
-			if (memchr(p, 0, n))
+			if (n && memchr(p, 0, n))
 				return -1;
 			ath_strbuf__put(b, p, n);
 			break;
@@ -509,7 +509,7 @@ static int pg_execute(void *native, void *stmt, const msgpack_object *const *val
 		}
 		types[i] = value_type(values[i]);
 		offs[i] = t == 1 ? (size_t)-1 : at;
-		lens[i] = t == 1 ? 0 : (int)(b.len - at - (bin ? 0 : 1));
+		lens[i] = t == 1 ? 0 : (int)(b.len - at - 1); /* value_text ends every value with a NUL */
 		fmts[i] = bin;
 	}
 	if (b.oom) {
@@ -960,7 +960,7 @@ static int row_params(ath_strbuf *b, const msgpack_object *const *values, uint32
 		if (t < 0)
 			return bad_value(err, i, values[i]);
 		offs[i] = t == 1 ? (size_t)-1 : at;
-		lens[i] = t == 1 ? 0 : (int)(b->len - at - (bin ? 0 : 1));
+		lens[i] = t == 1 ? 0 : (int)(b->len - at - 1); /* value_text ends every value with a NUL */
 		fmts[i] = bin;
 	}
 	if (b->oom)
