@@ -68,4 +68,23 @@ static inline int test_exit(void)
 /* Exit code that CTest maps to "skipped" (SKIP_RETURN_CODE 77). */
 #define TEST_SKIP 77
 
+/* The server a backend test runs against: the URL in the environment variable `env`
+ * (ATHANOR_TEST_PG_URL, ATHANOR_TEST_MYSQL_URL). Returns 0 with *url set; else the exit code the
+ * test must return: TEST_SKIP when it is unset, or 1 under ATHANOR_TEST_REQUIRE_SERVERS=1 (as
+ * make test and CI set it), where a missing server is a failure, never a silent skip. */
+static inline int test_server_url(const char *env, const char **url)
+{
+	*url = getenv(env);
+	if (*url && **url)
+		return 0;
+	const char *req = getenv("ATHANOR_TEST_REQUIRE_SERVERS");
+	if (req && strcmp(req, "1") == 0) {
+		fprintf(stderr, "FAIL %s is not set and ATHANOR_TEST_REQUIRE_SERVERS=1: the server is missing "
+				"(scripts/test-servers start)\n", env);
+		return 1;
+	}
+	fprintf(stderr, "skipped: %s is not set\n", env);
+	return TEST_SKIP;
+}
+
 #endif

@@ -806,17 +806,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	if (B->url_env) {
-		const char *u = getenv(B->url_env);
-		if (!u || !*u) {
-			const char *req = getenv("ATHANOR_TEST_REQUIRE_SERVERS");
-			if (req && strcmp(req, "1") == 0) {
-				fprintf(stderr, "FAIL %s is not set and ATHANOR_TEST_REQUIRE_SERVERS=1: the %s server "
-						"is missing (scripts/test-servers start)\n", B->url_env, B->name);
-				return 1;
-			}
-			fprintf(stderr, "skipped: %s is not set\n", B->url_env);
-			return TEST_SKIP;
-		}
+		const char *u;
+		int rc = test_server_url(B->url_env, &u);
+		if (rc)
+			return rc;
 		snprintf(url, sizeof url, "%s", u);
 	} else {
 		unlink("injection.db");

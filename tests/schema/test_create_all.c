@@ -68,12 +68,9 @@ int main(int argc, char **argv)
 		return 2;
 	const char *url = "sqlite:///test_create_all.db";
 	if (backends[bi].env) {
-		url = getenv(backends[bi].env);
-		if (!url || !*url) {
-			const char *req = getenv("ATHANOR_TEST_REQUIRE_SERVERS");
-			fprintf(stderr, "%s not set\n", backends[bi].env);
-			return req && strcmp(req, "1") == 0 ? 1 : TEST_SKIP;
-		}
+		int rc = test_server_url(backends[bi].env, &url);
+		if (rc)
+			return rc;
 	} else {
 		remove("test_create_all.db");
 	}

@@ -169,12 +169,9 @@ int main(int argc, char **argv)
 		compile_cases();
 	const char *url = "sqlite:///test_md_statements.db";
 	if (backends[bi].env) {
-		url = getenv(backends[bi].env);
-		if (!url || !*url) {
-			const char *req = getenv("ATHANOR_TEST_REQUIRE_SERVERS");
-			fprintf(stderr, "%s not set\n", backends[bi].env);
-			return req && strcmp(req, "1") == 0 ? 1 : TEST_SKIP;
-		}
+		int rc = test_server_url(backends[bi].env, &url);
+		if (rc)
+			return rc;
 	} else {
 		remove("test_md_statements.db");
 	}

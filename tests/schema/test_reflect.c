@@ -374,12 +374,9 @@ int main(int argc, char **argv)
 		return 2;
 	const char *url = "sqlite:///test_reflect.db";
 	if (backends[be].env) {
-		url = getenv(backends[be].env);
-		if (!url || !*url) {
-			const char *req = getenv("ATHANOR_TEST_REQUIRE_SERVERS");
-			fprintf(stderr, "%s not set\n", backends[be].env);
-			return req && strcmp(req, "1") == 0 ? 1 : TEST_SKIP;
-		}
+		int rc = test_server_url(backends[be].env, &url);
+		if (rc)
+			return rc;
 	} else {
 		remove("test_reflect.db");
 	}

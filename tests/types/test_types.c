@@ -442,12 +442,9 @@ int main(int argc, char **argv)
 		if (bi == 3)
 			return 2;
 		if (envs[bi]) {
-			url = getenv(envs[bi]);
-			if (!url || !*url) {
-				const char *req = getenv("ATHANOR_TEST_REQUIRE_SERVERS");
-				fprintf(stderr, "%s not set\n", envs[bi]);
-				return req && strcmp(req, "1") == 0 ? 1 : TEST_SKIP;
-			}
+			int rc = test_server_url(envs[bi], &url);
+			if (rc)
+				return rc;
 		} else {
 			remove("test_types.db");
 		}
