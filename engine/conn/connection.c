@@ -570,18 +570,28 @@ static int keep_insert_values(ath_result *r, const ath_compiled *cs, const msgpa
 	return bad ? ath_err__oom(err) : 0;
 }
 
+/* The names of the result's columns in one allocation (the pointer array, then the strings):
+ * one malloc per execute instead of one per column, which short selects pay on every call. */
 static int collect_columns(ath_result *r, ath_dconn *dc, ath_err *err)
 {
-	size_t n = dc->ops->column_count(r->stmt.stmt);
-	r->colnames = ath__calloc(n ? n : 1, sizeof *r->colnames);
-	if (!r->colnames)
-		return ath_err__oom(err);
-	r->ncols = n;
+	size_t n = dc->ops->column_count(r->stmt.stmt), slots = n ? n : 1, bytes = 0;
 	for (size_t i = 0; i < n; i++) {
 		const char *name = dc->ops->column_name(r->stmt.stmt, i);
-		if (!(r->colnames[i] = ath__strdup(name ? name : "")))
-			return ath_err__oom(err);
+		bytes += strlen(name ? name : "") + 1;
 	}
+	char **names = ath__malloc(slots * sizeof *names + bytes);
+	if (!names)
+		return ath_err__oom(err);
+	char *p = (char *)(names + slots);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = dc->ops->column_name(r->stmt.stmt, i);
+		size_t len = strlen(name ? name : "") + 1;
+		memcpy(p, name ? name : "", len);
+		names[i] = p;
+		p += len;
+	}
+	r->colnames = names;
+	r->ncols = n;
 	return 0;
 }
 

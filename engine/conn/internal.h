@@ -80,7 +80,7 @@ struct ath_result {
 	ath_stmt_ref stmt;    /* held while rows remain */
 	int returns_rows;
 	int exhausted;
-	char **colnames;
+	char **colnames;      /* one allocation: the pointers, then the names */
 	size_t ncols;
 	int64_t rowcount, lastrowid;
 	ath_buf ins_values;   /* one-row INSERT: the inserted values, for inserted_primary_key */

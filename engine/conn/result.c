@@ -259,9 +259,7 @@ int ath_result__header(ath_buf *out, ath_result *r, ath_err *err)
 void ath_result__close(ath_result *r)
 {
 	release_stmt(r);
-	for (size_t i = 0; i < r->ncols; i++)
-		ath__free(r->colnames[i]);
-	ath__free(r->colnames);
+	ath__free(r->colnames); /* one block: the array and the names (collect_columns) */
 	ath__free(r->ins_values.ptr);
 	ath__free(r->rows.ptr);
 	ath__free(r->row_ends);
