@@ -352,15 +352,23 @@ static int update_crud(ath_compiler *c, const ath_update *s, const ath_table *mt
 	return rc;
 }
 
+/* The FROM scope of an UPDATE or DELETE: its table, then the extra FROM / USING items. */
+static int dml_scope(ath_compiler *c, scope *sc, const ath_node *table, const ath_list *extra)
+{
+	int rc = scope_add(c, sc, table);
+	for (uint32_t i = 0; i < extra->n && !rc; i++)
+		rc = scope_add(c, sc, extra->v[i]);
+	if (!rc)
+		c->scope = sc;
+	return rc;
+}
+
 int ath_compiler__update(ath_compiler *c, const ath_update *s)
 {
 	scope sc = { 0 };
-	int rc = scope_add(c, &sc, s->table);
-	for (uint32_t i = 0; i < s->from.n && !rc; i++)
-		rc = scope_add(c, &sc, s->from.v[i]);
+	int rc = dml_scope(c, &sc, s->table, &s->from);
 	if (rc)
 		return rc;
-	c->scope = &sc;
 	int style = c->d->update_from_style;
 	if (s->from.n && style == ATH_UPDATE_FROM_NONE)
 		return ath_compiler__fail(c, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
@@ -417,12 +425,9 @@ int ath_compiler__update(ath_compiler *c, const ath_update *s)
 int ath_compiler__delete(ath_compiler *c, const ath_delete *s)
 {
 	scope sc = { 0 };
-	int rc = scope_add(c, &sc, s->table);
-	for (uint32_t i = 0; i < s->using_.n && !rc; i++)
-		rc = scope_add(c, &sc, s->using_.v[i]);
+	int rc = dml_scope(c, &sc, s->table, &s->using_);
 	if (rc)
 		return rc;
-	c->scope = &sc;
 	int style = c->d->delete_using_style;
 	if (s->using_.n && style == ATH_DELETE_USING_NONE)
 		return ath_compiler__fail(c, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,

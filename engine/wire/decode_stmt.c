@@ -400,29 +400,9 @@ static int decode_update(dec *d, mobj *o, ath_update *s)
 			;
 		else if (str_eq(k, "table"))
 			rc = ath_wire__from(d, v, &s->table);
-		else if (str_eq(k, "set")) {
-			if (v->type != MSGPACK_OBJECT_ARRAY || v->via.array.size == 0)
-				return fail(d, "set must be a non-empty array of [name, expr]");
-			uint32_t n = v->via.array.size;
-			s->set_names = ath_arena__zalloc(d->arena, n * sizeof *s->set_names);
-			s->set_values.v = ath_arena__zalloc(d->arena, n * sizeof *s->set_values.v);
-			if (!s->set_names || !s->set_values.v)
-				return oom(d);
-			s->set_values.n = n;
-			for (uint32_t j = 0; j < n && !rc; j++) {
-				mobj *pair = &v->via.array.ptr[j];
-				path_idx(d, j);
-				if (pair->type != MSGPACK_OBJECT_ARRAY || pair->via.array.size != 2)
-					return fail(d, "each set entry is [name, expr]");
-				path_idx(d, 0);
-				if ((rc = ath_wire__get_str(d, &pair->via.array.ptr[0], "column name", &s->set_names[j])))
-					return rc;
-				path_pop(d);
-				if ((rc = ath_wire__expr_at(d, pair, 1, &s->set_values.v[j])))
-					return rc;
-				path_pop(d);
-			}
-		} else if (str_eq(k, "from"))
+		else if (str_eq(k, "set"))
+			rc = decode_set(d, v, &s->set_names, &s->set_values);
+		else if (str_eq(k, "from"))
 			rc = opt_list(d, v, &s->from, ath_wire__from);
 		else if (str_eq(k, "where"))
 			rc = opt_expr(d, v, &s->where);
