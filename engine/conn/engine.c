@@ -162,6 +162,9 @@ static void engine_decref(ath_engine *e)
 		engine_destroy(e);
 }
 
+void ath_engine__incref(ath_engine *e) { atomic_fetch_add(&e->refs, 1); }
+void ath_engine__decref(ath_engine *e) { engine_decref(e); }
+
 int ath_engine__setup_conn(ath_conn *c, ath_err *err)
 {
 	ath_engine *e = c->engine;

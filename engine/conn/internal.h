@@ -101,6 +101,9 @@ struct ath_result {
 void ath_engine__log(ath_engine *e, ath_log_level level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int ath_engine__create(ath_engine **out, const char *url, const ath_engine_options *opts, ath_err *err);
 void ath_engine__release(ath_engine *e);
+/* A reference held by another object (an ORM session); ath_engine__decref() may destroy it. */
+void ath_engine__incref(ath_engine *e);
+void ath_engine__decref(ath_engine *e);
 /* Apply the engine's isolation level to a freshly checked-out connection. */
 int ath_engine__setup_conn(ath_conn *c, ath_err *err);
 int ath_engine__connect(ath_conn **out, ath_engine *e, ath_err *err);

@@ -12,5 +12,6 @@
 #include "conn.h"
 #include "result.h"
 #include "metadata.h"
+#include "orm.h"
 
 #endif

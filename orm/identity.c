@@ -1,0 +1,121 @@
+/* identity.c — the session's two object sets: by object id (resolving ext 1 references) and by
+ * identity key (mapper + primary key bytes: SQLAlchemy's identity map). Open addressing with
+ * tombstones; the table grows at 70% load. */
+#include "orm/orm.h"
+
+#include <string.h>
+
+#include "util/alloc.h"
+
+#define TOMB ((ath_obj *)1)
+
+static uint64_t mix(uint64_t x)
+{
+	x ^= x >> 30;
+	x *= 0xbf58476d1ce4e5b9ull;
+	x ^= x >> 27;
+	x *= 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+static uint64_t key_hash(const ath_mapper *m, const void *key, size_t len)
+{
+	uint64_t h = 0xcbf29ce484222325ull ^ m->idx;
+	const unsigned char *p = key;
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return mix(h);
+}
+
+static uint64_t obj_hash(const ath_objset *s, const ath_obj *o)
+{
+	return s->by_key ? key_hash(o->m, o->key.p, o->key.len) : mix(o->id);
+}
+
+static int grow(ath_objset *s)
+{
+	uint32_t cap = s->cap ? s->cap * 2 : 64;
+	while ((uint64_t)(s->n + 1) * 10 >= (uint64_t)cap * 7)
+		cap *= 2;
+	ath_obj **slots = ath__calloc(cap, sizeof *slots);
+	if (!slots)
+		return -1;
+	for (uint32_t i = 0; i < s->cap; i++) {
+		ath_obj *o = s->slots[i];
+		if (!o || o == TOMB)
+			continue;
+		uint64_t h = obj_hash(s, o);
+		uint32_t j = (uint32_t)h & (cap - 1);
+		while (slots[j])
+			j = (j + 1) & (cap - 1);
+		slots[j] = o;
+	}
+	ath__free(s->slots);
+	s->slots = slots;
+	s->cap = cap;
+	s->tomb = 0;
+	return 0;
+}
+
+int ath_objset__put(ath_objset *s, ath_obj *o)
+{
+	if ((uint64_t)(s->n + s->tomb + 1) * 10 >= (uint64_t)s->cap * 7 && grow(s) < 0)
+		return -1;
+	uint32_t j = (uint32_t)obj_hash(s, o) & (s->cap - 1);
+	while (s->slots[j] && s->slots[j] != TOMB)
+		j = (j + 1) & (s->cap - 1);
+	if (s->slots[j] == TOMB)
+		s->tomb--;
+	s->slots[j] = o;
+	s->n++;
+	return 0;
+}
+
+void ath_objset__del(ath_objset *s, ath_obj *o)
+{
+	if (!s->cap)
+		return;
+	uint32_t j = (uint32_t)obj_hash(s, o) & (s->cap - 1);
+	while (s->slots[j]) {
+		if (s->slots[j] == o) {
+			s->slots[j] = TOMB;
+			s->n--;
+			s->tomb++;
+			return;
+		}
+		j = (j + 1) & (s->cap - 1);
+	}
+}
+
+ath_obj *ath_objset__by_id(const ath_objset *s, uint64_t id)
+{
+	if (!s->cap)
+		return NULL;
+	uint32_t j = (uint32_t)mix(id) & (s->cap - 1);
+	while (s->slots[j]) {
+		if (s->slots[j] != TOMB && s->slots[j]->id == id)
+			return s->slots[j];
+		j = (j + 1) & (s->cap - 1);
+	}
+	return NULL;
+}
+
+ath_obj *ath_objset__by_key(const ath_objset *s, const ath_mapper *m, const void *key, size_t len)
+{
+	if (!s->cap)
+		return NULL;
+	uint32_t j = (uint32_t)key_hash(m, key, len) & (s->cap - 1);
+	while (s->slots[j]) {
+		ath_obj *o = s->slots[j];
+		if (o != TOMB && o->m == m && o->key.len == len && memcmp(o->key.p, key, len) == 0)
+			return o;
+		j = (j + 1) & (s->cap - 1);
+	}
+	return NULL;
+}
+
+void ath_objset__free(ath_objset *s)
+{
+	ath__free(s->slots);
+	memset(s, 0, sizeof *s);
+}

@@ -1,0 +1,668 @@
+/* loading.c — rows into objects (loading.py's instances(): the identity map first, unloaded
+ * attributes filled, new objects registered), loading of expired and deferred columns
+ * (load_on_ident), and the relationship loaders of strategies.py: LazyLoader (with the
+ * identity-map shortcut for a many-to-one by primary key) and SelectInLoader (IN batches of
+ * 500, recursively for what the batch loads). */
+#include "orm/orm.h"
+
+#include <string.h>
+
+#include "util/alloc.h"
+#include "wire/mpbuf.h"
+
+int ath_load__run(ath_session *s, const void *shape, size_t len, const void *params, size_t plen, ath_buf *rows,
+		  ath_err *err)
+{
+	ath_conn *c;
+	int rc = ath_session__conn(s, &c, err);
+	if (rc)
+		return rc;
+	ath_result *res;
+	rc = ath_conn__execute(&res, c, shape, len, params, plen, 0, 0, err);
+	if (rc)
+		return rc;
+	if (res->returns_rows)
+		rc = ath_result__fetch(rows, res, SIZE_MAX, err);
+	else { /* DML without RETURNING: no rows */
+		msgpack_packer pk;
+		ath_wire__packer_init(&pk, rows);
+		rc = msgpack_pack_array(&pk, 0) ? ath_err__oom(err) : 0;
+	}
+	ath_result__close(res);
+	return rc == ATH_ITEROVER ? 0 : rc;
+}
+
+/* Iterate the rows of a batch: each row's values as (pointer, length) pairs. */
+typedef struct rowiter {
+	const unsigned char *p, *end;
+	uint32_t left;
+	const unsigned char *vals[256];
+	uint32_t lens[256];
+	uint32_t ncols;
+} rowiter;
+
+static int rows_begin(rowiter *it, const ath_buf *rows)
+{
+	it->end = rows->ptr + rows->size;
+	it->p = ath_mp__array(rows->ptr, it->end, &it->left);
+	return it->p ? 0 : -1;
+}
+
+/* 1 with a row, 0 at the end, -1 for a malformed batch */
+static int rows_next(rowiter *it)
+{
+	if (!it->left)
+		return 0;
+	it->left--;
+	uint32_t n;
+	const unsigned char *p = ath_mp__array(it->p, it->end, &n);
+	if (!p || n > 256)
+		return -1;
+	for (uint32_t i = 0; i < n; i++) {
+		const unsigned char *q = ath_mp__skip(p, it->end);
+		if (!q)
+			return -1;
+		it->vals[i] = p;
+		it->lens[i] = (uint32_t)(q - p);
+		p = q;
+	}
+	it->ncols = n;
+	it->p = p;
+	return 1;
+}
+
+static int malformed(ath_err *err)
+{
+	return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INTERNAL_ERROR, "malformed row batch from the engine");
+}
+
+/* the identity key (array32 of the values) of a row, or of an object's prop values */
+static int build_key(ath_buf *key, const ath_mapper *m, const unsigned char *const *vals, const uint32_t *lens)
+{
+	static const unsigned char h[5] = { 0xdd, 0, 0, 0, 0 };
+	key->size = 0;
+	if (ath_wire__buf_write(key, (const char *)h, 5) < 0)
+		return -1;
+	key->ptr[4] = (unsigned char)m->npk;
+	for (uint32_t i = 0; i < m->npk; i++)
+		if (ath_wire__buf_write(key, (const char *)vals[i], lens[i]) < 0)
+			return -1;
+	return 0;
+}
+
+/* column position of each prop in a row of ath_mp__mapper_columns(), -1 for a deferred prop */
+static int row_pos(const ath_mapper *m, uint32_t p)
+{
+	if (m->props[p].deferred)
+		return -1;
+	int pos = 0;
+	for (uint32_t i = 0; i < p; i++)
+		pos += !m->props[i].deferred;
+	return pos;
+}
+
+int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const unsigned char *const *vals,
+		       const uint32_t *lens, bool populate_existing, ath_err *err)
+{
+	const unsigned char *kv[32];
+	uint32_t kl[32];
+	for (uint32_t i = 0; i < m->npk && i < 32; i++) {
+		int pos = row_pos(m, m->pk[i]);
+		kv[i] = vals[pos];
+		kl[i] = lens[pos];
+		if (kl[i] == 1 && kv[i][0] == 0xc0)
+			return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
+					    "a row of %s has a NULL primary key column '%s'", m->name,
+					    m->props[m->pk[i]].name);
+	}
+	ath_buf key = ATH_BUF_INIT;
+	if (build_key(&key, m, kv, kl) < 0) {
+		ath_buf_dispose(&key);
+		return ath_err__oom(err);
+	}
+	ath_obj *o = ath_objset__by_key(&s->identity, m, key.ptr, key.size);
+	int rc = 0;
+	if (o) {
+		ath_buf_dispose(&key);
+		for (uint32_t i = 0, pos = 0; i < m->nprops && !rc; i++) {
+			if (m->props[i].deferred)
+				continue;
+			if (populate_existing || (!ath_val__loaded(&o->cur[i]) && !o->modified[i])) {
+				if (populate_existing && o->modified[i]) { /* populate_existing overwrites pending changes */
+					ath_val__clear(&o->committed[i]);
+					o->modified[i] = 0;
+				}
+				rc = ath_obj__set_prop(o, i, vals[pos], lens[pos], true, err);
+			}
+			pos++;
+		}
+		if (populate_existing) {
+			o->dirty = false;
+			for (uint32_t i = 0; i < m->nprops; i++)
+				o->dirty |= o->modified[i];
+		}
+		*out = o;
+		return rc;
+	}
+	rc = ath_obj__new(&o, s->reg, m, err);
+	if (rc) {
+		ath_buf_dispose(&key);
+		return rc;
+	}
+	for (uint32_t i = 0, pos = 0; i < m->nprops && !rc; i++) {
+		if (m->props[i].deferred)
+			continue;
+		rc = ath_obj__set_prop(o, i, vals[pos], lens[pos], true, err);
+		pos++;
+	}
+	if (!rc) {
+		o->key.p = key.ptr;
+		o->key.len = (uint32_t)key.size;
+		key.ptr = NULL;
+		o->has_key = true;
+		o->status = ATH_OBJ_PERSISTENT;
+		rc = ath_session__attach(s, o, err);
+		if (!rc && ath_objset__put(&s->identity, o) < 0) {
+			ath_session__detach(s, o);
+			rc = ath_err__oom(err);
+		}
+	}
+	ath_buf_dispose(&key);
+	if (rc) {
+		o->host_refs = 1;
+		ath_obj__decref(o);
+		return rc;
+	}
+	*out = o;
+	return 0;
+}
+
+/* SELECT the wanted props of `o` by its primary key and fill those not changed locally. */
+static int load_cols(ath_session *s, ath_obj *o, const bool *want, ath_err *err)
+{
+	const ath_mapper *m = o->m;
+	if (!o->has_key)
+		return 0;
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < m->nprops; i++)
+		n += want[i];
+	if (!n)
+		return 0;
+	ath_buf shape = ATH_BUF_INIT, params = ATH_BUF_INIT, rows = ATH_BUF_INIT;
+	msgpack_packer sp, pp;
+	ath_wire__packer_init(&sp, &shape);
+	ath_wire__packer_init(&pp, &params);
+	const ath_column *cols[32];
+	for (uint32_t i = 0; i < m->npk && i < 32; i++)
+		cols[i] = m->props[m->pk[i]].col;
+	int prc = msgpack_pack_map(&sp, 3) | ath_mp__key(&sp, "k") | ath_mp__key(&sp, "select") |
+		  ath_mp__key(&sp, "columns") | msgpack_pack_array(&sp, n);
+	for (uint32_t i = 0; i < m->nprops; i++)
+		if (want[i])
+			prc |= ath_mp__col(&sp, m->table->name, m->props[i].col->name);
+	prc |= ath_mp__key(&sp, "where") | ath_mp__where_eq(&sp, m->table->name, cols, m->npk, 0);
+	prc |= msgpack_pack_array(&pp, m->npk) |
+	       ath_wire__buf_write(&params, (const char *)o->key.p + 5, o->key.len - 5);
+	int rc = prc ? ath_err__oom(err) : ath_load__run(s, shape.ptr, shape.size, params.ptr, params.size, &rows, err);
+	if (!rc) {
+		rowiter it;
+		int got = rows_begin(&it, &rows) < 0 ? -1 : rows_next(&it);
+		if (got < 0)
+			rc = malformed(err);
+		else if (got == 0)
+			rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_OBJECT_DELETED_ERROR,
+					  "Instance '<%s at id %llu>' has been deleted, or its row is otherwise not present.",
+					  m->name, (unsigned long long)o->id);
+		else
+			for (uint32_t i = 0, c = 0; i < m->nprops && !rc; i++) {
+				if (!want[i])
+					continue;
+				if (!o->modified[i])
+					rc = ath_obj__set_prop(o, i, it.vals[c], it.lens[c], true, err);
+				c++;
+			}
+	}
+	ath_buf_dispose(&shape);
+	ath_buf_dispose(&params);
+	ath_buf_dispose(&rows);
+	return rc;
+}
+
+int ath_load__props(ath_session *s, ath_obj *o, bool force, ath_err *err)
+{
+	const ath_mapper *m = o->m;
+	bool want[512];
+	if (m->nprops > 512)
+		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR, "more than 512 columns");
+	if (force)
+		ath_obj__expire(o, NULL, false);
+	for (uint32_t i = 0; i < m->nprops; i++)
+		want[i] = !m->props[i].deferred && !ath_val__loaded(&o->cur[i]) && !o->modified[i];
+	return load_cols(s, o, want, err);
+}
+
+int ath_load__ensure_prop(ath_obj *o, uint32_t p, ath_err *err)
+{
+	if (ath_val__loaded(&o->cur[p]) || o->status == ATH_OBJ_TRANSIENT || o->status == ATH_OBJ_PENDING)
+		return 0;
+	if (!o->sess)
+		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_DETACHED_INSTANCE_ERROR,
+				    "Instance <%s at id %llu> is not bound to a Session; attribute refresh operation "
+				    "cannot proceed",
+				    o->m->name, (unsigned long long)o->id);
+	int rc = ath_session__usable(o->sess, err);
+	if (rc)
+		return rc;
+	bool want[512];
+	const ath_mapper *m = o->m;
+	/* an expired object loads every expired column at once; a deferred column alone */
+	for (uint32_t i = 0; i < m->nprops && i < 512; i++)
+		want[i] = !ath_val__loaded(&o->cur[i]) && !o->modified[i] && (m->props[p].deferred ? i == p : !m->props[i].deferred);
+	return load_cols(o->sess, o, want, err);
+}
+
+/* ---- relationships --------------------------------------------------------------------------- */
+
+/* Pack "where" for a relationship load of one parent: remote columns = the parent's values
+ * (binds 0..), plus the FROM for a many-to-many. */
+static int pack_rel_select(msgpack_packer *sp, const ath_rel *r, const ath_registry *reg, bool in_list, ath_err *err)
+{
+	const ath_mapper *t = r->target;
+	const char *tt = t->table->name;
+	int nkeys = 2 + (r->order_by ? 1 : 0) + (r->dir == ATH_REL_M2M ? 1 : 0);
+	int prc = msgpack_pack_map(sp, (uint32_t)nkeys + 1) | ath_mp__key(sp, "k") | ath_mp__key(sp, "select") |
+		  ath_mp__key(sp, "columns");
+	/* columns: the target's, plus for an IN load the columns that say which parent a row is for */
+	uint32_t nextra = !in_list ? 0 : r->dir == ATH_REL_M2M ? r->nsec_local : 0;
+	prc |= msgpack_pack_array(sp, ath_mapper__nloaded(t) + nextra);
+	for (uint32_t i = 0; i < t->nprops; i++)
+		if (!t->props[i].deferred)
+			prc |= ath_mp__col(sp, tt, t->props[i].col->name);
+	for (uint32_t i = 0; i < nextra; i++)
+		prc |= ath_mp__col(sp, r->secondary->name, r->sec_local_col[i]->name);
+	if (r->dir == ATH_REL_M2M) {
+		/* FROM target JOIN secondary ON secondary.remote = target.ref */
+		prc |= ath_mp__key(sp, "from") | msgpack_pack_array(sp, 1) | msgpack_pack_array(sp, 5) |
+		       ath_wire__pack_cstr(sp, "join") | ath_mp__table(sp, t->table) | ath_mp__table(sp, r->secondary);
+		if (r->nsec_remote > 1)
+			prc |= msgpack_pack_array(sp, r->nsec_remote + 1) | ath_wire__pack_cstr(sp, "and");
+		for (uint32_t i = 0; i < r->nsec_remote; i++)
+			prc |= msgpack_pack_array(sp, 3) | ath_wire__pack_cstr(sp, "=") |
+			       ath_mp__col(sp, r->secondary->name, r->sec_remote_col[i]->name) |
+			       ath_mp__col(sp, tt, t->props[r->sec_remote_prop[i]].col->name);
+		prc |= ath_wire__pack_cstr(sp, "inner");
+	}
+	/* the criterion's columns: target side for M2O / O2M, secondary for M2M */
+	uint32_t n = r->dir == ATH_REL_M2M ? r->nsec_local : r->npairs;
+	const char *ct = r->dir == ATH_REL_M2M ? r->secondary->name : tt;
+	prc |= ath_mp__key(sp, "where");
+	if (in_list) {
+		prc |= msgpack_pack_array(sp, 3) | ath_wire__pack_cstr(sp, "in");
+		if (n > 1)
+			prc |= msgpack_pack_array(sp, n + 1) | ath_wire__pack_cstr(sp, "tuple");
+	} else if (n > 1)
+		prc |= msgpack_pack_array(sp, n + 1) | ath_wire__pack_cstr(sp, "and");
+	for (uint32_t i = 0; i < n; i++) {
+		const char *cn = r->dir == ATH_REL_M2M ? r->sec_local_col[i]->name : t->props[r->remote[i]].col->name;
+		if (!in_list)
+			prc |= msgpack_pack_array(sp, 3) | ath_wire__pack_cstr(sp, "=");
+		prc |= ath_mp__col(sp, ct, cn);
+		if (!in_list)
+			prc |= ath_mp__bind(sp, i);
+	}
+	if (in_list)
+		prc |= msgpack_pack_array(sp, 2) | ath_wire__pack_cstr(sp, "expanding") | msgpack_pack_uint32(sp, 0);
+	if (prc)
+		return ath_err__oom(err);
+	if (r->order_by) {
+		if (ath_mp__key(sp, "order_by"))
+			return ath_err__oom(err);
+		return ath_query__pack_expr(sp, r->order_by, reg, err);
+	}
+	return 0;
+}
+
+/* the parent-side values of a relationship's join: props of `o` in pair order */
+static uint32_t parent_props(const ath_rel *r, const uint32_t **props)
+{
+	if (r->dir == ATH_REL_M2M) {
+		*props = r->sec_local_prop;
+		return r->nsec_local;
+	}
+	*props = r->local;
+	return r->npairs;
+}
+
+static int ensure_parent_values(ath_obj *o, const ath_rel *r, ath_err *err)
+{
+	const uint32_t *props;
+	uint32_t n = parent_props(r, &props);
+	for (uint32_t i = 0; i < n; i++) {
+		int rc = ath_load__ensure_prop(o, props[i], err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+int ath_load__rel(ath_session *s, ath_obj *o, const ath_rel *r, ath_err *err)
+{
+	if (r->lazy == ATH_LAZY_NOLOAD || o->status == ATH_OBJ_PENDING || o->status == ATH_OBJ_TRANSIENT ||
+	    !o->has_key)
+		return ath_obj__rel_load(o, r, NULL, 0, err);
+	int rc = ensure_parent_values(o, r, err);
+	if (rc)
+		return rc;
+	const uint32_t *props;
+	uint32_t n = parent_props(r, &props);
+	for (uint32_t i = 0; i < n; i++)
+		if (ath_val__is_nil(&o->cur[props[i]]))
+			return ath_obj__rel_load(o, r, NULL, 0, err); /* a NULL foreign key: None, no SQL */
+	if (r->dir == ATH_REL_M2O && r->m2o_by_pk) {
+		/* the identity map shortcut: no SQL when the target is already in the session */
+		const unsigned char *kv[32];
+		uint32_t kl[32];
+		for (uint32_t i = 0; i < n && i < 32; i++) {
+			kv[i] = o->cur[props[i]].p;
+			kl[i] = o->cur[props[i]].len;
+		}
+		ath_buf key = ATH_BUF_INIT;
+		if (build_key(&key, r->target, kv, kl) < 0) {
+			ath_buf_dispose(&key);
+			return ath_err__oom(err);
+		}
+		ath_obj *t = ath_objset__by_key(&s->identity, r->target, key.ptr, key.size);
+		ath_buf_dispose(&key);
+		if (t && !t->marked_deleted && t->status != ATH_OBJ_DELETED)
+			return ath_obj__rel_load(o, r, &t, 1, err);
+	}
+	if ((rc = ath_session__autoflush(s, err)))
+		return rc;
+	ath_buf shape = ATH_BUF_INIT, params = ATH_BUF_INIT, rows = ATH_BUF_INIT;
+	msgpack_packer sp, pp;
+	ath_wire__packer_init(&sp, &shape);
+	ath_wire__packer_init(&pp, &params);
+	rc = pack_rel_select(&sp, r, s->reg, false, err);
+	if (!rc) {
+		int prc = msgpack_pack_array(&pp, n);
+		for (uint32_t i = 0; i < n; i++)
+			prc |= ath_wire__buf_write(&params, (const char *)o->cur[props[i]].p, o->cur[props[i]].len);
+		rc = prc ? ath_err__oom(err) : 0;
+	}
+	if (!rc)
+		rc = ath_load__run(s, shape.ptr, shape.size, params.ptr, params.size, &rows, err);
+	ath_obj **items = NULL;
+	uint32_t nitems = 0;
+	if (!rc) {
+		rowiter it;
+		int got;
+		if (rows_begin(&it, &rows) < 0)
+			rc = malformed(err);
+		else if (!(items = ath__malloc(sizeof *items * (it.left ? it.left : 1))))
+			rc = ath_err__oom(err);
+		while (!rc && (got = rows_next(&it)) != 0) {
+			if (got < 0) {
+				rc = malformed(err);
+				break;
+			}
+			ath_obj *t;
+			rc = ath_load__instance(&t, s, r->target, it.vals, it.lens, false, err);
+			if (!rc) {
+				t->host_refs++; /* held until linked */
+				items[nitems++] = t;
+			}
+		}
+	}
+	if (!rc && !r->uselist && nitems > 1)
+		rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_MULTIPLE_RESULTS_FOUND,
+				  "Multiple rows returned with uselist=False for lazily-loaded attribute '%s.%s'",
+				  o->m->name, r->name);
+	if (!rc)
+		rc = ath_obj__rel_load(o, r, items, nitems, err);
+	if (!rc)
+		rc = ath_load__eager(s, items, nitems, err);
+	for (uint32_t i = 0; i < nitems; i++)
+		ath_obj__decref(items[i]);
+	ath__free(items);
+	ath_buf_dispose(&shape);
+	ath_buf_dispose(&params);
+	ath_buf_dispose(&rows);
+	return rc;
+}
+
+int ath_load__ensure_rel(ath_obj *o, const ath_rel *r, ath_err *err)
+{
+	if (o->rels[r->idx].loaded)
+		return 0;
+	if (o->status == ATH_OBJ_TRANSIENT || o->status == ATH_OBJ_PENDING)
+		return ath_obj__rel_load(o, r, NULL, 0, err); /* nothing in the database yet */
+	if (!o->sess)
+		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_DETACHED_INSTANCE_ERROR,
+				    "Parent instance <%s at id %llu> is not bound to a Session; lazy load operation of "
+				    "attribute '%s' cannot proceed",
+				    o->m->name, (unsigned long long)o->id, r->name);
+	if (r->lazy == ATH_LAZY_RAISE)
+		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
+				    "'%s.%s' is not available due to lazy='raise'", o->m->name, r->name);
+	int rc = ath_session__usable(o->sess, err);
+	return rc ? rc : ath_load__rel(o->sess, o, r, err);
+}
+
+/* ---- selectin ------------------------------------------------------------------------------- */
+
+/* parents of one batch, found again by their join values */
+typedef struct pslot {
+	const unsigned char *k;
+	uint32_t len;
+	ath_obj *o;
+	ath_obj **kids;
+	uint32_t nkids, cap;
+} pslot;
+
+static int add_kid(pslot *p, ath_obj *t)
+{
+	if (p->nkids == p->cap) {
+		uint32_t cap = p->cap ? p->cap * 2 : 4;
+		ath_obj **n = ath__realloc(p->kids, sizeof *n * cap);
+		if (!n)
+			return -1;
+		p->kids = n;
+		p->cap = cap;
+	}
+	p->kids[p->nkids++] = t;
+	return 0;
+}
+
+static pslot *find_parent(pslot *ps, uint32_t n, const unsigned char *k, uint32_t len)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (ps[i].len == len && memcmp(ps[i].k, k, len) == 0)
+			return &ps[i];
+	return NULL;
+}
+
+/* one batch: parents ps[0..n) whose join values are packed one after another in `vals` */
+static int selectin_batch(ath_session *s, const ath_rel *r, pslot *ps, uint32_t n, ath_obj ***loaded, size_t *nloaded,
+			  size_t *capl, ath_err *err)
+{
+	const uint32_t *props;
+	uint32_t nk = parent_props(r, &props);
+	ath_buf shape = ATH_BUF_INIT, params = ATH_BUF_INIT, rows = ATH_BUF_INIT, kbuf = ATH_BUF_INIT;
+	msgpack_packer sp, pp;
+	ath_wire__packer_init(&sp, &shape);
+	ath_wire__packer_init(&pp, &params);
+	int rc = pack_rel_select(&sp, r, s->reg, true, err);
+	if (!rc) {
+		/* params: [[v, v, ...]] or [[[a, b], ...]] for a composite key; parents with equal values once */
+		uint32_t distinct = 0;
+		for (uint32_t i = 0; i < n; i++)
+			distinct += !find_parent(ps, i, ps[i].k, ps[i].len);
+		int prc = msgpack_pack_array(&pp, 1) | msgpack_pack_array(&pp, distinct);
+		for (uint32_t i = 0; i < n; i++) {
+			if (find_parent(ps, i, ps[i].k, ps[i].len))
+				continue;
+			if (nk > 1)
+				prc |= msgpack_pack_array(&pp, nk);
+			prc |= ath_wire__buf_write(&params, (const char *)ps[i].k, ps[i].len);
+		}
+		rc = prc ? ath_err__oom(err) : ath_load__run(s, shape.ptr, shape.size, params.ptr, params.size, &rows, err);
+	}
+	if (!rc) {
+		rowiter it;
+		int got;
+		if (rows_begin(&it, &rows) < 0)
+			rc = malformed(err);
+		while (!rc && (got = rows_next(&it)) != 0) {
+			if (got < 0) {
+				rc = malformed(err);
+				break;
+			}
+			ath_obj *t;
+			rc = ath_load__instance(&t, s, r->target, it.vals, it.lens, false, err);
+			if (rc)
+				break;
+			/* which parents: M2M by the secondary's columns at the end of the row; O2M by the
+			 * child's foreign key props; M2O by the target's referred props */
+			kbuf.size = 0;
+			uint32_t base = ath_mapper__nloaded(r->target);
+			for (uint32_t i = 0; i < nk && !rc; i++) {
+				const unsigned char *v;
+				uint32_t l;
+				if (r->dir == ATH_REL_M2M) {
+					v = it.vals[base + i];
+					l = it.lens[base + i];
+				} else {
+					const ath_val *tv = &t->cur[r->remote[i]];
+					if (!tv->p)
+						continue;
+					v = tv->p;
+					l = tv->len;
+				}
+				if (ath_wire__buf_write(&kbuf, (const char *)v, l) < 0)
+					rc = ath_err__oom(err);
+			}
+			bool seen = false;
+			for (uint32_t i = 0; i < n && !rc; i++) {
+				if (ps[i].len != kbuf.size || memcmp(ps[i].k, kbuf.ptr, kbuf.size) != 0)
+					continue;
+				if (add_kid(&ps[i], t) < 0)
+					rc = ath_err__oom(err);
+				seen = true;
+			}
+			if (!rc && seen) {
+				if (*nloaded == *capl) {
+					size_t cap = *capl ? *capl * 2 : 64;
+					ath_obj **g = ath__realloc(*loaded, sizeof *g * cap);
+					if (!g) {
+						rc = ath_err__oom(err);
+						break;
+					}
+					*loaded = g;
+					*capl = cap;
+				}
+				t->host_refs++;
+				(*loaded)[(*nloaded)++] = t;
+			}
+		}
+	}
+	for (uint32_t i = 0; i < n && !rc; i++)
+		rc = ath_obj__rel_load(ps[i].o, r, ps[i].kids, ps[i].nkids, err);
+	ath_buf_dispose(&shape);
+	ath_buf_dispose(&params);
+	ath_buf_dispose(&rows);
+	ath_buf_dispose(&kbuf);
+	return rc;
+}
+
+static int selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, ath_obj ***loaded, size_t *nloaded,
+		    size_t *capl, ath_err *err)
+{
+	const uint32_t *props;
+	uint32_t nk = parent_props(r, &props);
+	pslot *ps = ath__calloc(ATH_SELECTIN_BATCH, sizeof *ps);
+	ath_buf keys = ATH_BUF_INIT;
+	if (!ps)
+		return ath_err__oom(err);
+	int rc = 0;
+	size_t i = 0;
+	while (i < n && !rc) {
+		/* gather up to 500 parents that still need the relationship */
+		uint32_t np = 0;
+		keys.size = 0;
+		size_t *offs = ath__malloc(sizeof *offs * ATH_SELECTIN_BATCH);
+		if (!offs) {
+			rc = ath_err__oom(err);
+			break;
+		}
+		for (; i < n && np < ATH_SELECTIN_BATCH && !rc; i++) {
+			ath_obj *o = objs[i];
+			if (o->m != r->owner || o->rels[r->idx].loaded || !o->has_key)
+				continue;
+			if ((rc = ensure_parent_values(o, r, err)))
+				break;
+			bool nil = false; /* a NULL join value (a many-to-one's foreign key): None, no SQL */
+			for (uint32_t k = 0; k < nk; k++)
+				nil |= ath_val__is_nil(&o->cur[props[k]]);
+			if (nil) {
+				rc = ath_obj__rel_load(o, r, NULL, 0, err);
+				continue;
+			}
+			offs[np] = keys.size;
+			for (uint32_t k = 0; k < nk && !rc; k++)
+				if (ath_wire__buf_write(&keys, (const char *)o->cur[props[k]].p, o->cur[props[k]].len) < 0)
+					rc = ath_err__oom(err);
+			ps[np].o = o;
+			ps[np].len = (uint32_t)(keys.size - offs[np]);
+			np++;
+		}
+		for (uint32_t k = 0; k < np; k++)
+			ps[k].k = keys.ptr + offs[k];
+		ath__free(offs);
+		if (!rc && np)
+			rc = selectin_batch(s, r, ps, np, loaded, nloaded, capl, err);
+		for (uint32_t k = 0; k < np; k++) {
+			ath__free(ps[k].kids);
+			memset(&ps[k], 0, sizeof ps[k]);
+		}
+	}
+	ath__free(ps);
+	ath_buf_dispose(&keys);
+	return rc;
+}
+
+int ath_load__selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, ath_err *err)
+{
+	ath_obj **loaded = NULL;
+	size_t nloaded = 0, capl = 0;
+	int rc = selectin(s, objs, n, r, &loaded, &nloaded, &capl, err);
+	if (!rc)
+		rc = ath_load__eager(s, loaded, nloaded, err);
+	for (size_t i = 0; i < nloaded; i++)
+		ath_obj__decref(loaded[i]);
+	ath__free(loaded);
+	return rc;
+}
+
+int ath_load__eager(ath_session *s, ath_obj **objs, size_t n, ath_err *err)
+{
+	if (!n)
+		return 0;
+	const ath_registry *reg = s->reg;
+	for (uint32_t mi = 0; mi < reg->nmappers; mi++) {
+		const ath_mapper *m = &reg->mappers[mi];
+		for (uint32_t ri = 0; ri < m->nrels; ri++) {
+			const ath_rel *r = &m->rels[ri];
+			if (r->lazy != ATH_LAZY_SELECTIN)
+				continue;
+			bool any = false;
+			for (size_t i = 0; i < n && !any; i++)
+				any = objs[i]->m == m && !objs[i]->rels[ri].loaded;
+			if (!any)
+				continue;
+			int rc = ath_load__selectin(s, objs, n, r, err);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}

@@ -1,0 +1,146 @@
+/* mp.c — the ORM's msgpack helpers: slicing packed values without unpacking them (an object's
+ * attribute values are kept as their packed bytes), and packing the pieces of the Core shapes
+ * the ORM emits (columns, tables, primary-key criteria). */
+#include "orm/orm.h"
+
+#include <string.h>
+
+#include "wire/mpbuf.h"
+
+static uint32_t be(const unsigned char *p, int n)
+{
+	uint32_t v = 0;
+	for (int i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+/* Length of the header at p, the payload bytes after it and the number of child values. */
+static int head(const unsigned char *p, const unsigned char *end, size_t *hlen, size_t *payload, uint64_t *kids)
+{
+	unsigned b = *p;
+	*payload = 0;
+	*kids = 0;
+	*hlen = 1;
+#define NEED(n)                                                                                    \
+	do {                                                                                       \
+		if ((size_t)(end - p) < (size_t)(n))                                               \
+			return -1;                                                                 \
+	} while (0)
+	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3)
+		return 0;
+	if ((b & 0xf0) == 0x80)
+		return *kids = 2u * (b & 0x0f), 0;
+	if ((b & 0xf0) == 0x90)
+		return *kids = b & 0x0f, 0;
+	if ((b & 0xe0) == 0xa0)
+		return *payload = b & 0x1f, 0;
+	switch (b) {
+	case 0xc4: case 0xd9: NEED(2); *hlen = 2; *payload = p[1]; return 0;
+	case 0xc5: case 0xda: NEED(3); *hlen = 3; *payload = be(p + 1, 2); return 0;
+	case 0xc6: case 0xdb: NEED(5); *hlen = 5; *payload = be(p + 1, 4); return 0;
+	case 0xc7: NEED(3); *hlen = 3; *payload = p[1]; return 0;
+	case 0xc8: NEED(4); *hlen = 4; *payload = be(p + 1, 2); return 0;
+	case 0xc9: NEED(6); *hlen = 6; *payload = be(p + 1, 4); return 0;
+	case 0xca: case 0xce: case 0xd2: *payload = 4; return 0;
+	case 0xcb: case 0xcf: case 0xd3: *payload = 8; return 0;
+	case 0xcc: case 0xd0: *payload = 1; return 0;
+	case 0xcd: case 0xd1: *payload = 2; return 0;
+	case 0xd4: *payload = 2; return 0;
+	case 0xd5: *payload = 3; return 0;
+	case 0xd6: *payload = 5; return 0;
+	case 0xd7: *payload = 9; return 0;
+	case 0xd8: *payload = 17; return 0;
+	case 0xdc: NEED(3); *hlen = 3; *kids = be(p + 1, 2); return 0;
+	case 0xdd: NEED(5); *hlen = 5; *kids = be(p + 1, 4); return 0;
+	case 0xde: NEED(3); *hlen = 3; *kids = 2ull * be(p + 1, 2); return 0;
+	case 0xdf: NEED(5); *hlen = 5; *kids = 2ull * be(p + 1, 4); return 0;
+	default: return -1;
+	}
+#undef NEED
+}
+
+const unsigned char *ath_mp__skip(const unsigned char *p, const unsigned char *end)
+{
+	uint64_t pending = 1;
+	while (pending) {
+		if (p >= end)
+			return NULL;
+		size_t hlen, payload;
+		uint64_t kids;
+		if (head(p, end, &hlen, &payload, &kids) < 0 || (size_t)(end - p) < hlen + payload)
+			return NULL;
+		p += hlen + payload;
+		pending += kids - 1;
+	}
+	return p;
+}
+
+const unsigned char *ath_mp__array(const unsigned char *p, const unsigned char *end, uint32_t *n)
+{
+	if (p >= end)
+		return NULL;
+	if ((*p & 0xf0) == 0x90) {
+		*n = *p & 0x0f;
+		return p + 1;
+	}
+	if (*p == 0xdc && end - p >= 3) {
+		*n = be(p + 1, 2);
+		return p + 3;
+	}
+	if (*p == 0xdd && end - p >= 5) {
+		*n = be(p + 1, 4);
+		return p + 5;
+	}
+	return NULL;
+}
+
+int ath_mp__key(msgpack_packer *pk, const char *k) { return ath_wire__pack_cstr(pk, k); }
+
+int ath_mp__col(msgpack_packer *pk, const char *table, const char *col)
+{
+	return msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "col") | ath_wire__pack_cstr(pk, table) |
+	       ath_wire__pack_cstr(pk, col);
+}
+
+int ath_mp__bind(msgpack_packer *pk, uint32_t i)
+{
+	return msgpack_pack_array(pk, 2) | ath_wire__pack_cstr(pk, "bind") | msgpack_pack_uint32(pk, i);
+}
+
+int ath_mp__table(msgpack_packer *pk, const ath_table *t)
+{
+	int rc = msgpack_pack_array(pk, t->schema ? 3 : 2) | ath_wire__pack_cstr(pk, "table") |
+		 ath_wire__pack_cstr(pk, t->name);
+	if (t->schema)
+		rc |= msgpack_pack_map(pk, 1) | ath_wire__pack_cstr(pk, "schema") | ath_wire__pack_cstr(pk, t->schema);
+	return rc;
+}
+
+int ath_mp__where_eq(msgpack_packer *pk, const char *table, const ath_column *const *cols, uint32_t n, uint32_t base)
+{
+	int rc = 0;
+	if (n > 1)
+		rc |= msgpack_pack_array(pk, n + 1) | ath_wire__pack_cstr(pk, "and");
+	for (uint32_t i = 0; i < n; i++)
+		rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") | ath_mp__col(pk, table, cols[i]->name) |
+		      ath_mp__bind(pk, base + i);
+	return rc;
+}
+
+uint32_t ath_mapper__nloaded(const ath_mapper *m)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < m->nprops; i++)
+		n += !m->props[i].deferred;
+	return n;
+}
+
+int ath_mp__mapper_columns(msgpack_packer *pk, const ath_mapper *m, const char *from)
+{
+	int rc = msgpack_pack_array(pk, ath_mapper__nloaded(m));
+	for (uint32_t i = 0; i < m->nprops; i++)
+		if (!m->props[i].deferred)
+			rc |= ath_mp__col(pk, from, m->props[i].col->name);
+	return rc;
+}

@@ -1,0 +1,457 @@
+/* object.c — mapped instances (SQLAlchemy's InstanceState): attribute values as packed msgpack
+ * with the committed value kept on first change (history), relationship contents with their
+ * back_populates side kept in step in memory (backref events), and lifetime: references from the
+ * host and from other objects' relationships, with the session holding new, changed and deleted
+ * objects itself (the weak identity map). */
+#include "orm/orm.h"
+
+#include <string.h>
+
+#include "util/alloc.h"
+#include "wire/mpbuf.h"
+
+static atomic_ullong next_id = 1;
+
+int ath_val__set(ath_val *v, const void *p, size_t len)
+{
+	unsigned char *n = ath__malloc(len ? len : 1);
+	if (!n)
+		return -1;
+	memcpy(n, p, len);
+	ath__free(v->p);
+	v->p = n;
+	v->len = (uint32_t)len;
+	return 0;
+}
+
+void ath_val__clear(ath_val *v)
+{
+	ath__free(v->p);
+	v->p = NULL;
+	v->len = 0;
+}
+
+bool ath_val__eq(const ath_val *a, const ath_val *b)
+{
+	return a->len == b->len && (a->p == b->p || (a->p && b->p && memcmp(a->p, b->p, a->len) == 0));
+}
+
+bool ath_val__is_nil(const ath_val *v) { return v->p && v->len == 1 && v->p[0] == 0xc0; }
+
+int ath_obj__new(ath_obj **out, ath_registry *reg, const ath_mapper *m, ath_err *err)
+{
+	ath_obj *o = ath__calloc(1, sizeof *o);
+	if (!o)
+		return ath_err__oom(err);
+	o->cur = ath__calloc(m->nprops, sizeof *o->cur);
+	o->committed = ath__calloc(m->nprops, sizeof *o->committed);
+	o->modified = ath__calloc(m->nprops, 1);
+	o->rels = ath__calloc(m->nrels ? m->nrels : 1, sizeof *o->rels);
+	if (!o->cur || !o->committed || !o->modified || !o->rels) {
+		ath__free(o->cur);
+		ath__free(o->committed);
+		ath__free(o->modified);
+		ath__free(o->rels);
+		ath__free(o);
+		return ath_err__oom(err);
+	}
+	o->magic = ATH_MAGIC_OBJ;
+	o->m = m;
+	o->reg = reg;
+	ath_registry__incref(reg);
+	o->id = atomic_fetch_add(&next_id, 1);
+	o->status = ATH_OBJ_TRANSIENT;
+	*out = o;
+	return 0;
+}
+
+bool ath_relval__has(const ath_relval *rv, const ath_obj *o)
+{
+	for (uint32_t i = 0; i < rv->n; i++)
+		if (rv->items[i] == o)
+			return true;
+	return false;
+}
+
+static void link_drop(ath_obj *t)
+{
+	t->link_refs--;
+	ath_obj__maybe_release(t);
+}
+
+/* Free the object's memory; its own links are dropped first. */
+static void obj_destroy(ath_obj *o)
+{
+	const ath_mapper *m = o->m;
+	o->magic = ATH_MAGIC_DEAD;
+	for (uint32_t i = 0; i < m->nprops; i++) {
+		ath_val__clear(&o->cur[i]);
+		ath_val__clear(&o->committed[i]);
+	}
+	ath_val__clear(&o->key);
+	/* hold ourselves while dropping links, so a cycle back to us does not free us twice */
+	o->link_refs++;
+	for (uint32_t i = 0; i < m->nrels; i++) {
+		ath_relval *rv = &o->rels[i];
+		for (uint32_t j = 0; j < rv->norig; j++)
+			link_drop(rv->orig[j]);
+		ath__free(rv->orig);
+		rv->orig = NULL;
+		rv->norig = 0;
+		uint32_t n = rv->n;
+		rv->n = 0;
+		for (uint32_t j = 0; j < n; j++)
+			link_drop(rv->items[j]);
+		ath__free(rv->items);
+		rv->items = NULL;
+	}
+	ath__free(o->cur);
+	ath__free(o->committed);
+	ath__free(o->modified);
+	ath__free(o->rels);
+	ath_registry__decref(o->reg);
+	ath__free(o);
+}
+
+bool ath_obj__needs_session(const ath_obj *o)
+{
+	if (!o->sess)
+		return false;
+	if (o->status == ATH_OBJ_PENDING || o->status == ATH_OBJ_DELETED || o->marked_deleted || o->dirty ||
+	    o->in_txn_insert)
+		return true;
+	for (uint32_t i = 0; i < o->m->nrels; i++)
+		if (o->rels[i].changed)
+			return true;
+	return false;
+}
+
+void ath_obj__maybe_release(ath_obj *o)
+{
+	if (o->magic != ATH_MAGIC_OBJ || o->host_refs > 0 || o->link_refs > 0 || ath_obj__needs_session(o))
+		return;
+	if (o->sess)
+		ath_session__detach(o->sess, o);
+	obj_destroy(o);
+}
+
+void ath_obj__incref(ath_obj *o) { o->host_refs++; }
+
+void ath_obj__decref(ath_obj *o)
+{
+	if (--o->host_refs > 0)
+		return;
+	if (o->link_refs > 0 && !o->sess)
+		ath_obj__collect_cycle(o);
+	else
+		ath_obj__maybe_release(o);
+}
+
+/* ---- column attributes ----------------------------------------------------------------------- */
+
+int ath_obj__set_prop(ath_obj *o, uint32_t p, const void *val, size_t len, bool loading, ath_err *err)
+{
+	ath_val *cur = &o->cur[p];
+	if (loading) {
+		if (ath_val__set(cur, val, len) < 0)
+			return ath_err__oom(err);
+		return 0;
+	}
+	if (cur->p && cur->len == len && memcmp(cur->p, val, len) == 0 && !o->modified[p])
+		return 0; /* same value: no history (SQLAlchemy's active history compares too) */
+	if (!o->modified[p]) {
+		/* keep the committed value (if loaded) for history and rollback */
+		o->committed[p] = *cur;
+		cur->p = NULL;
+		cur->len = 0;
+		o->modified[p] = 1;
+	}
+	if (ath_val__set(cur, val, len) < 0)
+		return ath_err__oom(err);
+	if (o->status != ATH_OBJ_TRANSIENT)
+		o->dirty = true;
+	return 0;
+}
+
+void ath_obj__commit_state(ath_obj *o)
+{
+	for (uint32_t i = 0; i < o->m->nprops; i++) {
+		ath_val__clear(&o->committed[i]);
+		o->modified[i] = 0;
+	}
+	o->dirty = false;
+	for (uint32_t i = 0; i < o->m->nrels; i++) {
+		ath_relval *rv = &o->rels[i];
+		for (uint32_t j = 0; j < rv->norig; j++)
+			link_drop(rv->orig[j]);
+		ath__free(rv->orig);
+		rv->orig = NULL;
+		rv->norig = 0;
+		rv->changed = false;
+	}
+}
+
+int ath_obj__make_key(ath_obj *o, ath_err *err)
+{
+	const ath_mapper *m = o->m;
+	size_t len = 5;
+	for (uint32_t i = 0; i < m->npk; i++) {
+		const ath_val *v = &o->cur[m->pk[i]];
+		if (!v->p || ath_val__is_nil(v))
+			return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_FLUSH_ERROR,
+					    "Instance %s has a NULL identity key (primary key column '%s'): the row's key "
+					    "was neither given nor generated by the database",
+					    m->name, m->props[m->pk[i]].name);
+		len += v->len;
+	}
+	unsigned char *k = ath__malloc(len);
+	if (!k)
+		return ath_err__oom(err);
+	k[0] = 0xdd; /* array32: one form for every key, so equal keys have equal bytes */
+	k[1] = k[2] = k[3] = 0;
+	k[4] = (unsigned char)m->npk;
+	size_t off = 5;
+	for (uint32_t i = 0; i < m->npk; i++) {
+		const ath_val *v = &o->cur[m->pk[i]];
+		memcpy(k + off, v->p, v->len);
+		off += v->len;
+	}
+	ath__free(o->key.p);
+	o->key.p = k;
+	o->key.len = (uint32_t)len;
+	o->has_key = true;
+	return 0;
+}
+
+int ath_obj__pack_ref(msgpack_packer *pk, const ath_obj *o)
+{
+	unsigned char b[8];
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(o->id >> (56 - 8 * i));
+	return msgpack_pack_ext(pk, 8, ATH_EXT_OBJREF) | msgpack_pack_ext_body(pk, b, 8);
+}
+
+/* ---- relationships --------------------------------------------------------------------------- */
+
+static int rv_push(ath_relval *rv, ath_obj *t)
+{
+	if (rv->n == rv->cap) {
+		uint32_t cap = rv->cap ? rv->cap * 2 : 4;
+		ath_obj **n = ath__realloc(rv->items, sizeof *n * cap);
+		if (!n)
+			return -1;
+		rv->items = n;
+		rv->cap = cap;
+	}
+	rv->items[rv->n++] = t;
+	t->link_refs++;
+	return 0;
+}
+
+/* Keep the committed content before the first change (for history and the unit of work). */
+static int rv_snapshot(ath_obj *o, ath_relval *rv)
+{
+	if (rv->changed)
+		return 0;
+	if (rv->n) {
+		rv->orig = ath__malloc(sizeof *rv->orig * rv->n);
+		if (!rv->orig)
+			return -1;
+		memcpy(rv->orig, rv->items, sizeof *rv->orig * rv->n);
+		for (uint32_t i = 0; i < rv->n; i++)
+			rv->items[i]->link_refs++;
+	}
+	rv->norig = rv->n;
+	rv->changed = true;
+	(void)o;
+	return 0;
+}
+
+static void rv_remove_at(ath_relval *rv, uint32_t i)
+{
+	ath_obj *t = rv->items[i];
+	memmove(rv->items + i, rv->items + i + 1, sizeof *rv->items * (rv->n - i - 1));
+	rv->n--;
+	link_drop(t);
+}
+
+int ath_obj__rel_add(ath_obj *o, const ath_rel *r, ath_obj *t, bool loading, bool back, ath_err *err)
+{
+	ath_relval *rv = &o->rels[r->idx];
+	if (ath_relval__has(rv, t))
+		return 0;
+	if (!loading && rv_snapshot(o, rv) < 0)
+		return ath_err__oom(err);
+	if (!r->uselist && rv->n) { /* a scalar: replace (the old target's back side follows) */
+		ath_obj *old = rv->items[0];
+		old->link_refs++;
+		rv_remove_at(rv, 0);
+		if (back && r->back && old->rels[r->back->idx].loaded)
+			ath_obj__rel_remove(old, r->back, o, false, err);
+		link_drop(old);
+	}
+	if (rv_push(rv, t) < 0)
+		return ath_err__oom(err);
+	rv->loaded = true;
+	if (back && r->back) {
+		/* the other side follows when it is loaded, or when it is a scalar (setting needs no load) */
+		const ath_rel *b = r->back;
+		if (t->rels[b->idx].loaded || !b->uselist)
+			return ath_obj__rel_add(t, b, o, loading, false, err);
+	}
+	return 0;
+}
+
+int ath_obj__rel_remove(ath_obj *o, const ath_rel *r, ath_obj *t, bool back, ath_err *err)
+{
+	ath_relval *rv = &o->rels[r->idx];
+	for (uint32_t i = 0; i < rv->n; i++) {
+		if (rv->items[i] != t)
+			continue;
+		if (rv_snapshot(o, rv) < 0)
+			return ath_err__oom(err);
+		t->link_refs++;
+		rv_remove_at(rv, i);
+		int rc = 0;
+		if (back && r->back && (t->rels[r->back->idx].loaded || !r->back->uselist))
+			rc = ath_obj__rel_remove(t, r->back, o, false, err);
+		link_drop(t);
+		return rc;
+	}
+	return 0;
+}
+
+int ath_obj__rel_load(ath_obj *o, const ath_rel *r, ath_obj **items, uint32_t n, ath_err *err)
+{
+	ath_relval *rv = &o->rels[r->idx];
+	if (rv->changed)
+		return 0; /* local changes win over what the database says (SQLAlchemy keeps pending history) */
+	ath_obj__rel_expire(o, r);
+	for (uint32_t i = 0; i < n; i++)
+		if (!ath_relval__has(rv, items[i]) && rv_push(rv, items[i]) < 0)
+			return ath_err__oom(err);
+	rv->loaded = true;
+	return 0;
+}
+
+void ath_obj__rel_expire(ath_obj *o, const ath_rel *r)
+{
+	ath_relval *rv = &o->rels[r->idx];
+	if (rv->changed)
+		return;
+	uint32_t n = rv->n;
+	ath_obj **items = rv->items;
+	rv->items = NULL;
+	rv->n = rv->cap = 0;
+	rv->loaded = false;
+	for (uint32_t i = 0; i < n; i++)
+		link_drop(items[i]);
+	ath__free(items);
+}
+
+void ath_obj__expire(ath_obj *o, const bool *props, bool rels)
+{
+	for (uint32_t i = 0; i < o->m->nprops; i++) {
+		if (props && !props[i])
+			continue;
+		ath_val__clear(&o->cur[i]);
+		ath_val__clear(&o->committed[i]);
+		o->modified[i] = 0;
+	}
+	if (!props)
+		o->dirty = false;
+	else {
+		o->dirty = false;
+		for (uint32_t i = 0; i < o->m->nprops; i++)
+			if (o->modified[i])
+				o->dirty = true;
+	}
+	if (rels)
+		for (uint32_t i = 0; i < o->m->nrels; i++) {
+			ath_relval *rv = &o->rels[i];
+			if (rv->changed) { /* expiring discards pending changes */
+				for (uint32_t j = 0; j < rv->norig; j++)
+					link_drop(rv->orig[j]);
+				ath__free(rv->orig);
+				rv->orig = NULL;
+				rv->norig = 0;
+				rv->changed = false;
+			}
+			ath_obj__rel_expire(o, &o->m->rels[i]);
+		}
+}
+
+/* ---- cycles of detached objects -------------------------------------------------------------- */
+
+/* Trial deletion (CPython's gc) over what `o` reaches through relationships: when every link
+ * reference into those objects comes from inside them, and nothing else holds any of them, they
+ * are garbage. Only objects in no session take part. */
+void ath_obj__collect_cycle(ath_obj *o)
+{
+	size_t n = 0, cap = 16;
+	ath_obj **set = ath__malloc(sizeof *set * cap);
+	int *internal = NULL;
+	if (!set)
+		return;
+	static _Thread_local uint32_t epoch;
+	uint32_t mark = ++epoch | 0x80000000u;
+	set[n++] = o;
+	o->mark = mark;
+	o->wave = 0; /* scratch: the position in `set` */
+	bool garbage = true;
+	for (size_t i = 0; i < n && garbage; i++) {
+		ath_obj *x = set[i];
+		if (x->host_refs > 0 || x->sess)
+			garbage = false;
+		for (uint32_t r = 0; r < x->m->nrels && garbage; r++) {
+			ath_relval *rv = &x->rels[r];
+			for (uint32_t j = 0; j < rv->n + rv->norig; j++) {
+				ath_obj *t = j < rv->n ? rv->items[j] : rv->orig[j - rv->n];
+				if (t->mark == mark)
+					continue;
+				if (n == cap) {
+					ath_obj **g = ath__realloc(set, sizeof *set * cap * 2);
+					if (!g) {
+						garbage = false;
+						break;
+					}
+					set = g;
+					cap *= 2;
+				}
+				t->mark = mark;
+				t->wave = (uint32_t)n;
+				set[n++] = t;
+			}
+		}
+	}
+	if (garbage)
+		internal = ath__calloc(n, sizeof *internal);
+	if (internal) {
+		for (size_t i = 0; i < n; i++) {
+			ath_obj *x = set[i];
+			for (uint32_t r = 0; r < x->m->nrels; r++) {
+				ath_relval *rv = &x->rels[r];
+				for (uint32_t j = 0; j < rv->n + rv->norig; j++) {
+					ath_obj *t = j < rv->n ? rv->items[j] : rv->orig[j - rv->n];
+					internal[t->wave]++;
+				}
+			}
+		}
+		for (size_t i = 0; i < n; i++)
+			if (set[i]->link_refs != internal[i])
+				garbage = false;
+		if (garbage) {
+			/* hold every member, cut the links, then release all */
+			for (size_t i = 0; i < n; i++)
+				set[i]->host_refs++;
+			for (size_t i = 0; i < n; i++)
+				ath_obj__expire(set[i], NULL, true);
+			for (size_t i = 0; i < n; i++)
+				set[i]->host_refs--;
+			for (size_t i = 0; i < n; i++)
+				ath_obj__maybe_release(set[i]);
+		}
+	}
+	ath__free(internal);
+	ath__free(set);
+}

@@ -1,0 +1,294 @@
+/* orm.h — the structures behind ath_registry, ath_session and ath_obj, shared by the ORM's files:
+ * registry.c (mapping spec -> mappers, configure), object.c (values, history, links, lifetime),
+ * session.c (identity map, transactions, expiry), flush.c (unit of work), loading.c (rows ->
+ * objects, lazy and selectin loads), query.c (ORM statements -> Core) and mp.c (msgpack slices
+ * and shape building). Mirrors sqlalchemy/orm: mapper.py, state.py, identity.py, session.py,
+ * unitofwork.py + persistence.py, strategies.py + loading.py, context.py. */
+#ifndef ATH_ORM_H
+#define ATH_ORM_H
+
+#include <msgpack.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "athanor/athanor.h"
+#include "conn/internal.h"
+#include "schema/metadata.h"
+#include "util/arena.h"
+#include "util/err.h"
+
+#define ATH_MAGIC_REGISTRY 0x41524547u
+#define ATH_MAGIC_SESSION 0x41534553u
+#define ATH_MAGIC_OBJ 0x414f424au
+
+/* msgpack ext type of an object reference: the object's id, uint64 big-endian */
+#define ATH_EXT_OBJREF 1
+
+/* SelectInLoader's batch size */
+#define ATH_SELECTIN_BATCH 500
+
+/* ---- registry ------------------------------------------------------------------------------- */
+
+typedef enum { ATH_REL_M2O, ATH_REL_O2M, ATH_REL_M2M } ath_rel_dir;
+typedef enum { ATH_LAZY_SELECT, ATH_LAZY_SELECTIN, ATH_LAZY_RAISE, ATH_LAZY_NOLOAD } ath_lazy;
+
+/* cascade bits (sqlalchemy/orm/util.py CascadeOptions) */
+#define ATH_CASCADE_SAVE_UPDATE 0x01u
+#define ATH_CASCADE_MERGE 0x02u
+#define ATH_CASCADE_DELETE 0x04u
+#define ATH_CASCADE_DELETE_ORPHAN 0x08u
+#define ATH_CASCADE_REFRESH_EXPIRE 0x10u
+#define ATH_CASCADE_EXPUNGE 0x20u
+#define ATH_CASCADE_ALL 0x37u /* "all": everything but delete-orphan */
+
+typedef struct ath_mapper ath_mapper;
+
+/* A column attribute. */
+typedef struct ath_prop {
+	const char *name;
+	const ath_column *col;
+	bool deferred;
+} ath_prop;
+
+typedef struct ath_rel {
+	const char *name;
+	uint32_t idx;                  /* among the owner's relationships */
+	ath_mapper *owner, *target;
+	uint8_t dir, lazy;
+	bool uselist, passive_deletes, post_update, viewonly;
+	uint32_t cascade;
+	/* The join condition as column pairs. M2O: owner's foreign-key props -> target's referred
+	 * props. O2M: owner's referred props -> target's foreign-key props. M2M: owner's props ->
+	 * secondary's columns (sec_local), target's props -> secondary's columns (sec_remote). */
+	uint32_t npairs;
+	uint32_t *local, *remote;      /* prop indices of owner / target (M2O, O2M) */
+	const ath_table *secondary;
+	uint32_t nsec_local, nsec_remote;
+	uint32_t *sec_local_prop, *sec_remote_prop; /* owner / target props */
+	const ath_column **sec_local_col, **sec_remote_col;
+	const msgpack_object *order_by; /* the spec's array of expressions (ORM references allowed), or NULL */
+	const char *back_name;
+	struct ath_rel *back;          /* the back_populates relationship, or NULL */
+	bool m2o_by_pk;                /* M2O whose remote side is the target's whole primary key: the identity-map shortcut applies */
+} ath_rel;
+
+struct ath_mapper {
+	const char *name;
+	uint32_t idx;
+	const ath_table *table;
+	ath_prop *props;               /* column attributes, in table column order */
+	uint32_t nprops;
+	uint32_t *pk;                  /* prop indices of the primary key, in key order */
+	uint32_t npk;
+	ath_rel *rels;
+	uint32_t nrels;
+	int32_t version_prop;          /* -1 = none */
+	bool eager_defaults;
+	uint32_t order;                /* position in the flush order (parents first) */
+	bool self_ref;                 /* has a M2O/O2M to itself: rows are ordered within the mapper */
+};
+
+struct ath_registry {
+	uint32_t magic;
+	atomic_int refs;
+	ath_arena arena;
+	msgpack_zone zone;             /* the unpacked spec (order_by expressions point into it) */
+	unsigned char *spec_copy;
+	ath_metadata *md;
+	ath_mapper *mappers;
+	uint32_t nmappers;
+	ath_mapper **flush_order;      /* parents before children (M2O targets first) */
+};
+
+void ath_registry__incref(ath_registry *r);
+void ath_registry__decref(ath_registry *r);
+int ath_registry__create(ath_registry **out, const void *spec, size_t len, ath_err *err);
+const ath_mapper *ath_registry__mapper(const ath_registry *r, const char *name);
+/* Attribute index: props first, then relationships; -1 when unknown. */
+int ath_mapper__attr(const ath_mapper *m, const char *name);
+
+/* ---- values --------------------------------------------------------------------------------- */
+
+/* One msgpack-packed value; p == NULL means not loaded (expired, deferred, never set). */
+typedef struct ath_val {
+	unsigned char *p;
+	uint32_t len;
+} ath_val;
+
+int ath_val__set(ath_val *v, const void *p, size_t len);
+void ath_val__clear(ath_val *v);
+static inline bool ath_val__loaded(const ath_val *v) { return v->p != NULL; }
+bool ath_val__eq(const ath_val *a, const ath_val *b);
+bool ath_val__is_nil(const ath_val *v);
+
+/* ---- objects -------------------------------------------------------------------------------- */
+
+/* A relationship's value: the related objects (at most one for a many-to-one), each held by a
+ * link reference; `orig` is the committed content, kept from the first change until the flush
+ * (for history and the unit of work). */
+typedef struct ath_relval {
+	bool loaded, changed;
+	ath_obj **items;
+	uint32_t n, cap;
+	ath_obj **orig;
+	uint32_t norig;
+} ath_relval;
+
+struct ath_obj {
+	uint32_t magic;
+	const ath_mapper *m;
+	ath_registry *reg;             /* held */
+	ath_session *sess;             /* NULL: transient or detached */
+	uint64_t id;
+	int host_refs, link_refs;
+	uint8_t status;                /* ath_obj_status */
+	bool marked_deleted;           /* Session.delete() before the flush */
+	bool in_txn_insert, in_txn_delete; /* flushed in the current transaction (for rollback) */
+	bool has_key;
+	bool dirty;                    /* some column attribute changed since load/flush */
+	uint32_t mark;                 /* traversal epoch */
+	ath_val *cur, *committed;      /* per prop; committed is set only for changed props */
+	uint8_t *modified;             /* per prop */
+	ath_relval *rels;              /* per relationship */
+	ath_val key;                   /* identity: a msgpack array of the primary key values */
+	ath_obj *prev, *next;          /* the session's object list */
+	uint32_t wave;                 /* flush scratch: self-referential insert level */
+};
+
+int ath_obj__new(ath_obj **out, ath_registry *reg, const ath_mapper *m, ath_err *err);
+void ath_obj__incref(ath_obj *o);
+/* Drop a host reference; releases the object when nothing needs it any more. */
+void ath_obj__decref(ath_obj *o);
+/* Release the object if nothing (host, links, session) needs it. */
+void ath_obj__maybe_release(ath_obj *o);
+/* Whether the session must hold the object strongly (new, changed or deleted). */
+bool ath_obj__needs_session(const ath_obj *o);
+/* Set a prop from a packed value, tracking history (loading=false) or as loaded state (true). */
+int ath_obj__set_prop(ath_obj *o, uint32_t p, const void *val, size_t len, bool loading, ath_err *err);
+/* Link / unlink targets (with the back side in memory); `loading` = from the database (no history). */
+int ath_obj__rel_add(ath_obj *o, const ath_rel *r, ath_obj *t, bool loading, bool back, ath_err *err);
+int ath_obj__rel_remove(ath_obj *o, const ath_rel *r, ath_obj *t, bool back, ath_err *err);
+/* Replace a relationship's content as loaded from the database (no history). */
+int ath_obj__rel_load(ath_obj *o, const ath_rel *r, ath_obj **items, uint32_t n, ath_err *err);
+/* Forget a relationship's content (expire): it loads again on access. */
+void ath_obj__rel_expire(ath_obj *o, const ath_rel *r);
+/* Expire props (all when NULL) and relationships. */
+void ath_obj__expire(ath_obj *o, const bool *props, bool rels);
+/* The flush wrote the object's changes: current values become committed state. */
+void ath_obj__commit_state(ath_obj *o);
+/* Compute and store the identity key from the primary key props. */
+int ath_obj__make_key(ath_obj *o, ath_err *err);
+/* Pack an object reference (ext 1). */
+int ath_obj__pack_ref(msgpack_packer *pk, const ath_obj *o);
+/* Whether `o` is in `r`'s current content. */
+bool ath_relval__has(const ath_relval *rv, const ath_obj *o);
+/* For a detached object: free a cycle of objects only the cycle refers to. */
+void ath_obj__collect_cycle(ath_obj *o);
+
+/* ---- session -------------------------------------------------------------------------------- */
+
+/* open-addressing set of objects, keyed by id or by (mapper, identity key) */
+typedef struct ath_objset {
+	ath_obj **slots;
+	uint32_t cap, n, tomb;
+	bool by_key;
+} ath_objset;
+
+struct ath_session {
+	uint32_t magic;
+	ath_engine *engine;            /* held */
+	ath_registry *reg;             /* held */
+	uint32_t flags;
+	ath_conn *conn;                /* checked out at first use, returned at commit/rollback/close */
+	ath_obj *head;                 /* every object in the session */
+	size_t count;
+	ath_objset by_id, identity;
+	ath_obj **pins;                /* objects of the latest execute's rows (references) */
+	size_t npins, pins_cap;
+	bool need_rollback, flushing, autoflush_off;
+	ath_err failed;                /* the flush error PendingRollbackError reports */
+	uint32_t epoch;
+};
+
+int ath_objset__put(ath_objset *s, ath_obj *o);
+void ath_objset__del(ath_objset *s, ath_obj *o);
+ath_obj *ath_objset__by_id(const ath_objset *s, uint64_t id);
+ath_obj *ath_objset__by_key(const ath_objset *s, const ath_mapper *m, const void *key, size_t len);
+void ath_objset__free(ath_objset *s);
+
+int ath_session__create(ath_session **out, ath_engine *e, ath_registry *reg, uint32_t flags, ath_err *err);
+void ath_session__close(ath_session *s);
+/* The session's connection (checked out and transaction autobegun on first use). */
+int ath_session__conn(ath_session *s, ath_conn **out, ath_err *err);
+/* PendingRollbackError when a flush failed and rollback() has not run yet. */
+int ath_session__usable(ath_session *s, ath_err *err);
+int ath_session__attach(ath_session *s, ath_obj *o, ath_err *err);
+void ath_session__detach(ath_session *s, ath_obj *o);
+/* Register a persistent object's identity (after load or INSERT). */
+int ath_session__register(ath_session *s, ath_obj *o, ath_err *err);
+int ath_session__add(ath_session *s, ath_obj *o, ath_err *err);
+int ath_session__delete(ath_session *s, ath_obj *o, ath_err *err);
+int ath_session__get(ath_obj **out, ath_session *s, const char *cls, const void *pk, size_t len, ath_err *err);
+int ath_session__flush(ath_session *s, ath_err *err);
+int ath_session__autoflush(ath_session *s, ath_err *err);
+int ath_session__commit(ath_session *s, ath_err *err);
+int ath_session__rollback(ath_session *s, ath_err *err);
+int ath_session__expunge(ath_session *s, ath_obj *o, ath_err *err);
+void ath_session__expunge_all(ath_session *s);
+void ath_session__expire_all(ath_session *s);
+int ath_session__pin(ath_session *s, ath_obj *o);
+void ath_session__unpin_all(ath_session *s);
+/* Free unreachable clean objects (mark from host-held and strongly held ones through links). */
+void ath_session__collect(ath_session *s);
+
+/* flush.c */
+int ath_flush__run(ath_session *s, ath_err *err);
+
+/* ---- loading -------------------------------------------------------------------------------- */
+
+/* Run a Core shape on the session's connection; every row into `rows` (a packed batch). */
+int ath_load__run(ath_session *s, const void *shape, size_t len, const void *params, size_t plen, ath_buf *rows,
+		  ath_err *err);
+/* The object for a row's mapped columns (props in order, deferred ones left out), from the
+ * identity map (unloaded props filled; all of them with populate_existing) or new. *out is a
+ * borrowed pointer (the session holds it; pin or ref it to keep it). */
+int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const unsigned char *const *vals,
+		       const uint32_t *lens, bool populate_existing, ath_err *err);
+/* Load an object's unloaded column props (refresh when `force`); ObjectDeletedError when gone. */
+int ath_load__props(ath_session *s, ath_obj *o, bool force, ath_err *err);
+/* Lazy-load one relationship of `o`. */
+int ath_load__rel(ath_session *s, ath_obj *o, const ath_rel *r, ath_err *err);
+/* Selectin-load relationship `r` for every object of `objs` that has it unloaded. */
+int ath_load__selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, ath_err *err);
+/* After a query: the selectin relationships of the loaded objects, recursively. */
+int ath_load__eager(ath_session *s, ath_obj **objs, size_t n, ath_err *err);
+/* Ensure a relationship is loaded (lazy load if needed); errors for detached / raise. */
+int ath_load__ensure_rel(ath_obj *o, const ath_rel *r, ath_err *err);
+/* Ensure a prop is loaded. */
+int ath_load__ensure_prop(ath_obj *o, uint32_t p, ath_err *err);
+
+/* query.c */
+/* Pack an expression with its ORM references (["attr", cls, name], ...) as Core. */
+int ath_query__pack_expr(msgpack_packer *pk, const msgpack_object *e, const ath_registry *reg, ath_err *err);
+int ath_query__execute(ath_buf *out, ath_session *s, const void *shape, size_t len, const void *params, size_t plen,
+		       uint32_t flags, ath_err *err);
+
+/* ---- msgpack helpers (mp.c) ----------------------------------------------------------------- */
+
+/* End of the msgpack value starting at p (NULL when malformed or past end); no recursion. */
+const unsigned char *ath_mp__skip(const unsigned char *p, const unsigned char *end);
+/* Read an array header; returns the position after it, NULL when not an array. */
+const unsigned char *ath_mp__array(const unsigned char *p, const unsigned char *end, uint32_t *n);
+int ath_mp__col(msgpack_packer *pk, const char *table, const char *col);
+int ath_mp__bind(msgpack_packer *pk, uint32_t i);
+int ath_mp__key(msgpack_packer *pk, const char *k);
+/* ["table", name] or ["table", name, {"schema": s}] */
+int ath_mp__table(msgpack_packer *pk, const ath_table *t);
+/* AND of col = bind for each (table.col[i], bind base+i); returns binds used. */
+int ath_mp__where_eq(msgpack_packer *pk, const char *table, const ath_column *const *cols, uint32_t n, uint32_t base);
+/* the select columns list of a mapper's non-deferred props */
+int ath_mp__mapper_columns(msgpack_packer *pk, const ath_mapper *m, const char *from);
+uint32_t ath_mapper__nloaded(const ath_mapper *m);
+
+#endif

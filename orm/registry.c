@@ -1,0 +1,762 @@
+/* registry.c — mapping specs (docs/orm.md "Mapping spec") into mappers, and SQLAlchemy's configure
+ * step: every class resolved against the metadata, each relationship's direction and column pairs
+ * found from the foreign keys (relationships.py JoinCondition), back_populates checked both ways,
+ * and the mappers put in flush order (unitofwork.py's dependency sort). Errors name the class and
+ * attribute. Once built, a registry is immutable and shared by reference. */
+#include "orm/orm.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "wire/decode_int.h"
+#include "wire/mpbuf.h"
+
+#define FOR_MAP(o, i, k, v)                                                                        \
+	for (uint32_t i = 0; i < (o)->via.map.size; i++)                                           \
+		for (mobj *k = &(o)->via.map.ptr[i].key, *v = &(o)->via.map.ptr[i].val; k; k = NULL)
+
+static int cfg_error(dec *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int cfg_error(dec *d, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	return ath_err__set(d->err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, "%s", msg);
+}
+
+static int get_bool(dec *d, mobj *v, bool *out)
+{
+	if (v->type != MSGPACK_OBJECT_BOOLEAN)
+		return fail(d, "must be true or false, not %s", type_name(v));
+	*out = v->via.boolean;
+	return 0;
+}
+
+static int opt_str(dec *d, mobj *v, const char *what, const char **out)
+{
+	*out = NULL;
+	return v->type == MSGPACK_OBJECT_NIL ? 0 : ath_wire__get_str(d, v, what, out);
+}
+
+void ath_registry__incref(ath_registry *r) { atomic_fetch_add(&r->refs, 1); }
+
+void ath_registry__decref(ath_registry *r)
+{
+	if (!r || atomic_fetch_sub(&r->refs, 1) != 1)
+		return;
+	r->magic = ATH_MAGIC_DEAD;
+	if (r->md)
+		ath_metadata__decref(r->md);
+	msgpack_zone_destroy(&r->zone);
+	ath__free(r->spec_copy);
+	ath_arena__free(&r->arena);
+	ath__free(r);
+}
+
+const ath_mapper *ath_registry__mapper(const ath_registry *r, const char *name)
+{
+	for (uint32_t i = 0; i < r->nmappers; i++)
+		if (strcmp(r->mappers[i].name, name) == 0)
+			return &r->mappers[i];
+	return NULL;
+}
+
+int ath_mapper__attr(const ath_mapper *m, const char *name)
+{
+	for (uint32_t i = 0; i < m->nprops; i++)
+		if (strcmp(m->props[i].name, name) == 0)
+			return (int)i;
+	for (uint32_t i = 0; i < m->nrels; i++)
+		if (strcmp(m->rels[i].name, name) == 0)
+			return (int)(m->nprops + i);
+	return -1;
+}
+
+static int prop_of_column(const ath_mapper *m, const ath_column *c)
+{
+	for (uint32_t i = 0; i < m->nprops; i++)
+		if (m->props[i].col == c)
+			return (int)i;
+	return -1;
+}
+
+/* ---- decoding ------------------------------------------------------------------------------- */
+
+/* what the first pass keeps of a class until every mapper exists */
+typedef struct cls_spec {
+	mobj *properties, *relationships;
+	const char *version_id;
+} cls_spec;
+
+/* "properties": {"attr": {"column": c, "deferred": b}} — renames and deferral of column attributes */
+static int decode_props(dec *d, ath_mapper *m, mobj *o)
+{
+	if (o->type == MSGPACK_OBJECT_NIL)
+		return 0;
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return fail(d, "properties must be a map, not %s", type_name(o));
+	FOR_MAP(o, i, k, v)
+	{
+		const char *attr, *colname = NULL;
+		bool deferred = false;
+		path_key(d, k->type == MSGPACK_OBJECT_STR ? k->via.str.ptr : "?", k->type == MSGPACK_OBJECT_STR ? k->via.str.size : 1);
+		int rc = ath_wire__get_str(d, k, "attribute name", &attr);
+		if (rc)
+			return rc;
+		if (v->type != MSGPACK_OBJECT_MAP)
+			return fail(d, "a property must be a map, not %s", type_name(v));
+		FOR_MAP(v, j, pk, pv)
+		{
+			if (str_eq(pk, "column"))
+				rc = ath_wire__get_str(d, pv, "column name", &colname);
+			else if (str_eq(pk, "deferred"))
+				rc = get_bool(d, pv, &deferred);
+			else if (str_eq(pk, "expr"))
+				rc = ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+						  "%s.%s: SQL expression properties (column_property) are not supported yet",
+						  m->name, attr);
+			else
+				rc = fail(d, "unknown key for a property");
+			if (rc)
+				return rc;
+		}
+		const ath_column *c = ath_table__column(m->table, colname ? colname : attr);
+		if (!c)
+			return cfg_error(d, "%s.%s: table '%s' has no column '%s'", m->name, attr, m->table->name,
+					 colname ? colname : attr);
+		ath_prop *p = &m->props[c->pos];
+		p->name = attr;
+		p->deferred = deferred;
+		path_pop(d);
+	}
+	for (uint32_t i = 0; i < m->nprops; i++)
+		for (uint32_t j = i + 1; j < m->nprops; j++)
+			if (strcmp(m->props[i].name, m->props[j].name) == 0)
+				return cfg_error(d, "%s.%s: two columns are mapped under this name", m->name,
+						 m->props[i].name);
+	return 0;
+}
+
+static int parse_cascade(dec *d, mobj *v, uint32_t *out)
+{
+	if (v->type != MSGPACK_OBJECT_ARRAY)
+		return fail(d, "cascade must be an array of strings, not %s", type_name(v));
+	static const struct {
+		const char *name;
+		uint32_t bits;
+	} names[] = { { "all", ATH_CASCADE_ALL },
+		      { "save-update", ATH_CASCADE_SAVE_UPDATE },
+		      { "merge", ATH_CASCADE_MERGE },
+		      { "delete", ATH_CASCADE_DELETE },
+		      { "delete-orphan", ATH_CASCADE_DELETE_ORPHAN },
+		      { "refresh-expire", ATH_CASCADE_REFRESH_EXPIRE },
+		      { "expunge", ATH_CASCADE_EXPUNGE } };
+	*out = 0;
+	for (uint32_t i = 0; i < v->via.array.size; i++) {
+		mobj *e = &v->via.array.ptr[i];
+		size_t j;
+		for (j = 0; j < sizeof names / sizeof names[0]; j++)
+			if (str_eq(e, names[j].name))
+				break;
+		if (j == sizeof names / sizeof names[0]) {
+			path_idx(d, i);
+			return fail(d, "unknown cascade (expected all, save-update, merge, delete, delete-orphan, "
+				       "refresh-expire or expunge)");
+		}
+		*out |= names[j].bits;
+	}
+	return 0;
+}
+
+/* ["col", table, name] naming a column of `t` */
+static const ath_column *spec_column(mobj *o, const ath_metadata *md)
+{
+	if (o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3 || !str_eq(&o->via.array.ptr[0], "col"))
+		return NULL;
+	mobj *tn = &o->via.array.ptr[1], *cn = &o->via.array.ptr[2];
+	if (tn->type != MSGPACK_OBJECT_STR || cn->type != MSGPACK_OBJECT_STR)
+		return NULL;
+	char tbuf[256], cbuf[256];
+	if (tn->via.str.size >= sizeof tbuf || cn->via.str.size >= sizeof cbuf)
+		return NULL;
+	memcpy(tbuf, tn->via.str.ptr, tn->via.str.size);
+	tbuf[tn->via.str.size] = 0;
+	memcpy(cbuf, cn->via.str.ptr, cn->via.str.size);
+	cbuf[cn->via.str.size] = 0;
+	const ath_table *t = ath_metadata__table(md, NULL, tbuf);
+	return t ? ath_table__column(t, cbuf) : NULL;
+}
+
+static bool col_in(const ath_column *c, const ath_column **list, uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (list[i] == c)
+			return true;
+	return false;
+}
+
+/* Whether foreign key `fk` may be used, given the relationship's foreign_keys list. */
+static bool fk_allowed(const ath_constraint *fk, const ath_column **fks, uint32_t nfks)
+{
+	if (!nfks)
+		return true;
+	for (uint32_t i = 0; i < fk->ncolumns; i++)
+		if (!col_in(fk->columns[i], fks, nfks))
+			return false;
+	return true;
+}
+
+/* The foreign keys of `from` that refer to `to` (and pass the foreign_keys filter). */
+static uint32_t find_fks(const ath_table *from, const ath_table *to, const ath_column **fks, uint32_t nfks,
+			 const ath_constraint **found, uint32_t max)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < from->nconstraints; i++) {
+		const ath_constraint *c = from->constraints[i];
+		if (c->kind == ATH_CK_FOREIGN_KEY && c->ref_table == to && fk_allowed(c, fks, nfks)) {
+			if (n < max)
+				found[n] = c;
+			n++;
+		}
+	}
+	return n;
+}
+
+typedef struct rel_spec {
+	const char *target, *secondary, *back;
+	int uselist; /* -1 not given */
+	mobj *fks, *remote_side, *order_by;
+	bool has_cascade;
+} rel_spec;
+
+static int rel_columns(dec *d, ath_rel *r, mobj *list, const ath_metadata *md, const ath_column ***out, uint32_t *n,
+		       const char *what)
+{
+	*out = NULL;
+	*n = 0;
+	if (!list || list->type == MSGPACK_OBJECT_NIL)
+		return 0;
+	if (list->type != MSGPACK_OBJECT_ARRAY)
+		return fail(d, "%s must be an array of [\"col\", table, name]", what);
+	*out = ath_arena__zalloc(d->arena, sizeof **out * (list->via.array.size + 1));
+	if (!*out)
+		return oom(d);
+	for (uint32_t i = 0; i < list->via.array.size; i++) {
+		const ath_column *c = spec_column(&list->via.array.ptr[i], md);
+		if (!c)
+			return cfg_error(d, "%s.%s: %s[%u] is not a [\"col\", table, name] of the metadata",
+					 r->owner->name, r->name, what, i);
+		(*out)[(*n)++] = c;
+	}
+	return 0;
+}
+
+static int pairs_alloc(dec *d, ath_rel *r, uint32_t n)
+{
+	r->npairs = n;
+	r->local = ath_arena__alloc(d->arena, sizeof *r->local * (n ? n : 1));
+	r->remote = ath_arena__alloc(d->arena, sizeof *r->remote * (n ? n : 1));
+	return r->local && r->remote ? 0 : oom(d);
+}
+
+/* SQLAlchemy's JoinCondition for a relationship without primaryjoin: direction and column pairs
+ * from the one foreign key that links the two tables. */
+static int configure_join(dec *d, ath_registry *reg, ath_rel *r, rel_spec *rs)
+{
+	const ath_column **fks, **remote_side;
+	uint32_t nfks, nremote;
+	int rc = rel_columns(d, r, rs->fks, reg->md, &fks, &nfks, "foreign_keys");
+	if (!rc)
+		rc = rel_columns(d, r, rs->remote_side, reg->md, &remote_side, &nremote, "remote_side");
+	if (rc)
+		return rc;
+	const ath_table *own = r->owner->table, *tgt = r->target->table;
+	const ath_constraint *found[4];
+	if (rs->secondary) {
+		const ath_table *sec = ath_metadata__table(reg->md, NULL, rs->secondary);
+		if (!sec)
+			return cfg_error(d, "%s.%s: secondary table '%s' is not in the metadata", r->owner->name,
+					 r->name, rs->secondary);
+		if (own == tgt)
+			return ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+					    "%s.%s: a self-referential many-to-many needs primaryjoin/secondaryjoin, "
+					    "which are not supported yet",
+					    r->owner->name, r->name);
+		r->dir = ATH_REL_M2M;
+		r->secondary = sec;
+		const ath_constraint *lf[4], *rf[4];
+		uint32_t nl = find_fks(sec, own, fks, nfks, lf, 4), nr = find_fks(sec, tgt, fks, nfks, rf, 4);
+		if (nl != 1 || nr != 1)
+			return ath_err__set(d->err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+					    "%s.%s: could not determine join condition between parent/child tables: "
+					    "secondary table '%s' has %u foreign key(s) to '%s' and %u to '%s' (one each needed)",
+					    r->owner->name, r->name, sec->name, nl, own->name, nr, tgt->name);
+		r->nsec_local = lf[0]->ncolumns;
+		r->nsec_remote = rf[0]->ncolumns;
+		r->sec_local_prop = ath_arena__alloc(d->arena, sizeof(uint32_t) * r->nsec_local);
+		r->sec_remote_prop = ath_arena__alloc(d->arena, sizeof(uint32_t) * r->nsec_remote);
+		r->sec_local_col = ath_arena__alloc(d->arena, sizeof(void *) * r->nsec_local);
+		r->sec_remote_col = ath_arena__alloc(d->arena, sizeof(void *) * r->nsec_remote);
+		if (!r->sec_local_prop || !r->sec_remote_prop || !r->sec_local_col || !r->sec_remote_col)
+			return oom(d);
+		for (uint32_t i = 0; i < r->nsec_local; i++) {
+			r->sec_local_col[i] = lf[0]->columns[i];
+			r->sec_local_prop[i] = (uint32_t)prop_of_column(r->owner, lf[0]->ref_columns[i]);
+		}
+		for (uint32_t i = 0; i < r->nsec_remote; i++) {
+			r->sec_remote_col[i] = rf[0]->columns[i];
+			r->sec_remote_prop[i] = (uint32_t)prop_of_column(r->target, rf[0]->ref_columns[i]);
+		}
+		return 0;
+	}
+	uint32_t n_m2o = find_fks(own, tgt, fks, nfks, found, 4);
+	const ath_constraint *m2o = n_m2o ? found[0] : NULL;
+	uint32_t n_o2m = own == tgt ? 0 : find_fks(tgt, own, fks, nfks, found, 4);
+	const ath_constraint *o2m = n_o2m ? found[0] : NULL;
+	if (own == tgt) {
+		/* self-referential: one-to-many unless remote_side names the referred (parent) columns */
+		if (n_m2o == 1) {
+			bool remote_is_ref = nremote > 0;
+			for (uint32_t i = 0; i < nremote; i++)
+				if (!col_in(remote_side[i], m2o->ref_columns, m2o->ncolumns))
+					remote_is_ref = false;
+			if (remote_is_ref)
+				n_o2m = 0;
+			else {
+				o2m = m2o;
+				n_o2m = 1;
+				m2o = NULL;
+				n_m2o = 0;
+			}
+		}
+	}
+	if (n_m2o + n_o2m == 0)
+		return ath_err__set(d->err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+				    "%s.%s: could not determine join condition between parent/child tables '%s' and "
+				    "'%s': there are no foreign keys linking these tables",
+				    r->owner->name, r->name, own->name, tgt->name);
+	if (n_m2o > 1 || n_o2m > 1 || (n_m2o && n_o2m))
+		return ath_err__set(d->err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+				    "%s.%s: could not determine join condition between parent/child tables '%s' and "
+				    "'%s': there are multiple foreign key paths linking the tables; give foreign_keys",
+				    r->owner->name, r->name, own->name, tgt->name);
+	const ath_constraint *fk = m2o ? m2o : o2m;
+	r->dir = m2o ? ATH_REL_M2O : ATH_REL_O2M;
+	if ((rc = pairs_alloc(d, r, fk->ncolumns)))
+		return rc;
+	for (uint32_t i = 0; i < fk->ncolumns; i++) {
+		const ath_column *fcol = fk->columns[i], *rcol = fk->ref_columns[i];
+		int lp = m2o ? prop_of_column(r->owner, fcol) : prop_of_column(r->owner, rcol);
+		int tp = m2o ? prop_of_column(r->target, rcol) : prop_of_column(r->target, fcol);
+		r->local[i] = (uint32_t)lp;
+		r->remote[i] = (uint32_t)tp;
+	}
+	if (r->dir == ATH_REL_M2O && r->npairs == r->target->npk) {
+		r->m2o_by_pk = true;
+		for (uint32_t i = 0; i < r->npairs; i++)
+			if (r->remote[i] != r->target->pk[i])
+				r->m2o_by_pk = false;
+	}
+	return 0;
+}
+
+static int decode_rel(dec *d, ath_registry *reg, ath_rel *r, mobj *o, rel_spec *rs)
+{
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return fail(d, "a relationship must be a map, not %s", type_name(o));
+	rs->uselist = -1;
+	r->cascade = ATH_CASCADE_SAVE_UPDATE | ATH_CASCADE_MERGE;
+	r->lazy = ATH_LAZY_SELECT;
+	int rc = 0;
+	FOR_MAP(o, i, k, v)
+	{
+		if (k->type != MSGPACK_OBJECT_STR)
+			return fail(d, "keys must be strings");
+		path_key(d, k->via.str.ptr, k->via.str.size);
+		bool b;
+		if (str_eq(k, "target"))
+			rc = ath_wire__get_str(d, v, "target class", &rs->target);
+		else if (str_eq(k, "back_populates"))
+			rc = opt_str(d, v, "back_populates", &rs->back);
+		else if (str_eq(k, "uselist"))
+			rc = v->type == MSGPACK_OBJECT_NIL ? 0 : (rc = get_bool(d, v, &b)) ? rc : (rs->uselist = b, 0);
+		else if (str_eq(k, "secondary"))
+			rc = opt_str(d, v, "secondary table", &rs->secondary);
+		else if (str_eq(k, "primaryjoin") || str_eq(k, "secondaryjoin")) {
+			if (v->type != MSGPACK_OBJECT_NIL)
+				rc = ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+						  "%s.%s: custom %.*s is not supported yet", r->owner->name, r->name,
+						  (int)k->via.str.size, k->via.str.ptr);
+		} else if (str_eq(k, "foreign_keys"))
+			rs->fks = v;
+		else if (str_eq(k, "remote_side"))
+			rs->remote_side = v;
+		else if (str_eq(k, "order_by")) {
+			if (v->type != MSGPACK_OBJECT_NIL && v->type != MSGPACK_OBJECT_ARRAY)
+				rc = fail(d, "order_by must be an array of expressions");
+			else
+				r->order_by = v->type == MSGPACK_OBJECT_NIL || !v->via.array.size ? NULL : v;
+		} else if (str_eq(k, "cascade"))
+			rc = parse_cascade(d, v, &r->cascade), rs->has_cascade = true;
+		else if (str_eq(k, "lazy")) {
+			if (str_eq(v, "select") || str_eq(v, "true"))
+				r->lazy = ATH_LAZY_SELECT;
+			else if (str_eq(v, "selectin"))
+				r->lazy = ATH_LAZY_SELECTIN;
+			else if (str_eq(v, "raise"))
+				r->lazy = ATH_LAZY_RAISE;
+			else if (str_eq(v, "noload"))
+				r->lazy = ATH_LAZY_NOLOAD;
+			else if (str_eq(v, "joined") || str_eq(v, "subquery") || str_eq(v, "write_only") ||
+				 str_eq(v, "dynamic"))
+				rc = ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+						  "%s.%s: lazy=\"%.*s\" is not supported yet (select, selectin, raise and "
+						  "noload are)",
+						  r->owner->name, r->name, (int)v->via.str.size, v->via.str.ptr);
+			else
+				rc = fail(d, "unknown loader strategy");
+		} else if (str_eq(k, "passive_deletes"))
+			rc = get_bool(d, v, &r->passive_deletes);
+		else if (str_eq(k, "post_update"))
+			rc = get_bool(d, v, &r->post_update);
+		else if (str_eq(k, "viewonly"))
+			rc = get_bool(d, v, &r->viewonly);
+		else if (str_eq(k, "innerjoin") || str_eq(k, "single_parent"))
+			rc = get_bool(d, v, &b);
+		else
+			rc = fail(d, "unknown key for a relationship");
+		if (rc)
+			return rc;
+		path_pop(d);
+	}
+	if (!rs->target)
+		return cfg_error(d, "%s.%s: a relationship needs a \"target\" class", r->owner->name, r->name);
+	return 0;
+}
+
+static int configure_rels(dec *d, ath_registry *reg, ath_mapper *m, mobj *o)
+{
+	if (!o || o->type == MSGPACK_OBJECT_NIL)
+		return 0;
+	if (o->type != MSGPACK_OBJECT_MAP)
+		return fail(d, "relationships must be a map, not %s", type_name(o));
+	m->nrels = o->via.map.size;
+	m->rels = ath_arena__zalloc(d->arena, sizeof *m->rels * (m->nrels ? m->nrels : 1));
+	rel_spec *specs = ath_arena__zalloc(d->arena, sizeof *specs * (m->nrels ? m->nrels : 1));
+	if (!m->rels || !specs)
+		return oom(d);
+	FOR_MAP(o, i, k, v)
+	{
+		ath_rel *r = &m->rels[i];
+		r->idx = i;
+		r->owner = m;
+		path_key(d, k->type == MSGPACK_OBJECT_STR ? k->via.str.ptr : "?", k->type == MSGPACK_OBJECT_STR ? k->via.str.size : 1);
+		int rc = ath_wire__get_str(d, k, "relationship name", &r->name);
+		if (!rc && ath_mapper__attr(m, r->name) >= 0 && ath_mapper__attr(m, r->name) < (int)m->nprops)
+			rc = cfg_error(d, "%s.%s: the name is both a column attribute and a relationship", m->name, r->name);
+		for (uint32_t j = 0; !rc && j < i; j++)
+			if (strcmp(m->rels[j].name, r->name) == 0)
+				rc = cfg_error(d, "%s.%s: relationship given twice", m->name, r->name);
+		if (!rc)
+			rc = decode_rel(d, reg, r, v, &specs[i]);
+		if (rc)
+			return rc;
+		r->target = (ath_mapper *)ath_registry__mapper(reg, specs[i].target);
+		if (!r->target)
+			return cfg_error(d, "%s.%s: target class '%s' is not mapped", m->name, r->name, specs[i].target);
+		if ((rc = configure_join(d, reg, r, &specs[i])))
+			return rc;
+		r->uselist = specs[i].uselist >= 0 ? specs[i].uselist : r->dir != ATH_REL_M2O;
+		if (r->dir == ATH_REL_M2O && r->uselist)
+			return cfg_error(d, "%s.%s: a many-to-one relationship cannot be a list", m->name, r->name);
+		if ((r->cascade & ATH_CASCADE_DELETE_ORPHAN) && r->dir == ATH_REL_M2O)
+			return cfg_error(d, "%s.%s: delete-orphan cascade is normally configured only on the \"one\" "
+					    "side of a one-to-many relationship",
+					 m->name, r->name);
+		r->back_name = specs[i].back;
+		path_pop(d);
+	}
+	return 0;
+}
+
+static int check_back(dec *d, ath_registry *reg)
+{
+	for (uint32_t i = 0; i < reg->nmappers; i++) {
+		ath_mapper *m = &reg->mappers[i];
+		for (uint32_t j = 0; j < m->nrels; j++) {
+			ath_rel *r = &m->rels[j];
+			if (!r->back_name)
+				continue;
+			ath_rel *b = NULL;
+			for (uint32_t k = 0; k < r->target->nrels; k++)
+				if (strcmp(r->target->rels[k].name, r->back_name) == 0)
+					b = &r->target->rels[k];
+			if (!b)
+				return cfg_error(d, "%s.%s: back_populates names '%s', which %s does not have",
+						 m->name, r->name, r->back_name, r->target->name);
+			bool dir_ok = (r->dir == ATH_REL_M2M && b->dir == ATH_REL_M2M) ||
+				      (r->dir == ATH_REL_M2O && b->dir == ATH_REL_O2M) ||
+				      (r->dir == ATH_REL_O2M && b->dir == ATH_REL_M2O);
+			if (b->target != m || !dir_ok || (b->back_name && strcmp(b->back_name, r->name) != 0))
+				return cfg_error(d, "%s.%s: back_populates '%s' does not mirror it (%s.%s %s)", m->name,
+						 r->name, r->back_name, r->target->name, b->name,
+						 b->target != m ? "targets another class"
+						 : !dir_ok      ? "has an incompatible direction"
+								: "populates another relationship");
+			r->back = b;
+		}
+	}
+	return 0;
+}
+
+/* Flush order: a many-to-one's target (a one-to-many's owner) before the other side (Kahn). */
+static int flush_order(dec *d, ath_registry *reg)
+{
+	uint32_t n = reg->nmappers;
+	uint32_t *indeg = ath_arena__zalloc(d->arena, sizeof *indeg * (n ? n : 1));
+	reg->flush_order = ath_arena__zalloc(d->arena, sizeof(ath_mapper *) * (n ? n : 1));
+	bool *done = ath_arena__zalloc(d->arena, n ? n : 1);
+	if (!indeg || !reg->flush_order || !done)
+		return oom(d);
+#define EDGE_FOR(m, r, parent, child)                                                              \
+	const ath_mapper *parent = (r)->dir == ATH_REL_M2O ? (r)->target : (m);                     \
+	const ath_mapper *child = (r)->dir == ATH_REL_M2O ? (m) : (r)->target;
+	for (uint32_t i = 0; i < n; i++) {
+		ath_mapper *m = &reg->mappers[i];
+		for (uint32_t j = 0; j < m->nrels; j++) {
+			const ath_rel *r = &m->rels[j];
+			if (r->dir == ATH_REL_M2M || r->post_update || r->viewonly)
+				continue;
+			EDGE_FOR(m, r, parent, child)
+			if (parent == child)
+				m->self_ref = true;
+			else
+				indeg[child->idx]++;
+		}
+	}
+	for (uint32_t placed = 0; placed < n; placed++) {
+		uint32_t pick = n;
+		for (uint32_t i = 0; i < n && pick == n; i++)
+			if (!done[i] && indeg[i] == 0)
+				pick = i;
+		if (pick == n) {
+			char names[256] = "";
+			for (uint32_t i = 0; i < n; i++)
+				if (!done[i] && strlen(names) + strlen(reg->mappers[i].name) + 3 < sizeof names)
+					strcat(strcat(names, names[0] ? ", " : ""), reg->mappers[i].name);
+			return ath_err__set(d->err, ATH_EINVALID, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
+					    "circular dependency between mappers %s: set post_update on one of the "
+					    "relationships in the cycle",
+					    names);
+		}
+		done[pick] = true;
+		reg->mappers[pick].order = placed;
+		reg->flush_order[placed] = &reg->mappers[pick];
+		ath_mapper *m = &reg->mappers[pick];
+		for (uint32_t i = 0; i < n; i++) { /* edges out of `pick` */
+			ath_mapper *o = &reg->mappers[i];
+			for (uint32_t j = 0; j < o->nrels; j++) {
+				const ath_rel *r = &o->rels[j];
+				if (r->dir == ATH_REL_M2M || r->post_update || r->viewonly)
+					continue;
+				EDGE_FOR(o, r, parent, child)
+				if (parent == m && child != m)
+					indeg[child->idx]--;
+			}
+		}
+	}
+#undef EDGE_FOR
+	return 0;
+}
+
+static int decode_registry(dec *d, ath_registry *reg, mobj *root, const ath_wire_limits *lim)
+{
+	if (root->type != MSGPACK_OBJECT_MAP)
+		return fail(d, "a mapping spec must be a map, not %s", type_name(root));
+	mobj *mdspec = NULL, *classes = NULL;
+	int rc = 0;
+	FOR_MAP(root, i, k, v)
+	{
+		if (str_eq(k, "k")) {
+			if (!str_eq(v, "registry")) {
+				path_key(d, "k", 1);
+				return fail(d, "a mapping spec's \"k\" must be \"registry\"");
+			}
+		} else if (str_eq(k, "metadata"))
+			mdspec = v;
+		else if (str_eq(k, "classes"))
+			classes = v;
+		else {
+			if (k->type == MSGPACK_OBJECT_STR)
+				path_key(d, k->via.str.ptr, k->via.str.size);
+			return fail(d, "unknown key for a mapping spec");
+		}
+	}
+	if (!mdspec)
+		return fail(d, "a mapping spec needs \"metadata\" (a schema spec)");
+	if (!classes || classes->type != MSGPACK_OBJECT_ARRAY) {
+		path_key(d, "classes", 7);
+		return fail(d, "a mapping spec needs \"classes\", an array");
+	}
+	/* the metadata from its own bytes, so its errors carry its own paths */
+	ath_buf b = ATH_BUF_INIT;
+	msgpack_packer pk;
+	ath_wire__packer_init(&pk, &b);
+	if (msgpack_pack_object(&pk, *mdspec) < 0) {
+		ath_buf_dispose(&b);
+		return oom(d);
+	}
+	rc = ath_metadata__create(&reg->md, b.ptr, b.size, lim, d->err);
+	ath_buf_dispose(&b);
+	if (rc) {
+		ath_err__prefix(d->err, "metadata: ");
+		return rc;
+	}
+	reg->nmappers = classes->via.array.size;
+	reg->mappers = ath_arena__zalloc(d->arena, sizeof *reg->mappers * (reg->nmappers ? reg->nmappers : 1));
+	cls_spec *cs = ath_arena__zalloc(d->arena, sizeof *cs * (reg->nmappers ? reg->nmappers : 1));
+	if (!reg->mappers || !cs)
+		return oom(d);
+	path_key(d, "classes", 7);
+	for (uint32_t i = 0; i < reg->nmappers; i++) {
+		mobj *c = &classes->via.array.ptr[i];
+		ath_mapper *m = &reg->mappers[i];
+		m->idx = i;
+		m->version_prop = -1;
+		path_idx(d, i);
+		if (c->type != MSGPACK_OBJECT_MAP)
+			return fail(d, "a class must be a map, not %s", type_name(c));
+		const char *table = NULL;
+		FOR_MAP(c, j, k, v)
+		{
+			if (k->type != MSGPACK_OBJECT_STR)
+				return fail(d, "keys must be strings");
+			path_key(d, k->via.str.ptr, k->via.str.size);
+			if (str_eq(k, "name"))
+				rc = ath_wire__get_str(d, v, "class name", &m->name);
+			else if (str_eq(k, "table"))
+				rc = opt_str(d, v, "table name", &table);
+			else if (str_eq(k, "properties"))
+				cs[i].properties = v;
+			else if (str_eq(k, "relationships"))
+				cs[i].relationships = v;
+			else if (str_eq(k, "version_id"))
+				rc = opt_str(d, v, "version_id column", &cs[i].version_id);
+			else if (str_eq(k, "eager_defaults"))
+				rc = get_bool(d, v, &m->eager_defaults);
+			else if (str_eq(k, "inherits") || str_eq(k, "polymorphic_on") || str_eq(k, "polymorphic_identity")) {
+				if (v->type != MSGPACK_OBJECT_NIL)
+					rc = ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+							  "$.classes[%u].%.*s: inheritance is not supported yet", i,
+							  (int)k->via.str.size, k->via.str.ptr);
+			} else
+				rc = fail(d, "unknown key for a class");
+			if (rc)
+				return rc;
+			path_pop(d);
+		}
+		if (!m->name)
+			return fail(d, "a class needs a \"name\"");
+		for (uint32_t j = 0; j < i; j++)
+			if (strcmp(reg->mappers[j].name, m->name) == 0)
+				return cfg_error(d, "class '%s' is mapped twice", m->name);
+		if (!table)
+			return cfg_error(d, "%s: a class needs a \"table\"", m->name);
+		m->table = ath_metadata__table(reg->md, NULL, table);
+		if (!m->table)
+			return cfg_error(d, "%s: table '%s' is not in the metadata", m->name, table);
+		if (!m->table->pk || !m->table->pk->ncolumns)
+			return cfg_error(d, "%s: Mapper could not assemble any primary key columns for mapped table '%s'",
+					 m->name, table);
+		m->nprops = m->table->ncolumns;
+		m->props = ath_arena__zalloc(d->arena, sizeof *m->props * m->nprops);
+		m->npk = m->table->pk->ncolumns;
+		m->pk = ath_arena__alloc(d->arena, sizeof *m->pk * m->npk);
+		if (!m->props || !m->pk)
+			return oom(d);
+		for (uint32_t j = 0; j < m->nprops; j++) {
+			m->props[j].col = &m->table->columns[j];
+			m->props[j].name = m->table->columns[j].name;
+		}
+		for (uint32_t j = 0; j < m->npk; j++)
+			m->pk[j] = m->table->pk->columns[j]->pos;
+		path_key(d, "properties", 10);
+		if ((rc = decode_props(d, m, cs[i].properties)))
+			return rc;
+		path_pop(d);
+		for (uint32_t j = 0; j < m->npk; j++)
+			if (m->props[m->pk[j]].deferred)
+				return cfg_error(d, "%s.%s: a primary key column cannot be deferred", m->name,
+						 m->props[m->pk[j]].name);
+		if (cs[i].version_id) {
+			const ath_column *vc = ath_table__column(m->table, cs[i].version_id);
+			if (!vc)
+				return cfg_error(d, "%s: version_id names '%s', which table '%s' does not have", m->name,
+						 cs[i].version_id, table);
+			if (!ath_type__is_integer(&vc->type))
+				return cfg_error(d, "%s: version_id column '%s' must be an integer column", m->name,
+						 cs[i].version_id);
+			m->version_prop = (int32_t)vc->pos;
+		}
+		path_pop(d);
+	}
+	for (uint32_t i = 0; i < reg->nmappers; i++) {
+		path_idx(d, i);
+		path_key(d, "relationships", 13);
+		if ((rc = configure_rels(d, reg, &reg->mappers[i], cs[i].relationships)))
+			return rc;
+		path_pop(d);
+		path_pop(d);
+	}
+	path_pop(d);
+	if ((rc = check_back(d, reg)))
+		return rc;
+	return flush_order(d, reg);
+}
+
+int ath_registry__create(ath_registry **out, const void *spec, size_t len, ath_err *err)
+{
+	*out = NULL;
+	if (!spec || !len)
+		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, "no mapping spec given");
+	ath_wire_limits lim = ath_wire__limits(NULL);
+	int rc = ath_wire__validate(spec, len, &lim, "mapping spec", err);
+	if (rc)
+		return rc;
+	ath_registry *r = ath__calloc(1, sizeof *r);
+	if (!r)
+		return ath_err__oom(err);
+	atomic_init(&r->refs, 1);
+	ath_arena__init(&r->arena, 8192);
+	if (!msgpack_zone_init(&r->zone, 4096)) {
+		ath__free(r);
+		return ath_err__oom(err);
+	}
+	r->spec_copy = ath__malloc(len);
+	if (!r->spec_copy) {
+		ath_registry__decref(r);
+		return ath_err__oom(err);
+	}
+	memcpy(r->spec_copy, spec, len);
+	msgpack_object root;
+	size_t off = 0;
+	msgpack_unpack_return ur = msgpack_unpack((const char *)r->spec_copy, len, &off, &r->zone, &root);
+	if (ur == MSGPACK_UNPACK_NOMEM_ERROR)
+		rc = ath_err__oom(err);
+	else if (ur != MSGPACK_UNPACK_SUCCESS)
+		rc = ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_WIRE_FORMAT_ERROR, "mapping spec: not valid msgpack");
+	else {
+		dec d = { .arena = &r->arena, .err = err };
+		rc = decode_registry(&d, r, &root, &lim);
+	}
+	if (rc) {
+		ath_registry__decref(r);
+		return rc;
+	}
+	r->magic = ATH_MAGIC_REGISTRY;
+	*out = r;
+	return 0;
+}

@@ -1,0 +1,587 @@
+/* session.c — SQLAlchemy's Session: the object list and identity map, the connection and its
+ * transaction (autobegin, commit, rollback with state restored), add / delete with their cascades,
+ * get, expire, expunge, and the sweep that frees clean objects nothing refers to any more. The
+ * unit of work is flush.c's; loading is loading.c's. */
+#include "orm/orm.h"
+
+#include <string.h>
+
+#include "util/alloc.h"
+#include "wire/mpbuf.h"
+
+int ath_session__create(ath_session **out, ath_engine *e, ath_registry *reg, uint32_t flags, ath_err *err)
+{
+	ath_session *s = ath__calloc(1, sizeof *s);
+	if (!s)
+		return ath_err__oom(err);
+	s->magic = ATH_MAGIC_SESSION;
+	s->engine = e;
+	ath_engine__incref(e);
+	s->reg = reg;
+	ath_registry__incref(reg);
+	s->flags = flags;
+	s->identity.by_key = true;
+	*out = s;
+	return 0;
+}
+
+int ath_session__usable(ath_session *s, ath_err *err)
+{
+	if (!s->need_rollback)
+		return 0;
+	return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_PENDING_ROLLBACK_ERROR,
+			    "This Session's transaction has been rolled back due to a previous exception during "
+			    "flush. To begin a new transaction with this Session, first issue Session.rollback(). "
+			    "Original exception was: %s",
+			    s->failed.message);
+}
+
+int ath_session__conn(ath_session *s, ath_conn **out, ath_err *err)
+{
+	if (!s->conn) {
+		int rc = ath_engine__connect(&s->conn, s->engine, err);
+		if (rc)
+			return rc;
+	}
+	*out = s->conn;
+	return 0;
+}
+
+/* ---- membership ------------------------------------------------------------------------------ */
+
+int ath_session__attach(ath_session *s, ath_obj *o, ath_err *err)
+{
+	if (ath_objset__put(&s->by_id, o) < 0)
+		return ath_err__oom(err);
+	o->sess = s;
+	o->next = s->head;
+	o->prev = NULL;
+	if (s->head)
+		s->head->prev = o;
+	s->head = o;
+	s->count++;
+	return 0;
+}
+
+void ath_session__detach(ath_session *s, ath_obj *o)
+{
+	if (o->sess != s)
+		return;
+	ath_objset__del(&s->by_id, o);
+	if (o->has_key && ath_objset__by_key(&s->identity, o->m, o->key.p, o->key.len) == o)
+		ath_objset__del(&s->identity, o);
+	if (o->prev)
+		o->prev->next = o->next;
+	else
+		s->head = o->next;
+	if (o->next)
+		o->next->prev = o->prev;
+	o->prev = o->next = NULL;
+	o->sess = NULL;
+	s->count--;
+	o->status = o->has_key ? ATH_OBJ_DETACHED : ATH_OBJ_TRANSIENT;
+	o->marked_deleted = false;
+	o->in_txn_insert = o->in_txn_delete = false;
+}
+
+int ath_session__register(ath_session *s, ath_obj *o, ath_err *err)
+{
+	int rc = ath_obj__make_key(o, err);
+	if (rc)
+		return rc;
+	ath_obj *other = ath_objset__by_key(&s->identity, o->m, o->key.p, o->key.len);
+	if (other == o)
+		return 0;
+	if (other)
+		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_FLUSH_ERROR,
+				    "New instance of %s with identity key conflicts with persistent instance (id %llu)",
+				    o->m->name, (unsigned long long)other->id);
+	if (ath_objset__put(&s->identity, o) < 0)
+		return ath_err__oom(err);
+	return 0;
+}
+
+/* save-update cascade: transient objects reachable along cascading relationships become pending */
+static int cascade_add(ath_session *s, ath_obj *o, ath_err *err)
+{
+	for (uint32_t i = 0; i < o->m->nrels; i++) {
+		const ath_rel *r = &o->m->rels[i];
+		if (!(r->cascade & ATH_CASCADE_SAVE_UPDATE))
+			continue;
+		ath_relval *rv = &o->rels[i];
+		for (uint32_t j = 0; j < rv->n; j++) {
+			ath_obj *t = rv->items[j];
+			if (t->sess == s)
+				continue;
+			int rc = ath_session__add(s, t, err);
+			if (rc)
+				return rc;
+		}
+	}
+	return 0;
+}
+
+int ath_session__add(ath_session *s, ath_obj *o, ath_err *err)
+{
+	if (o->reg != s->reg)
+		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+				    "%s instance belongs to another registry than the session's", o->m->name);
+	if (o->sess == s)
+		return cascade_add(s, o, err);
+	if (o->sess)
+		return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
+				    "Object '%s' (id %llu) is already attached to another session", o->m->name,
+				    (unsigned long long)o->id);
+	if (o->has_key) { /* detached: persistent again */
+		ath_obj *other = ath_objset__by_key(&s->identity, o->m, o->key.p, o->key.len);
+		if (other)
+			return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
+					    "Can't attach instance of %s; another instance with the same identity key "
+					    "is already present in this session",
+					    o->m->name);
+		int rc = ath_session__attach(s, o, err);
+		if (rc)
+			return rc;
+		if (ath_objset__put(&s->identity, o) < 0) {
+			ath_session__detach(s, o);
+			return ath_err__oom(err);
+		}
+		o->status = ATH_OBJ_PERSISTENT;
+	} else {
+		int rc = ath_session__attach(s, o, err);
+		if (rc)
+			return rc;
+		o->status = ATH_OBJ_PENDING;
+	}
+	return cascade_add(s, o, err);
+}
+
+int ath_session__delete(ath_session *s, ath_obj *o, ath_err *err)
+{
+	if (o->sess != s)
+		return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
+				    "Instance of %s is not persisted in this session", o->m->name);
+	if (o->status == ATH_OBJ_PENDING) { /* SQLAlchemy: "is not persisted"; expunge it instead */
+		ath_obj__incref(o);
+		ath_session__detach(s, o);
+		ath_obj__decref(o);
+		return 0;
+	}
+	if (o->marked_deleted || o->status == ATH_OBJ_DELETED)
+		return 0;
+	o->marked_deleted = true;
+	/* delete cascade (the collection is loaded to know what to delete) */
+	for (uint32_t i = 0; i < o->m->nrels; i++) {
+		const ath_rel *r = &o->m->rels[i];
+		if (!(r->cascade & ATH_CASCADE_DELETE))
+			continue;
+		if (!o->rels[i].loaded) {
+			int rc = ath_load__rel(s, o, r, err);
+			if (rc)
+				return rc;
+		}
+		ath_relval *rv = &o->rels[i];
+		for (uint32_t j = 0; j < rv->n; j++) {
+			ath_obj *t = rv->items[j];
+			if (t->sess == s && !t->marked_deleted) {
+				int rc = ath_session__delete(s, t, err);
+				if (rc)
+					return rc;
+			}
+		}
+	}
+	return 0;
+}
+
+/* ---- pins: the objects of the latest result stay resolvable until the next one ---------------- */
+
+int ath_session__pin(ath_session *s, ath_obj *o)
+{
+	if (s->npins == s->pins_cap) {
+		size_t cap = s->pins_cap ? s->pins_cap * 2 : 64;
+		ath_obj **n = ath__realloc(s->pins, sizeof *n * cap);
+		if (!n)
+			return -1;
+		s->pins = n;
+		s->pins_cap = cap;
+	}
+	s->pins[s->npins++] = o;
+	ath_obj__incref(o);
+	return 0;
+}
+
+void ath_session__unpin_all(ath_session *s)
+{
+	size_t n = s->npins;
+	s->npins = 0;
+	for (size_t i = 0; i < n; i++)
+		ath_obj__decref(s->pins[i]);
+}
+
+/* ---- get ------------------------------------------------------------------------------------- */
+
+int ath_session__get(ath_obj **out, ath_session *s, const char *cls, const void *pk, size_t len, ath_err *err)
+{
+	*out = NULL;
+	const ath_mapper *m = ath_registry__mapper(s->reg, cls);
+	if (!m)
+		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, "class '%s' is not mapped", cls);
+	/* the key as the identity map spells it: array32 of the canonical values */
+	ath_wire_limits lim = ath_wire__limits(NULL);
+	int rc = ath_wire__validate(pk, len, &lim, "primary key", err);
+	if (rc)
+		return rc;
+	msgpack_zone z;
+	if (!msgpack_zone_init(&z, 512))
+		return ath_err__oom(err);
+	msgpack_object root;
+	size_t off = 0;
+	if (msgpack_unpack(pk, len, &off, &z, &root) != MSGPACK_UNPACK_SUCCESS) {
+		msgpack_zone_destroy(&z);
+		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_WIRE_FORMAT_ERROR, "primary key: not valid msgpack");
+	}
+	const msgpack_object *vals = &root;
+	uint32_t nvals = 1;
+	if (root.type == MSGPACK_OBJECT_ARRAY) {
+		vals = root.via.array.ptr;
+		nvals = root.via.array.size;
+	}
+	if (nvals != m->npk) {
+		msgpack_zone_destroy(&z);
+		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+				    "Incorrect number of values in identifier formed from argument for %s: %u given, "
+				    "primary key has %u column(s)",
+				    m->name, nvals, m->npk);
+	}
+	ath_buf key = ATH_BUF_INIT;
+	msgpack_packer pk2;
+	ath_wire__packer_init(&pk2, &key);
+	static const unsigned char h[5] = { 0xdd, 0, 0, 0, 0 };
+	rc = ath_wire__buf_write(&key, (const char *)h, 5);
+	key.ptr ? (void)(key.ptr[4] = (unsigned char)m->npk) : (void)0;
+	for (uint32_t i = 0; !rc && i < nvals; i++)
+		rc = msgpack_pack_object(&pk2, vals[i]);
+	msgpack_zone_destroy(&z);
+	if (rc) {
+		ath_buf_dispose(&key);
+		return ath_err__oom(err);
+	}
+	ath_obj *o = ath_objset__by_key(&s->identity, m, key.ptr, key.size);
+	if (o && !o->marked_deleted && o->status != ATH_OBJ_DELETED) {
+		ath_buf_dispose(&key);
+		ath_obj__incref(o);
+		rc = ath_load__props(s, o, false, err); /* expired: load again (ObjectDeletedError -> None) */
+		if (rc && err->klass == ATH_ERRCLASS_OBJECT_DELETED_ERROR) {
+			ath_err__clear(err);
+			ath_obj__decref(o);
+			return 0;
+		}
+		if (rc) {
+			ath_obj__decref(o);
+			return rc;
+		}
+		*out = o;
+		return 0;
+	}
+	if (o) { /* deleted in this session */
+		ath_buf_dispose(&key);
+		return 0;
+	}
+	/* SELECT <columns> FROM t WHERE pk = ? */
+	if ((rc = ath_session__autoflush(s, err))) {
+		ath_buf_dispose(&key);
+		return rc;
+	}
+	ath_buf shape = ATH_BUF_INIT, rows = ATH_BUF_INIT;
+	msgpack_packer sp;
+	ath_wire__packer_init(&sp, &shape);
+	const ath_column *cols[32];
+	for (uint32_t i = 0; i < m->npk && i < 32; i++)
+		cols[i] = m->props[m->pk[i]].col;
+	int prc = msgpack_pack_map(&sp, 3) | ath_mp__key(&sp, "k") | ath_mp__key(&sp, "select") |
+		  ath_mp__key(&sp, "columns") | ath_mp__mapper_columns(&sp, m, m->table->name) |
+		  ath_mp__key(&sp, "where") | ath_mp__where_eq(&sp, m->table->name, cols, m->npk, 0);
+	/* params: the key's values (the key without its array32 header is the values in order) */
+	ath_buf params = ATH_BUF_INIT;
+	msgpack_packer pp;
+	ath_wire__packer_init(&pp, &params);
+	prc |= msgpack_pack_array(&pp, m->npk) | ath_wire__buf_write(&params, (const char *)key.ptr + 5, key.size - 5);
+	ath_buf_dispose(&key);
+	rc = prc ? ath_err__oom(err) : ath_load__run(s, shape.ptr, shape.size, params.ptr, params.size, &rows, err);
+	ath_buf_dispose(&shape);
+	ath_buf_dispose(&params);
+	if (!rc) {
+		const unsigned char *p = rows.ptr, *end = rows.ptr + rows.size;
+		uint32_t nrows = 0, ncols = 0;
+		p = ath_mp__array(p, end, &nrows);
+		if (p && nrows) {
+			const unsigned char *vals2[512];
+			uint32_t lens[512];
+			p = ath_mp__array(p, end, &ncols);
+			for (uint32_t c = 0; p && c < ncols && c < 512; c++) {
+				const unsigned char *q = ath_mp__skip(p, end);
+				vals2[c] = p;
+				lens[c] = q ? (uint32_t)(q - p) : 0;
+				p = q;
+			}
+			if (!p)
+				rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INTERNAL_ERROR, "malformed row batch");
+			else {
+				ath_obj *found;
+				rc = ath_load__instance(&found, s, m, vals2, lens, false, err);
+				if (!rc) {
+					ath_obj__incref(found);
+					*out = found;
+					rc = ath_load__eager(s, &found, 1, err);
+				}
+			}
+		}
+	}
+	ath_buf_dispose(&rows);
+	return rc;
+}
+
+/* ---- expiry, expunge, sweep ------------------------------------------------------------------ */
+
+/* Every object of the session, each held by a reference, so the caller may release any of them. */
+static ath_obj **snapshot(ath_session *s, size_t *n)
+{
+	ath_obj **all = ath__malloc(sizeof *all * (s->count ? s->count : 1));
+	*n = 0;
+	if (!all)
+		return NULL;
+	for (ath_obj *o = s->head; o; o = o->next) {
+		all[(*n)++] = o;
+		o->host_refs++;
+	}
+	return all;
+}
+
+static void release_all(ath_obj **all, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ath_obj__decref(all[i]);
+	ath__free(all);
+}
+
+void ath_session__expire_all(ath_session *s)
+{
+	size_t n;
+	ath_obj **all = snapshot(s, &n);
+	if (!all)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (all[i]->status == ATH_OBJ_PERSISTENT)
+			ath_obj__expire(all[i], NULL, true);
+	release_all(all, n);
+}
+
+int ath_session__expunge(ath_session *s, ath_obj *o, ath_err *err)
+{
+	if (o->sess != s)
+		return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
+				    "Instance of %s is not present in this Session", o->m->name);
+	o->host_refs++;
+	ath_session__detach(s, o);
+	for (uint32_t i = 0; i < o->m->nrels; i++) {
+		if (!(o->m->rels[i].cascade & ATH_CASCADE_EXPUNGE))
+			continue;
+		ath_relval *rv = &o->rels[i];
+		for (uint32_t j = 0; j < rv->n; j++)
+			if (rv->items[j]->sess == s)
+				ath_session__expunge(s, rv->items[j], err);
+	}
+	ath_obj__decref(o);
+	return 0;
+}
+
+void ath_session__expunge_all(ath_session *s)
+{
+	ath_session__unpin_all(s);
+	ath_session__collect(s);
+	size_t n;
+	ath_obj **all = snapshot(s, &n);
+	if (!all)
+		return;
+	for (size_t i = 0; i < n; i++)
+		ath_session__detach(s, all[i]);
+	release_all(all, n);
+}
+
+/* Mark from what the host or the session holds, through relationships; free the rest. */
+void ath_session__collect(ath_session *s)
+{
+	uint32_t mark = ++s->epoch;
+	size_t n;
+	ath_obj **all = snapshot(s, &n);
+	if (!all)
+		return;
+	ath_obj **stack = ath__malloc(sizeof *stack * (n ? n : 1));
+	if (!stack) {
+		release_all(all, n);
+		return;
+	}
+	size_t top = 0;
+	for (size_t i = 0; i < n; i++) {
+		ath_obj *o = all[i];
+		if (o->host_refs > 1 || ath_obj__needs_session(o)) { /* > 1: snapshot() holds one */
+			o->mark = mark;
+			stack[top++] = o;
+		}
+	}
+	while (top) {
+		ath_obj *o = stack[--top];
+		for (uint32_t r = 0; r < o->m->nrels; r++) {
+			ath_relval *rv = &o->rels[r];
+			for (uint32_t j = 0; j < rv->n + rv->norig; j++) {
+				ath_obj *t = j < rv->n ? rv->items[j] : rv->orig[j - rv->n];
+				if (t->mark != mark && t->sess == s) {
+					t->mark = mark;
+					stack[top++] = t;
+				}
+			}
+		}
+	}
+	ath__free(stack);
+	for (size_t i = 0; i < n; i++)
+		if (all[i]->mark != mark)
+			ath_obj__expire(all[i], NULL, true); /* cuts the cycle; release_all frees them */
+	release_all(all, n);
+}
+
+/* ---- transactions ---------------------------------------------------------------------------- */
+
+int ath_session__autoflush(ath_session *s, ath_err *err)
+{
+	if ((s->flags & ATH_SESSION_NO_AUTOFLUSH) || s->autoflush_off || s->flushing)
+		return 0;
+	return ath_session__flush(s, err);
+}
+
+int ath_session__flush(ath_session *s, ath_err *err)
+{
+	int rc = ath_session__usable(s, err);
+	if (rc || s->flushing)
+		return rc;
+	s->flushing = true;
+	rc = ath_flush__run(s, err);
+	s->flushing = false;
+	if (rc) {
+		/* the flush's transaction is gone: roll the connection back now, refuse work until rollback() */
+		if (s->conn)
+			ath_conn__rollback(s->conn, &(ath_err){ 0 });
+		ath_err__clear(&s->failed);
+		s->failed.code = err->code;
+		s->failed.klass = err->klass;
+		memcpy(s->failed.message, err->message, sizeof s->failed.message);
+		s->need_rollback = true;
+	}
+	return rc;
+}
+
+/* After commit: flushed inserts and deletes are final. */
+static void end_txn_state(ath_session *s, bool expire)
+{
+	size_t n;
+	ath_obj **all = snapshot(s, &n);
+	if (!all)
+		return;
+	for (size_t i = 0; i < n; i++) {
+		ath_obj *o = all[i];
+		o->in_txn_insert = false;
+		if (o->status == ATH_OBJ_DELETED) {
+			o->in_txn_delete = false;
+			ath_session__detach(s, o);
+			continue;
+		}
+		if (expire && o->status == ATH_OBJ_PERSISTENT)
+			ath_obj__expire(o, NULL, true);
+	}
+	release_all(all, n);
+}
+
+int ath_session__commit(ath_session *s, ath_err *err)
+{
+	int rc = ath_session__usable(s, err);
+	if (!rc)
+		rc = ath_session__flush(s, err);
+	if (rc)
+		return rc;
+	if (s->conn) {
+		rc = ath_conn__commit(s->conn, err);
+		if (rc) {
+			ath_session__rollback(s, &(ath_err){ 0 });
+			return rc;
+		}
+		ath_conn__close(s->conn);
+		s->conn = NULL;
+	}
+	end_txn_state(s, !(s->flags & ATH_SESSION_NO_EXPIRE_ON_COMMIT));
+	return 0;
+}
+
+int ath_session__rollback(ath_session *s, ath_err *err)
+{
+	int rc = 0;
+	if (s->conn) {
+		rc = ath_conn__rollback(s->conn, err);
+		ath_conn__close(s->conn);
+		s->conn = NULL;
+	}
+	s->need_rollback = false;
+	ath_err__clear(&s->failed);
+	size_t n;
+	ath_obj **all = snapshot(s, &n);
+	if (!all)
+		return rc ? rc : ath_err__oom(err);
+	for (size_t i = 0; i < n; i++) {
+		ath_obj *o = all[i];
+		if (o->status == ATH_OBJ_PENDING || o->in_txn_insert) {
+			/* added in this transaction: transient again, keeping its values (and its relationships) */
+			if (o->in_txn_insert) {
+				ath_val__clear(&o->key);
+				o->has_key = false;
+			}
+			ath_session__detach(s, o);
+			o->status = ATH_OBJ_TRANSIENT;
+			continue;
+		}
+		if (o->status == ATH_OBJ_DELETED || o->in_txn_delete)
+			o->status = ATH_OBJ_PERSISTENT;
+		o->in_txn_delete = false;
+		o->marked_deleted = false;
+		ath_obj__expire(o, NULL, true);
+	}
+	release_all(all, n);
+	return rc;
+}
+
+void ath_session__close(ath_session *s)
+{
+	if (s->conn) {
+		ath_conn__rollback(s->conn, &(ath_err){ 0 });
+		ath_conn__close(s->conn);
+		s->conn = NULL;
+	}
+	s->need_rollback = false;
+	/* what the transaction had flushed is gone: forget inserted keys, undo deletions */
+	for (ath_obj *o = s->head; o; o = o->next) {
+		if (o->in_txn_insert) {
+			ath_val__clear(&o->key);
+			o->has_key = false;
+		}
+		o->in_txn_insert = o->in_txn_delete = false;
+		if (o->status == ATH_OBJ_DELETED)
+			o->status = ATH_OBJ_PERSISTENT;
+	}
+	ath_session__expunge_all(s);
+	ath_session__unpin_all(s);
+	ath__free(s->pins);
+	ath_objset__free(&s->by_id);
+	ath_objset__free(&s->identity);
+	ath_err__clear(&s->failed);
+	ath_registry__decref(s->reg);
+	ath_engine__decref(s->engine);
+	s->magic = ATH_MAGIC_DEAD;
+	ath__free(s);
+}
