@@ -420,11 +420,8 @@ static const ath_val *committed(const ath_obj *o, uint32_t p)
 static int pack_pk_params(ath_buf *rows, msgpack_packer *rp, const ath_obj *o)
 {
 	const ath_mapper *m = o->m;
-	int prc = 0;
-	for (uint32_t k = 0; k < m->npk; k++) {
-		const ath_val *v = committed(o, m->pk[k]);
-		prc |= ath_wire__buf_write(rows, (const char *)v->p, v->len);
-	}
+	/* the identity key's values (loaded or not, they are known) */
+	int prc = ath_wire__buf_write(rows, (const char *)o->key.p + 5, o->key.len - 5);
 	if (m->version_prop >= 0) {
 		const ath_val *v = committed(o, (uint32_t)m->version_prop);
 		prc |= v->p ? ath_wire__buf_write(rows, (const char *)v->p, v->len) : msgpack_pack_nil(rp);
@@ -732,13 +729,38 @@ static int post_updates(flush *f)
 
 /* ---- DELETE ------------------------------------------------------------------------------------ */
 
-/* depth of a deleted row among deleted rows of the same mapper (children deeper, deleted first) */
-static uint32_t delete_depth(ath_obj *o, uint32_t guard)
+/* The deleted parent of a deleted row of a self-referential mapper: by its foreign key values
+ * (relationships need not be loaded), else by its loaded many-to-one. */
+static ath_obj *deleted_parent(flush *f, ath_obj *o)
 {
+	const ath_mapper *m = o->m;
+	for (uint32_t i = 0; i < m->nrels; i++) {
+		const ath_rel *r = &m->rels[i];
+		if (r->target != m || r->viewonly || r->dir == ATH_REL_M2M || r->npairs != m->npk || m->npk > 32)
+			continue;
+		const uint32_t *fk = r->dir == ATH_REL_M2O ? r->local : r->remote;
+		const uint32_t *ref = r->dir == ATH_REL_M2O ? r->remote : r->local;
+		const ath_val *vals[32];
+		bool by_pk = true;
+		for (uint32_t k = 0; k < m->npk; k++) {
+			by_pk &= ref[k] == m->pk[k];
+			vals[k] = committed(o, fk[k]);
+		}
+		ath_obj *p = by_pk ? ath_objset__lookup(&f->s->identity, m, vals) : NULL;
+		if (p && p != o && p->marked_deleted)
+			return p;
+	}
 	ath_obj *p = self_parent(o);
-	if (!p || !p->marked_deleted || guard > 10000)
+	return p && p->marked_deleted ? p : NULL;
+}
+
+/* depth of a deleted row among deleted rows of the same mapper (children deeper, deleted first) */
+static uint32_t delete_depth(flush *f, ath_obj *o, uint32_t guard)
+{
+	ath_obj *p = deleted_parent(f, o);
+	if (!p || guard > 10000)
 		return 0;
-	return 1 + delete_depth(p, guard + 1);
+	return 1 + delete_depth(f, p, guard + 1);
 }
 
 static int cmp_wave_desc(const void *a, const void *b) { return -cmp_wave(a, b); }
@@ -746,12 +768,17 @@ static int cmp_wave_desc(const void *a, const void *b) { return -cmp_wave(a, b);
 static int delete_objs(flush *f, ath_obj **objs, size_t n)
 {
 	const ath_mapper *m = objs[0]->m;
+	int rc = 0;
+	/* the version counter and, for the order of self-referential rows, the foreign keys */
+	for (size_t j = 0; j < n && !rc && (m->self_ref || m->version_prop >= 0); j++)
+		rc = ath_load__props(f->s, objs[j], false, f->err);
+	if (rc)
+		return rc;
 	if (m->self_ref) {
 		for (size_t j = 0; j < n; j++)
-			objs[j]->wave = delete_depth(objs[j], 0);
+			objs[j]->wave = delete_depth(f, objs[j], 0);
 		qsort(objs, n, sizeof *objs, cmp_wave_desc);
 	}
-	int rc = 0;
 	size_t i = 0;
 	while (i < n && !rc) {
 		size_t j = i;

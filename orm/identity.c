@@ -119,3 +119,28 @@ void ath_objset__free(ath_objset *s)
 	ath__free(s->slots);
 	memset(s, 0, sizeof *s);
 }
+
+ath_obj *ath_objset__lookup(const ath_objset *s, const ath_mapper *m, const ath_val *const *vals)
+{
+	size_t len = 5;
+	for (uint32_t i = 0; i < m->npk; i++) {
+		if (!vals[i]->p || ath_val__is_nil(vals[i]))
+			return NULL;
+		len += vals[i]->len;
+	}
+	unsigned char stack[256], *k = len <= sizeof stack ? stack : ath__malloc(len);
+	if (!k)
+		return NULL;
+	k[0] = 0xdd; /* as ath_obj__make_key() spells it */
+	k[1] = k[2] = k[3] = 0;
+	k[4] = (unsigned char)m->npk;
+	size_t off = 5;
+	for (uint32_t i = 0; i < m->npk; i++) {
+		memcpy(k + off, vals[i]->p, vals[i]->len);
+		off += vals[i]->len;
+	}
+	ath_obj *o = ath_objset__by_key(s, m, k, len);
+	if (k != stack)
+		ath__free(k);
+	return o;
+}

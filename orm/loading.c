@@ -149,6 +149,8 @@ int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const
 		ath_buf_dispose(&key);
 		return rc;
 	}
+	for (uint32_t i = 0; i < m->nrels; i++)
+		o->rels[i].loaded = false; /* from the database: relationships load on access */
 	for (uint32_t i = 0, pos = 0; i < m->nprops && !rc; i++) {
 		if (m->props[i].deferred)
 			continue;

@@ -61,6 +61,9 @@ int ath_obj__new(ath_obj **out, ath_registry *reg, const ath_mapper *m, ath_err 
 	ath_registry__incref(reg);
 	o->id = atomic_fetch_add(&next_id, 1);
 	o->status = ATH_OBJ_TRANSIENT;
+	/* nothing in the database yet: every relationship is known, and empty */
+	for (uint32_t i = 0; i < m->nrels; i++)
+		o->rels[i].loaded = true;
 	*out = o;
 	return 0;
 }

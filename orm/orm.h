@@ -201,7 +201,7 @@ struct ath_session {
 	ath_registry *reg;             /* held */
 	uint32_t flags;
 	ath_conn *conn;                /* checked out at first use, returned at commit/rollback/close */
-	ath_obj *head;                 /* every object in the session */
+	ath_obj *head, *tail;          /* every object in the session, in the order it joined (insert order) */
 	size_t count;
 	ath_objset by_id, identity;
 	ath_obj **pins;                /* objects of the latest execute's rows (references) */
@@ -215,6 +215,8 @@ int ath_objset__put(ath_objset *s, ath_obj *o);
 void ath_objset__del(ath_objset *s, ath_obj *o);
 ath_obj *ath_objset__by_id(const ath_objset *s, uint64_t id);
 ath_obj *ath_objset__by_key(const ath_objset *s, const ath_mapper *m, const void *key, size_t len);
+/* The object whose primary key props have the values `vals` (one per key column), or NULL. */
+ath_obj *ath_objset__lookup(const ath_objset *s, const ath_mapper *m, const ath_val *const *vals);
 void ath_objset__free(ath_objset *s);
 
 int ath_session__create(ath_session **out, ath_engine *e, ath_registry *reg, uint32_t flags, ath_err *err);

@@ -153,9 +153,11 @@ static int pack_obj(msgpack_packer *pk, mobj *o, const ath_registry *reg, ath_er
 		}
 		return rc ? (err->code ? err->code : ath_err__oom(err)) : 0;
 	}
-	if (o->type != MSGPACK_OBJECT_ARRAY || !o->via.array.size || o->via.array.ptr[0].type != MSGPACK_OBJECT_STR)
+	if (o->type != MSGPACK_OBJECT_ARRAY)
 		return msgpack_pack_object(pk, *o) ? ath_err__oom(err) : 0;
 	mobj *a = o->via.array.ptr;
+	if (!o->via.array.size || a[0].type != MSGPACK_OBJECT_STR)
+		goto elements; /* a list of expressions */
 	if (is_form(o, "attr", 2)) {
 		const ath_mapper *m;
 		int at = attr_of(o, reg, &m, err);
@@ -182,6 +184,7 @@ static int pack_obj(msgpack_packer *pk, mobj *o, const ath_registry *reg, ath_er
 		if (rc != -2)
 			return rc;
 	}
+elements:;
 	int rc = msgpack_pack_array(pk, o->via.array.size);
 	for (uint32_t i = 0; i < o->via.array.size && !rc; i++)
 		rc = pack_obj(pk, &a[i], reg, err);

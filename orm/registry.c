@@ -94,7 +94,7 @@ typedef struct cls_spec {
 /* "properties": {"attr": {"column": c, "deferred": b}} — renames and deferral of column attributes */
 static int decode_props(dec *d, ath_mapper *m, mobj *o)
 {
-	if (o->type == MSGPACK_OBJECT_NIL)
+	if (!o || o->type == MSGPACK_OBJECT_NIL)
 		return 0;
 	if (o->type != MSGPACK_OBJECT_MAP)
 		return fail(d, "properties must be a map, not %s", type_name(o));

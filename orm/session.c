@@ -54,11 +54,13 @@ int ath_session__attach(ath_session *s, ath_obj *o, ath_err *err)
 	if (ath_objset__put(&s->by_id, o) < 0)
 		return ath_err__oom(err);
 	o->sess = s;
-	o->next = s->head;
-	o->prev = NULL;
-	if (s->head)
-		s->head->prev = o;
-	s->head = o;
+	o->next = NULL;
+	o->prev = s->tail;
+	if (s->tail)
+		s->tail->next = o;
+	else
+		s->head = o;
+	s->tail = o;
 	s->count++;
 	return 0;
 }
@@ -76,6 +78,8 @@ void ath_session__detach(ath_session *s, ath_obj *o)
 		s->head = o->next;
 	if (o->next)
 		o->next->prev = o->prev;
+	else
+		s->tail = o->prev;
 	o->prev = o->next = NULL;
 	o->sess = NULL;
 	s->count--;
@@ -156,6 +160,8 @@ int ath_session__add(ath_session *s, ath_obj *o, ath_err *err)
 	return cascade_add(s, o, err);
 }
 
+static int cascade_delete(ath_session *s, ath_obj *o, ath_err *err);
+
 int ath_session__delete(ath_session *s, ath_obj *o, ath_err *err)
 {
 	if (o->sess != s)
@@ -170,7 +176,17 @@ int ath_session__delete(ath_session *s, ath_obj *o, ath_err *err)
 	if (o->marked_deleted || o->status == ATH_OBJ_DELETED)
 		return 0;
 	o->marked_deleted = true;
-	/* delete cascade (the collection is loaded to know what to delete) */
+	/* delete cascade (the collection is loaded to know what to delete; no autoflush meanwhile,
+	 * which would delete the parent before its children are known) */
+	bool was_off = s->autoflush_off;
+	s->autoflush_off = true;
+	int rc = cascade_delete(s, o, err);
+	s->autoflush_off = was_off;
+	return rc;
+}
+
+static int cascade_delete(ath_session *s, ath_obj *o, ath_err *err)
+{
 	for (uint32_t i = 0; i < o->m->nrels; i++) {
 		const ath_rel *r = &o->m->rels[i];
 		if (!(r->cascade & ATH_CASCADE_DELETE))

@@ -258,6 +258,8 @@ int ath_result__header(ath_buf *out, ath_result *r, ath_err *err)
 
 void ath_result__close(ath_result *r)
 {
+	if (!r)
+		return;
 	release_stmt(r);
 	ath__free(r->colnames); /* one block: the array and the names (collect_columns) */
 	ath__free(r->ins_values.ptr);
