@@ -90,24 +90,30 @@ static int build_key(ath_buf *key, const ath_mapper *m, const unsigned char *con
 	return 0;
 }
 
-/* column position of each prop in a row of ath_mp__mapper_columns(), -1 for a deferred prop */
-static int row_pos(const ath_mapper *m, uint32_t p)
+/* whether prop p is in a row: the given column set, or every prop but the deferred ones */
+static inline bool in_row(const ath_mapper *m, const bool *cols, uint32_t p)
 {
-	if (m->props[p].deferred)
+	return cols ? cols[p] : !m->props[p].deferred;
+}
+
+/* column position of a prop in such a row, -1 when absent */
+static int row_pos(const ath_mapper *m, const bool *cols, uint32_t p)
+{
+	if (!in_row(m, cols, p))
 		return -1;
 	int pos = 0;
 	for (uint32_t i = 0; i < p; i++)
-		pos += !m->props[i].deferred;
+		pos += in_row(m, cols, i);
 	return pos;
 }
 
-int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const unsigned char *const *vals,
-		       const uint32_t *lens, bool populate_existing, ath_err *err)
+int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const bool *cols,
+		       const unsigned char *const *vals, const uint32_t *lens, bool populate_existing, ath_err *err)
 {
 	const unsigned char *kv[32];
 	uint32_t kl[32];
 	for (uint32_t i = 0; i < m->npk && i < 32; i++) {
-		int pos = row_pos(m, m->pk[i]);
+		int pos = row_pos(m, cols, m->pk[i]);
 		kv[i] = vals[pos];
 		kl[i] = lens[pos];
 		if (kl[i] == 1 && kv[i][0] == 0xc0)
@@ -125,7 +131,7 @@ int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const
 	if (o) {
 		ath_buf_dispose(&key);
 		for (uint32_t i = 0, pos = 0; i < m->nprops && !rc; i++) {
-			if (m->props[i].deferred)
+			if (!in_row(m, cols, i))
 				continue;
 			if (populate_existing || (!ath_val__loaded(&o->cur[i]) && !o->modified[i])) {
 				if (populate_existing && o->modified[i]) { /* populate_existing overwrites pending changes */
@@ -152,7 +158,7 @@ int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const
 	for (uint32_t i = 0; i < m->nrels; i++)
 		o->rels[i].loaded = false; /* from the database: relationships load on access */
 	for (uint32_t i = 0, pos = 0; i < m->nprops && !rc; i++) {
-		if (m->props[i].deferred)
+		if (!in_row(m, cols, i))
 			continue;
 		rc = ath_obj__set_prop(o, i, vals[pos], lens[pos], true, err);
 		pos++;
@@ -408,7 +414,7 @@ int ath_load__rel(ath_session *s, ath_obj *o, const ath_rel *r, ath_err *err)
 				break;
 			}
 			ath_obj *t;
-			rc = ath_load__instance(&t, s, r->target, it.vals, it.lens, false, err);
+			rc = ath_load__instance(&t, s, r->target, NULL, it.vals, it.lens, false, err);
 			if (!rc) {
 				t->host_refs++; /* held until linked */
 				items[nitems++] = t;
@@ -422,7 +428,7 @@ int ath_load__rel(ath_session *s, ath_obj *o, const ath_rel *r, ath_err *err)
 	if (!rc)
 		rc = ath_obj__rel_load(o, r, items, nitems, err);
 	if (!rc)
-		rc = ath_load__eager(s, items, nitems, err);
+		rc = ath_load__eager(s, items, nitems, NULL, err);
 	for (uint32_t i = 0; i < nitems; i++)
 		ath_obj__decref(items[i]);
 	ath__free(items);
@@ -520,7 +526,7 @@ static int selectin_batch(ath_session *s, const ath_rel *r, pslot *ps, uint32_t 
 				break;
 			}
 			ath_obj *t;
-			rc = ath_load__instance(&t, s, r->target, it.vals, it.lens, false, err);
+			rc = ath_load__instance(&t, s, r->target, NULL, it.vals, it.lens, false, err);
 			if (rc)
 				break;
 			/* which parents: M2M by the secondary's columns at the end of the row; O2M by the
@@ -632,20 +638,21 @@ static int selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, 
 	return rc;
 }
 
-int ath_load__selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, ath_err *err)
+int ath_load__selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, const ath_loadopts *opts,
+		       ath_err *err)
 {
 	ath_obj **loaded = NULL;
 	size_t nloaded = 0, capl = 0;
 	int rc = selectin(s, objs, n, r, &loaded, &nloaded, &capl, err);
 	if (!rc)
-		rc = ath_load__eager(s, loaded, nloaded, err);
+		rc = ath_load__eager(s, loaded, nloaded, opts, err);
 	for (size_t i = 0; i < nloaded; i++)
 		ath_obj__decref(loaded[i]);
 	ath__free(loaded);
 	return rc;
 }
 
-int ath_load__eager(ath_session *s, ath_obj **objs, size_t n, ath_err *err)
+int ath_load__eager(ath_session *s, ath_obj **objs, size_t n, const ath_loadopts *opts, ath_err *err)
 {
 	if (!n)
 		return 0;
@@ -654,14 +661,21 @@ int ath_load__eager(ath_session *s, ath_obj **objs, size_t n, ath_err *err)
 		const ath_mapper *m = &reg->mappers[mi];
 		for (uint32_t ri = 0; ri < m->nrels; ri++) {
 			const ath_rel *r = &m->rels[ri];
-			if (r->lazy != ATH_LAZY_SELECTIN)
+			uint8_t strat = ath_load__strategy(opts, r);
+			if (strat != ATH_LAZY_SELECTIN && strat != ATH_LAZY_NOLOAD)
 				continue;
 			bool any = false;
 			for (size_t i = 0; i < n && !any; i++)
 				any = objs[i]->m == m && !objs[i]->rels[ri].loaded;
 			if (!any)
 				continue;
-			int rc = ath_load__selectin(s, objs, n, r, err);
+			int rc = 0;
+			if (strat == ATH_LAZY_SELECTIN)
+				rc = ath_load__selectin(s, objs, n, r, opts, err);
+			else /* noload: empty, no SQL */
+				for (size_t i = 0; i < n && !rc; i++)
+					if (objs[i]->m == m && !objs[i]->rels[ri].loaded)
+						rc = ath_obj__rel_load(objs[i], r, NULL, 0, err);
 			if (rc)
 				return rc;
 		}

@@ -31,7 +31,7 @@
 /* ---- registry ------------------------------------------------------------------------------- */
 
 typedef enum { ATH_REL_M2O, ATH_REL_O2M, ATH_REL_M2M } ath_rel_dir;
-typedef enum { ATH_LAZY_SELECT, ATH_LAZY_SELECTIN, ATH_LAZY_RAISE, ATH_LAZY_NOLOAD } ath_lazy;
+typedef enum { ATH_LAZY_SELECT, ATH_LAZY_SELECTIN, ATH_LAZY_RAISE, ATH_LAZY_NOLOAD, ATH_LAZY_JOINED } ath_lazy;
 
 /* cascade bits (sqlalchemy/orm/util.py CascadeOptions) */
 #define ATH_CASCADE_SAVE_UPDATE 0x01u
@@ -154,6 +154,7 @@ struct ath_obj {
 	ath_val key;                   /* identity: a msgpack array of the primary key values */
 	ath_obj *prev, *next;          /* the session's object list */
 	uint32_t wave;                 /* flush scratch: self-referential insert level */
+	void *scratch;                 /* query scratch: the joined-eager group of this parent */
 };
 
 int ath_obj__new(ath_obj **out, ath_registry *reg, const ath_mapper *m, ath_err *err);
@@ -249,22 +250,41 @@ int ath_flush__run(ath_session *s, ath_err *err);
 
 /* ---- loading -------------------------------------------------------------------------------- */
 
+/* Loader strategies a statement's options set for relationships (selectinload, joinedload,
+ * lazyload, noload); the others keep their configured lazy=. */
+#define ATH_MAX_LOADOPTS 32
+typedef struct ath_loadopts {
+	uint32_t n;
+	const ath_rel *rel[ATH_MAX_LOADOPTS];
+	uint8_t strat[ATH_MAX_LOADOPTS];
+} ath_loadopts;
+
+static inline uint8_t ath_load__strategy(const ath_loadopts *o, const ath_rel *r)
+{
+	for (uint32_t i = 0; o && i < o->n; i++)
+		if (o->rel[i] == r)
+			return o->strat[i];
+	return r->lazy;
+}
+
 /* Run a Core shape on the session's connection; every row into `rows` (a packed batch). */
 int ath_load__run(ath_session *s, const void *shape, size_t len, const void *params, size_t plen, ath_buf *rows,
 		  ath_err *err);
-/* The object for a row's mapped columns (props in order, deferred ones left out), from the
+/* The object for a row's mapped columns (the props `cols` selects in order, or without `cols`
+ * every prop but the deferred ones), from the
  * identity map (unloaded props filled; all of them with populate_existing) or new. *out is a
  * borrowed pointer (the session holds it; pin or ref it to keep it). */
-int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const unsigned char *const *vals,
-		       const uint32_t *lens, bool populate_existing, ath_err *err);
+int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const bool *cols,
+		       const unsigned char *const *vals, const uint32_t *lens, bool populate_existing, ath_err *err);
 /* Load an object's unloaded column props (refresh when `force`); ObjectDeletedError when gone. */
 int ath_load__props(ath_session *s, ath_obj *o, bool force, ath_err *err);
 /* Lazy-load one relationship of `o`. */
 int ath_load__rel(ath_session *s, ath_obj *o, const ath_rel *r, ath_err *err);
 /* Selectin-load relationship `r` for every object of `objs` that has it unloaded. */
-int ath_load__selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, ath_err *err);
-/* After a query: the selectin relationships of the loaded objects, recursively. */
-int ath_load__eager(ath_session *s, ath_obj **objs, size_t n, ath_err *err);
+int ath_load__selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, const ath_loadopts *opts,
+		       ath_err *err);
+/* After a query: the selectin (and noload) relationships of the loaded objects, recursively. */
+int ath_load__eager(ath_session *s, ath_obj **objs, size_t n, const ath_loadopts *opts, ath_err *err);
 /* Ensure a relationship is loaded (lazy load if needed); errors for detached / raise. */
 int ath_load__ensure_rel(ath_obj *o, const ath_rel *r, ath_err *err);
 /* Ensure a prop is loaded. */
@@ -275,6 +295,10 @@ int ath_load__ensure_prop(ath_obj *o, uint32_t p, ath_err *err);
 int ath_query__pack_expr(msgpack_packer *pk, const msgpack_object *e, const ath_registry *reg, ath_err *err);
 int ath_query__execute(ath_buf *out, ath_session *s, const void *shape, size_t len, const void *params, size_t plen,
 		       uint32_t flags, ath_err *err);
+/* ath_query__execute() for the session's own loads: `pin` false leaves the latest result's
+ * references alone; *first (when given) receives a reference to the first row's first entity. */
+int ath_query__run(ath_buf *out, ath_session *s, const void *shape, size_t len, const void *params, size_t plen,
+		   uint32_t flags, bool pin, ath_obj **first, ath_err *err);
 
 /* ---- msgpack helpers (mp.c) ----------------------------------------------------------------- */
 

@@ -199,60 +199,105 @@ int ath_query__pack_expr(msgpack_packer *pk, const msgpack_object *e, const ath_
 /* ---- statements ------------------------------------------------------------------------------- */
 
 #define MAX_ENTITIES 16
+#define MAX_JOINS 16
 #define MAX_PATHS 16
 #define MAX_PATH_LEN 8
+
+/* A joined eager load: LEFT OUTER JOIN of the relationship's target (through an aliased secondary
+ * for a many-to-many) under an alias, its columns appended to the select's. */
+typedef struct join_plan {
+	const ath_rel *rel;
+	int parent;                    /* entity index >= 0, or -1 - the parent join's index */
+	char alias[72], sec_alias[72];
+	uint32_t col, ncols;
+} join_plan;
 
 typedef struct orm_plan {
 	uint32_t nent;
 	struct {
 		const ath_mapper *m;
 		uint32_t col, ncols;
+		bool *cols;            /* which props are selected (defer / undefer / load_only) */
 	} ent[MAX_ENTITIES];
+	uint32_t njoins;
+	join_plan joins[MAX_JOINS];
 	uint32_t ncols_out;            /* result columns after expansion */
 	uint32_t npaths;
 	const ath_rel *paths[MAX_PATHS][MAX_PATH_LEN];
+	uint8_t path_strat[MAX_PATHS];
 	uint32_t pathlen[MAX_PATHS];
-	bool populate_existing;
+	ath_loadopts opts;
+	bool populate_existing, has_limit;
+	mobj *columns, *from;
 } orm_plan;
 
-static int pack_columns(msgpack_packer *pk, mobj *cols, const ath_registry *reg, orm_plan *plan, ath_err *err)
+static void plan_free(orm_plan *p)
 {
-	if (cols->type != MSGPACK_OBJECT_ARRAY)
-		return pack_obj(pk, cols, reg, err);
-	uint32_t n = 0;
-	for (uint32_t i = 0; i < cols->via.array.size; i++) {
-		mobj *c = &cols->via.array.ptr[i];
-		if (is_form(c, "entity", 1)) {
-			const ath_mapper *m = mapper_of(&c->via.array.ptr[1], reg, err);
-			if (!m)
-				return ATH_EINVALID;
-			if (plan->nent == MAX_ENTITIES)
-				return orm_error(err, "more than %d entities in one select", MAX_ENTITIES);
-			plan->ent[plan->nent].m = m;
-			plan->ent[plan->nent].col = n;
-			plan->ent[plan->nent].ncols = ath_mapper__nloaded(m);
-			n += plan->ent[plan->nent++].ncols;
-		} else
-			n++;
-	}
-	plan->ncols_out = n;
-	int rc = msgpack_pack_array(pk, n);
-	for (uint32_t i = 0; i < cols->via.array.size && !rc; i++) {
-		mobj *c = &cols->via.array.ptr[i];
-		if (is_form(c, "entity", 1)) {
-			const ath_mapper *m = mapper_of(&c->via.array.ptr[1], reg, err);
-			for (uint32_t j = 0; j < m->nprops && !rc; j++)
-				if (!m->props[j].deferred)
-					rc = ath_mp__col(pk, m->table->name, m->props[j].col->name);
-			if (rc)
-				return ath_err__oom(err);
-		} else
-			rc = pack_obj(pk, c, reg, err);
-	}
-	return rc;
+	for (uint32_t i = 0; i < p->nent; i++)
+		ath__free(p->ent[i].cols);
 }
 
-/* "options": [["selectinload", [cls, rel], [cls, rel], ...], ...] */
+static const char *const STRATS[] = { "lazyload", "selectinload", "raiseload", "noload", "joinedload" };
+
+/* a path step [cls, rel] */
+static const ath_rel *path_step(mobj *step, const ath_registry *reg, uint32_t i, uint32_t j, ath_err *err)
+{
+	if (step->type != MSGPACK_OBJECT_ARRAY || step->via.array.size != 2) {
+		orm_error(err, "options[%u][%u]: a path step is [class, relationship]", i, j);
+		return NULL;
+	}
+	msgpack_object fake[3] = { { .type = MSGPACK_OBJECT_STR }, step->via.array.ptr[0], step->via.array.ptr[1] };
+	msgpack_object form = { .type = MSGPACK_OBJECT_ARRAY, .via.array = { 3, fake } };
+	const ath_mapper *m;
+	int at = attr_of(&form, reg, &m, err);
+	if (at < 0)
+		return NULL;
+	if ((uint32_t)at < m->nprops) {
+		orm_error(err, "options[%u][%u]: %s.%s is not a relationship", i, j, m->name, m->props[at].name);
+		return NULL;
+	}
+	return &m->rels[at - (int)m->nprops];
+}
+
+/* the entity's selected columns: ["defer", cls, attr], ["undefer", cls, attr], ["load_only", cls, [attrs]] */
+static int column_option(mobj *opt, const ath_registry *reg, orm_plan *plan, uint32_t i, ath_err *err)
+{
+	mobj *a = opt->via.array.ptr;
+	bool load_only = str_is(&a[0], "load_only");
+	if (opt->via.array.size != 3)
+		return orm_error(err, "options[%u]: [\"%s\", class, %s]", i, load_only ? "load_only" : "defer",
+				 load_only ? "[attributes]" : "attribute");
+	const ath_mapper *m = mapper_of(&a[1], reg, err);
+	if (!m)
+		return ATH_EINVALID;
+	uint32_t e;
+	for (e = 0; e < plan->nent && plan->ent[e].m != m; e++)
+		;
+	if (e == plan->nent)
+		return orm_error(err, "options[%u]: %s is not an entity of this select", i, m->name);
+	bool *cols = plan->ent[e].cols;
+	mobj *names = &a[2];
+	uint32_t n = load_only ? (names->type == MSGPACK_OBJECT_ARRAY ? names->via.array.size : 0) : 1;
+	if (load_only) {
+		if (names->type != MSGPACK_OBJECT_ARRAY)
+			return orm_error(err, "options[%u]: load_only takes a list of attributes", i);
+		for (uint32_t k = 0; k < m->nprops; k++)
+			cols[k] = false;
+	}
+	for (uint32_t k = 0; k < n; k++) {
+		char buf[256];
+		const char *name = cstr(load_only ? &names->via.array.ptr[k] : names, buf, sizeof buf);
+		int at = name ? ath_mapper__attr(m, name) : -1;
+		if (at < 0 || (uint32_t)at >= m->nprops)
+			return orm_error(err, "options[%u]: %s has no column attribute '%s'", i, m->name, name ? name : "?");
+		cols[at] = !str_is(&a[0], "defer");
+	}
+	for (uint32_t k = 0; k < m->npk; k++)
+		cols[m->pk[k]] = true; /* the identity is always loaded */
+	return 0;
+}
+
+/* "options": relationship loader options along paths, and column options */
 static int read_options(mobj *v, const ath_registry *reg, orm_plan *plan, ath_err *err)
 {
 	if (v->type != MSGPACK_OBJECT_ARRAY)
@@ -262,34 +307,42 @@ static int read_options(mobj *v, const ath_registry *reg, orm_plan *plan, ath_er
 		if (opt->type != MSGPACK_OBJECT_ARRAY || !opt->via.array.size || opt->via.array.ptr[0].type != MSGPACK_OBJECT_STR)
 			return orm_error(err, "options[%u]: a loader option is [name, ...]", i);
 		mobj *name = &opt->via.array.ptr[0];
-		if (!str_is(name, "selectinload"))
+		if (str_is(name, "defer") || str_is(name, "undefer") || str_is(name, "load_only")) {
+			int rc = column_option(opt, reg, plan, i, err);
+			if (rc)
+				return rc;
+			continue;
+		}
+		int strat = -1;
+		for (int k = 0; k < (int)(sizeof STRATS / sizeof *STRATS); k++)
+			if (str_is(name, STRATS[k]))
+				strat = k;
+		if (strat < 0 || strat == ATH_LAZY_RAISE)
 			return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-					    "options[%u]: loader option '%.*s' is not supported yet (selectinload is)", i,
-					    (int)name->via.str.size, name->via.str.ptr);
+					    "options[%u]: loader option '%.*s' is not supported yet (selectinload, joinedload, "
+					    "lazyload, noload, defer, undefer and load_only are)",
+					    i, (int)name->via.str.size, name->via.str.ptr);
 		if (plan->npaths == MAX_PATHS || opt->via.array.size - 1 > MAX_PATH_LEN || opt->via.array.size < 2)
-			return orm_error(err, "options[%u]: a selectinload path has 1 to %d steps (and at most %d paths)", i,
+			return orm_error(err, "options[%u]: a loader path has 1 to %d steps (and at most %d paths)", i,
 					 MAX_PATH_LEN, MAX_PATHS);
 		uint32_t p = plan->npaths++;
 		plan->pathlen[p] = opt->via.array.size - 1;
+		plan->path_strat[p] = (uint8_t)strat;
 		for (uint32_t j = 1; j < opt->via.array.size; j++) {
-			mobj *step = &opt->via.array.ptr[j];
-			if (step->type != MSGPACK_OBJECT_ARRAY || step->via.array.size != 2)
-				return orm_error(err, "options[%u][%u]: a path step is [class, relationship]", i, j);
-			msgpack_object_array pa = step->via.array;
-			msgpack_object fake[3] = { { .type = MSGPACK_OBJECT_STR }, pa.ptr[0], pa.ptr[1] };
-			msgpack_object form = { .type = MSGPACK_OBJECT_ARRAY, .via.array = { 3, fake } };
-			const ath_mapper *m;
-			int at = attr_of(&form, reg, &m, err);
-			if (at < 0)
+			const ath_rel *r = path_step(&opt->via.array.ptr[j], reg, i, j, err);
+			if (!r)
 				return ATH_EINVALID;
-			if ((uint32_t)at < m->nprops)
-				return orm_error(err, "options[%u][%u]: %s.%s is not a relationship", i, j, m->name,
-						 m->props[at].name);
-			const ath_rel *r = &m->rels[at - (int)m->nprops];
 			if (j > 1 && plan->paths[p][j - 2]->target != r->owner)
-				return orm_error(err, "options[%u][%u]: %s.%s does not continue the path", i, j, m->name, r->name);
+				return orm_error(err, "options[%u][%u]: %s.%s does not continue the path", i, j, r->owner->name,
+						 r->name);
 			plan->paths[p][j - 1] = r;
 		}
+		/* the strategy applies to the path's last relationship (the steps before keep theirs) */
+		const ath_rel *last = plan->paths[p][plan->pathlen[p] - 1];
+		if (plan->opts.n == ATH_MAX_LOADOPTS)
+			return orm_error(err, "more than %d loader options", ATH_MAX_LOADOPTS);
+		plan->opts.rel[plan->opts.n] = last;
+		plan->opts.strat[plan->opts.n++] = (uint8_t)strat;
 	}
 	return 0;
 }
@@ -311,37 +364,356 @@ static int read_exec_options(mobj *v, orm_plan *plan, ath_err *err)
 	return 0;
 }
 
+static uint32_t ncols_of(const ath_mapper *m, const bool *cols)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < m->nprops; i++)
+		n += cols ? cols[i] : !m->props[i].deferred;
+	return n;
+}
+
+static int add_join(orm_plan *plan, const ath_rel *r, int parent, ath_err *err)
+{
+	for (uint32_t j = 0; j < plan->njoins; j++)
+		if (plan->joins[j].rel == r && plan->joins[j].parent == parent)
+			return (int)j;
+	if (plan->njoins == MAX_JOINS)
+		return orm_error(err, "more than %d joined eager loads in one select", MAX_JOINS), -1;
+	join_plan *j = &plan->joins[plan->njoins];
+	j->rel = r;
+	j->parent = parent;
+	snprintf(j->alias, sizeof j->alias, "%s_%u", r->target->table->name, plan->njoins + 1);
+	if (r->secondary)
+		snprintf(j->sec_alias, sizeof j->sec_alias, "%s_%u", r->secondary->name, plan->njoins + 1);
+	j->ncols = ath_mapper__nloaded(r->target);
+	return (int)plan->njoins++;
+}
+
+/* configured lazy="joined" below a join or entity, not through a mapper already on the path */
+static int add_default_joins(orm_plan *plan, const ath_mapper *m, int parent, const ath_mapper **chain, int depth,
+			     ath_err *err)
+{
+	if (depth >= MAX_PATH_LEN)
+		return 0;
+	for (uint32_t i = 0; i < m->nrels; i++) {
+		const ath_rel *r = &m->rels[i];
+		if (ath_load__strategy(&plan->opts, r) != ATH_LAZY_JOINED || r->lazy != ATH_LAZY_JOINED)
+			continue;
+		bool seen = r->target == m;
+		for (int k = 0; k < depth; k++)
+			seen |= chain[k] == r->target;
+		if (seen)
+			continue;
+		int j = add_join(plan, r, parent, err);
+		if (j < 0)
+			return ATH_EINVALID;
+		chain[depth] = m;
+		int rc = add_default_joins(plan, r->target, -1 - j, chain, depth + 1, err);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Which entities and joins the select has: from its columns and options, before packing. */
+static int plan_statement(mobj *st, const ath_registry *reg, orm_plan *plan, ath_err *err)
+{
+	mobj *options = NULL;
+	for (uint32_t i = 0; i < st->via.map.size; i++) {
+		mobj *k = &st->via.map.ptr[i].key, *v = &st->via.map.ptr[i].val;
+		if (str_is(k, "columns"))
+			plan->columns = v;
+		else if (str_is(k, "from"))
+			plan->from = v;
+		else if (str_is(k, "options"))
+			options = v;
+		else if ((str_is(k, "limit") || str_is(k, "offset")) && v->type != MSGPACK_OBJECT_NIL)
+			plan->has_limit = true;
+		else if (str_is(k, "execution_options")) {
+			int rc = read_exec_options(v, plan, err);
+			if (rc)
+				return rc;
+		}
+	}
+	mobj *cols = plan->columns;
+	for (uint32_t i = 0; cols && cols->type == MSGPACK_OBJECT_ARRAY && i < cols->via.array.size; i++) {
+		mobj *c = &cols->via.array.ptr[i];
+		if (!is_form(c, "entity", 1))
+			continue;
+		const ath_mapper *m = mapper_of(&c->via.array.ptr[1], reg, err);
+		if (!m)
+			return ATH_EINVALID;
+		if (plan->nent == MAX_ENTITIES)
+			return orm_error(err, "more than %d entities in one select", MAX_ENTITIES);
+		bool *mask = ath__malloc(m->nprops ? m->nprops : 1);
+		if (!mask)
+			return ath_err__oom(err);
+		for (uint32_t k = 0; k < m->nprops; k++)
+			mask[k] = !m->props[k].deferred;
+		plan->ent[plan->nent].m = m;
+		plan->ent[plan->nent++].cols = mask;
+	}
+	if (options) {
+		int rc = read_options(options, reg, plan, err);
+		if (rc)
+			return rc;
+	}
+	/* joins: configured ones from each entity, then the joinedload paths */
+	for (uint32_t e = 0; e < plan->nent; e++) {
+		const ath_mapper *chain[MAX_PATH_LEN];
+		int rc = add_default_joins(plan, plan->ent[e].m, (int)e, chain, 0, err);
+		if (rc)
+			return rc;
+	}
+	for (uint32_t p = 0; p < plan->npaths; p++) {
+		if (plan->path_strat[p] != ATH_LAZY_JOINED)
+			continue;
+		uint32_t e;
+		for (e = 0; e < plan->nent && plan->ent[e].m != plan->paths[p][0]->owner; e++)
+			;
+		if (e == plan->nent)
+			return orm_error(err, "joinedload of %s.%s: %s is not an entity of this select",
+					 plan->paths[p][0]->owner->name, plan->paths[p][0]->name, plan->paths[p][0]->owner->name);
+		int parent = (int)e;
+		for (uint32_t k = 0; k < plan->pathlen[p]; k++) {
+			int j = add_join(plan, plan->paths[p][k], parent, err);
+			if (j < 0)
+				return ATH_EINVALID;
+			parent = -1 - j;
+		}
+	}
+	if (plan->njoins && plan->has_limit)
+		for (uint32_t j = 0; j < plan->njoins; j++)
+			if (plan->joins[j].rel->uselist)
+				return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+						    "joined eager loading of the collection %s.%s with LIMIT/OFFSET is not "
+						    "supported yet; use selectinload",
+						    plan->joins[j].rel->owner->name, plan->joins[j].rel->name);
+	/* the result's column layout */
+	uint32_t n = 0;
+	for (uint32_t i = 0, e = 0; cols && cols->type == MSGPACK_OBJECT_ARRAY && i < cols->via.array.size; i++) {
+		if (is_form(&cols->via.array.ptr[i], "entity", 1)) {
+			plan->ent[e].col = n;
+			plan->ent[e].ncols = ncols_of(plan->ent[e].m, plan->ent[e].cols);
+			n += plan->ent[e++].ncols;
+		} else
+			n++;
+	}
+	for (uint32_t j = 0; j < plan->njoins; j++) {
+		plan->joins[j].col = n;
+		n += plan->joins[j].ncols;
+	}
+	plan->ncols_out = n;
+	return 0;
+}
+
+static const char *parent_name(const orm_plan *plan, int parent)
+{
+	return parent >= 0 ? plan->ent[parent].m->table->name : plan->joins[-1 - parent].alias;
+}
+
+static int pack_alias(msgpack_packer *pk, const ath_table *t, const char *alias)
+{
+	return msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "alias") | ath_mp__table(pk, t) |
+	       ath_wire__pack_cstr(pk, alias);
+}
+
+/* col = col for each pair, AND-ed */
+static int pack_pairs_on(msgpack_packer *pk, uint32_t n, const char *lt, const char *const *lc, const char *rt,
+			 const char *const *rc_)
+{
+	int rc = 0;
+	if (n > 1)
+		rc |= msgpack_pack_array(pk, n + 1) | ath_wire__pack_cstr(pk, "and");
+	for (uint32_t i = 0; i < n; i++)
+		rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") | ath_mp__col(pk, lt, lc[i]) |
+		      ath_mp__col(pk, rt, rc_[i]);
+	return rc;
+}
+
+/* The FROM item of entity e with its joined eager loads: nested LEFT OUTER JOINs, innermost first. */
+static int pack_entity_from(msgpack_packer *pk, const orm_plan *plan, uint32_t e)
+{
+	/* every join under entity e (directly or through other joins), in plan order */
+	uint32_t list[MAX_JOINS], n = 0;
+	for (uint32_t j = 0; j < plan->njoins; j++) {
+		int p = plan->joins[j].parent;
+		while (p < 0)
+			p = plan->joins[-1 - p].parent;
+		if ((uint32_t)p == e)
+			list[n++] = j;
+	}
+	uint32_t depth = 0;
+	for (uint32_t k = 0; k < n; k++)
+		depth += plan->joins[list[k]].rel->secondary ? 2 : 1;
+	int rc = 0;
+	for (uint32_t k = 0; k < depth; k++)
+		rc |= msgpack_pack_array(pk, 5) | ath_wire__pack_cstr(pk, "join");
+	rc |= ath_mp__table(pk, plan->ent[e].m->table);
+	for (uint32_t k = 0; k < n; k++) {
+		const join_plan *j = &plan->joins[list[k]];
+		const ath_rel *r = j->rel;
+		const char *pt = parent_name(plan, j->parent);
+		const char *lc[32], *rcn[32];
+		if (r->secondary) {
+			for (uint32_t i = 0; i < r->nsec_local && i < 32; i++) {
+				lc[i] = r->owner->props[r->sec_local_prop[i]].col->name;
+				rcn[i] = r->sec_local_col[i]->name;
+			}
+			rc |= pack_alias(pk, r->secondary, j->sec_alias) |
+			      pack_pairs_on(pk, r->nsec_local, pt, lc, j->sec_alias, rcn) | ath_wire__pack_cstr(pk, "left");
+			for (uint32_t i = 0; i < r->nsec_remote && i < 32; i++) {
+				lc[i] = r->sec_remote_col[i]->name;
+				rcn[i] = r->target->props[r->sec_remote_prop[i]].col->name;
+			}
+			rc |= pack_alias(pk, r->target->table, j->alias) |
+			      pack_pairs_on(pk, r->nsec_remote, j->sec_alias, lc, j->alias, rcn) | ath_wire__pack_cstr(pk, "left");
+		} else {
+			for (uint32_t i = 0; i < r->npairs && i < 32; i++) {
+				lc[i] = r->owner->props[r->local[i]].col->name;
+				rcn[i] = r->target->props[r->remote[i]].col->name;
+			}
+			rc |= pack_alias(pk, r->target->table, j->alias) | pack_pairs_on(pk, r->npairs, pt, lc, j->alias, rcn) |
+			      ath_wire__pack_cstr(pk, "left");
+		}
+	}
+	return rc;
+}
+
+static bool has_joins(const orm_plan *plan, uint32_t e)
+{
+	for (uint32_t j = 0; j < plan->njoins; j++) {
+		int p = plan->joins[j].parent;
+		while (p < 0)
+			p = plan->joins[-1 - p].parent;
+		if ((uint32_t)p == e)
+			return true;
+	}
+	return false;
+}
+
+/* the entity whose table a FROM item names, or -1 */
+static int from_entity(mobj *item, const orm_plan *plan, const ath_registry *reg)
+{
+	char buf[256];
+	const char *name = NULL;
+	if (is_form(item, "entity", 1)) {
+		const char *cls = cstr(&item->via.array.ptr[1], buf, sizeof buf);
+		const ath_mapper *m = cls ? ath_registry__mapper(reg, cls) : NULL;
+		name = m ? m->table->name : NULL;
+	} else if (is_form(item, "table", 1))
+		name = cstr(&item->via.array.ptr[1], buf, sizeof buf);
+	for (uint32_t e = 0; name && e < plan->nent; e++)
+		if (strcmp(plan->ent[e].m->table->name, name) == 0)
+			return (int)e;
+	return -1;
+}
+
+static int pack_columns(msgpack_packer *pk, mobj *cols, const ath_registry *reg, const orm_plan *plan, ath_err *err)
+{
+	if (cols->type != MSGPACK_OBJECT_ARRAY)
+		return pack_obj(pk, cols, reg, err);
+	int rc = msgpack_pack_array(pk, plan->ncols_out);
+	for (uint32_t i = 0, e = 0; i < cols->via.array.size && !rc; i++) {
+		mobj *c = &cols->via.array.ptr[i];
+		if (is_form(c, "entity", 1)) {
+			const ath_mapper *m = plan->ent[e].m;
+			for (uint32_t j = 0; j < m->nprops && !rc; j++)
+				if (plan->ent[e].cols[j])
+					rc = ath_mp__col(pk, m->table->name, m->props[j].col->name);
+			e++;
+			if (rc)
+				return ath_err__oom(err);
+		} else
+			rc = pack_obj(pk, c, reg, err);
+	}
+	for (uint32_t j = 0; j < plan->njoins && !rc; j++) {
+		const ath_mapper *t = plan->joins[j].rel->target;
+		for (uint32_t k = 0; k < t->nprops && !rc; k++)
+			if (!t->props[k].deferred)
+				rc = ath_mp__col(pk, plan->joins[j].alias, t->props[k].col->name) ? ath_err__oom(err) : 0;
+	}
+	return rc;
+}
+
+/* "from": each entity's table that has joined eager loads becomes its join chain; when the
+ * statement names no FROM, one is added for those entities. */
+static int pack_from(msgpack_packer *pk, const ath_registry *reg, const orm_plan *plan, ath_err *err)
+{
+	bool done[MAX_ENTITIES] = { 0 };
+	mobj *from = plan->from && plan->from->type == MSGPACK_OBJECT_ARRAY ? plan->from : NULL;
+	uint32_t n = from ? from->via.array.size : 0;
+	for (uint32_t e = 0; e < plan->nent; e++) {
+		bool named = false;
+		for (uint32_t i = 0; i < n; i++)
+			named |= from_entity(&from->via.array.ptr[i], plan, reg) == (int)e;
+		if (!named && has_joins(plan, e))
+			n++;
+	}
+	int rc = msgpack_pack_array(pk, n);
+	for (uint32_t i = 0; from && i < from->via.array.size && !rc; i++) {
+		mobj *item = &from->via.array.ptr[i];
+		int e = from_entity(item, plan, reg);
+		if (e >= 0 && !done[e] && has_joins(plan, (uint32_t)e)) {
+			done[e] = true;
+			rc = pack_entity_from(pk, plan, (uint32_t)e) ? ath_err__oom(err) : 0;
+		} else
+			rc = pack_obj(pk, item, reg, err);
+	}
+	for (uint32_t e = 0; e < plan->nent && !rc; e++) {
+		if (done[e] || !has_joins(plan, e))
+			continue;
+		bool named = false;
+		for (uint32_t i = 0; from && i < from->via.array.size; i++)
+			named |= from_entity(&from->via.array.ptr[i], plan, reg) == (int)e;
+		if (!named)
+			rc = pack_entity_from(pk, plan, e) ? ath_err__oom(err) : 0;
+	}
+	return rc;
+}
+
 /* the statement map: ORM keys consumed, the rest translated */
 static int pack_statement(msgpack_packer *pk, mobj *st, const ath_registry *reg, orm_plan *plan, ath_err *err)
 {
 	if (st->type != MSGPACK_OBJECT_MAP)
 		return pack_obj(pk, st, reg, err);
-	uint32_t keep = 0;
 	bool is_select = false;
+	for (uint32_t i = 0; i < st->via.map.size; i++)
+		if (str_is(&st->via.map.ptr[i].key, "k") && str_is(&st->via.map.ptr[i].val, "select"))
+			is_select = true;
+	int rc = 0;
+	if (is_select && (rc = plan_statement(st, reg, plan, err)))
+		return rc;
+	bool add_from = is_select && plan->njoins && !plan->from;
+	uint32_t keep = add_from;
 	for (uint32_t i = 0; i < st->via.map.size; i++) {
 		mobj *k = &st->via.map.ptr[i].key;
 		keep += !(str_is(k, "options") || str_is(k, "execution_options"));
-		if (str_is(k, "k") && str_is(&st->via.map.ptr[i].val, "select"))
-			is_select = true;
 	}
-	int rc = msgpack_pack_map(pk, keep);
+	rc = msgpack_pack_map(pk, keep);
 	for (uint32_t i = 0; i < st->via.map.size && !rc; i++) {
 		mobj *k = &st->via.map.ptr[i].key, *v = &st->via.map.ptr[i].val;
-		if (str_is(k, "options"))
-			rc = read_options(v, reg, plan, err);
-		else if (str_is(k, "execution_options"))
-			rc = read_exec_options(v, plan, err);
-		else if (msgpack_pack_object(pk, *k))
+		if (str_is(k, "options") || str_is(k, "execution_options"))
+			continue;
+		if (msgpack_pack_object(pk, *k))
 			rc = ath_err__oom(err);
 		else if (is_select && str_is(k, "columns"))
 			rc = pack_columns(pk, v, reg, plan, err);
+		else if (is_select && str_is(k, "from") && plan->njoins)
+			rc = pack_from(pk, reg, plan, err);
 		else
 			rc = pack_obj(pk, v, reg, err);
 	}
+	if (!rc && add_from)
+		rc = ath_mp__key(pk, "from") ? ath_err__oom(err) : pack_from(pk, reg, plan, err);
+	if (!rc && !is_select)
+		for (uint32_t i = 0; i < st->via.map.size && !rc; i++)
+			if (str_is(&st->via.map.ptr[i].key, "options") || str_is(&st->via.map.ptr[i].key, "execution_options"))
+				rc = orm_error(err, "options and execution_options apply to a select");
 	return rc;
 }
 
-/* load path p's relationships level by level, from the result's objects */
+/* load path p's relationships level by level, from the result's objects (selectinload, noload) */
 static int run_path(ath_session *s, const orm_plan *plan, uint32_t p, ath_obj **objs, size_t n, ath_err *err)
 {
 	ath_obj **level = objs;
@@ -350,9 +722,15 @@ static int run_path(ath_session *s, const orm_plan *plan, uint32_t p, ath_obj **
 	int rc = 0;
 	for (uint32_t step = 0; step < plan->pathlen[p] && !rc && nlevel; step++) {
 		const ath_rel *r = plan->paths[p][step];
-		rc = ath_load__selectin(s, level, nlevel, r, err);
-		if (rc)
-			break;
+		uint8_t strat = step + 1 == plan->pathlen[p] ? plan->path_strat[p] : ath_load__strategy(&plan->opts, r);
+		if (strat == ATH_LAZY_SELECTIN)
+			rc = ath_load__selectin(s, level, nlevel, r, &plan->opts, err);
+		else if (strat == ATH_LAZY_NOLOAD)
+			for (size_t i = 0; i < nlevel && !rc; i++)
+				if (level[i]->m == r->owner && !level[i]->rels[r->idx].loaded)
+					rc = ath_obj__rel_load(level[i], r, NULL, 0, err);
+		if (rc || strat == ATH_LAZY_SELECT || strat == ATH_LAZY_NOLOAD)
+			break; /* lazyload: nothing now (and nothing below it either) */
 		/* the next level: every object this step's relationship holds */
 		size_t cap = 0, nn = 0;
 		ath_obj **nx = NULL;
@@ -390,8 +768,215 @@ static int run_path(ath_session *s, const orm_plan *plan, uint32_t p, ath_obj **
 	return rc;
 }
 
-int ath_query__execute(ath_buf *out, ath_session *s, const void *shape, size_t len, const void *params, size_t plen,
-		       uint32_t flags, ath_err *err)
+/* ---- rows -> objects ------------------------------------------------------------------------ */
+
+typedef struct objlist {
+	ath_obj **v;
+	size_t n, cap;
+} objlist;
+
+static int push(objlist *l, ath_obj *o)
+{
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+		ath_obj **g = ath__realloc(l->v, sizeof *g * cap);
+		if (!g)
+			return -1;
+		l->v = g;
+		l->cap = cap;
+	}
+	l->v[l->n++] = o;
+	o->host_refs++;
+	return 0;
+}
+
+static void list_free(objlist *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		ath_obj__decref(l->v[i]);
+	ath__free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
+/* what a joined eager load collected for one parent */
+typedef struct jgroup {
+	ath_obj *parent;
+	uint32_t join;
+	objlist kids;
+	struct jgroup *next;
+} jgroup;
+
+static bool all_nil(const unsigned char *const *vals, const uint32_t *lens, const ath_mapper *m, uint32_t base)
+{
+	/* the target's primary key columns in the joined columns (every non-deferred prop, in order) */
+	for (uint32_t k = 0; k < m->npk; k++) {
+		uint32_t pos = 0;
+		for (uint32_t i = 0; i < m->pk[k]; i++)
+			pos += !m->props[i].deferred;
+		if (!(lens[base + pos] == 1 && vals[base + pos][0] == 0xc0))
+			return false;
+	}
+	return true;
+}
+
+/* rows seen, for de-duplication when joined collections repeat parents */
+typedef struct rowset {
+	uint64_t *hash;
+	size_t *off, *len;
+	uint32_t cap, n;
+} rowset;
+
+static uint64_t fnv(const unsigned char *p, size_t n)
+{
+	uint64_t h = 0xcbf29ce484222325ull;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x100000001b3ull;
+	return h | 1;
+}
+
+/* 1 when the row at buf[off..off+len) was seen, 0 after adding it, -1 out of memory */
+static int rowset_seen(rowset *rs, const ath_buf *buf, size_t off, size_t len)
+{
+	if ((rs->n + 1) * 2 > rs->cap) {
+		uint32_t cap = rs->cap ? rs->cap * 2 : 64;
+		uint64_t *h = ath__calloc(cap, sizeof *h);
+		size_t *o = ath__malloc(sizeof *o * cap), *l = ath__malloc(sizeof *l * cap);
+		if (!h || !o || !l) {
+			ath__free(h), ath__free(o), ath__free(l);
+			return -1;
+		}
+		for (uint32_t i = 0; i < rs->cap; i++) {
+			if (!rs->hash[i])
+				continue;
+			uint32_t j = (uint32_t)rs->hash[i] & (cap - 1);
+			while (h[j])
+				j = (j + 1) & (cap - 1);
+			h[j] = rs->hash[i], o[j] = rs->off[i], l[j] = rs->len[i];
+		}
+		ath__free(rs->hash), ath__free(rs->off), ath__free(rs->len);
+		rs->hash = h, rs->off = o, rs->len = l, rs->cap = cap;
+	}
+	uint64_t hv = fnv(buf->ptr + off, len);
+	uint32_t j = (uint32_t)hv & (rs->cap - 1);
+	while (rs->hash[j]) {
+		if (rs->hash[j] == hv && rs->len[j] == len && memcmp(buf->ptr + rs->off[j], buf->ptr + off, len) == 0)
+			return 1;
+		j = (j + 1) & (rs->cap - 1);
+	}
+	rs->hash[j] = hv, rs->off[j] = off, rs->len[j] = len;
+	rs->n++;
+	return 0;
+}
+
+static void rowset_free(rowset *rs) { ath__free(rs->hash), ath__free(rs->off), ath__free(rs->len); }
+
+/* One result row: entities and joined objects loaded, the output row packed into `body`. */
+static int one_row(ath_session *s, const orm_plan *plan, const unsigned char *const *vals, const uint32_t *lens,
+		   uint32_t ncols, uint32_t flags, bool pin, msgpack_packer *op, objlist *ents, jgroup **groups,
+		   objlist *joined, ath_err *err)
+{
+	ath_obj *eo[MAX_ENTITIES] = { 0 }, *jo[MAX_JOINS] = { 0 };
+	int rc = 0;
+	for (uint32_t e = 0; e < plan->nent && !rc; e++) {
+		rc = ath_load__instance(&eo[e], s, plan->ent[e].m, plan->ent[e].cols, vals + plan->ent[e].col,
+					lens + plan->ent[e].col, plan->populate_existing, err);
+		if (!rc && ((pin && ath_session__pin(s, eo[e]) < 0) || push(ents, eo[e]) < 0))
+			rc = ath_err__oom(err);
+	}
+	for (uint32_t j = 0; j < plan->njoins && !rc; j++) {
+		const join_plan *jp = &plan->joins[j];
+		ath_obj *parent = jp->parent >= 0 ? eo[jp->parent] : jo[-1 - jp->parent];
+		if (!parent)
+			continue;
+		if (!all_nil(vals, lens, jp->rel->target, jp->col)) {
+			rc = ath_load__instance(&jo[j], s, jp->rel->target, NULL, vals + jp->col, lens + jp->col,
+						plan->populate_existing, err);
+			if (!rc && push(joined, jo[j]) < 0)
+				rc = ath_err__oom(err);
+		}
+		/* the parent's group for this join (scratch: its first group; chained per join) */
+		jgroup *g = parent->scratch;
+		while (g && g->join != j)
+			g = g->next;
+		if (!rc && !g) {
+			g = ath__calloc(1, sizeof *g);
+			if (!g) {
+				rc = ath_err__oom(err);
+				break;
+			}
+			g->parent = parent;
+			g->join = j;
+			parent->host_refs++;
+			g->next = parent->scratch;
+			parent->scratch = g;
+			/* remember every group to finish them: a list through `groups` */
+			jgroup *holder = ath__calloc(1, sizeof *holder);
+			if (!holder) {
+				rc = ath_err__oom(err);
+				break;
+			}
+			holder->parent = (ath_obj *)g; /* the list node points at the group */
+			holder->next = *groups;
+			*groups = holder;
+		}
+		if (!rc && jo[j]) {
+			bool dup = false;
+			for (size_t k = g->kids.n; k-- > 0 && !dup;)
+				dup = g->kids.v[k] == jo[j];
+			if (!dup && push(&g->kids, jo[j]) < 0)
+				rc = ath_err__oom(err);
+		}
+	}
+	if (rc)
+		return rc;
+	/* the output row: entities as references, other columns as they are */
+	uint32_t outcols = ncols;
+	for (uint32_t e = 0; e < plan->nent; e++)
+		outcols -= plan->ent[e].ncols - 1;
+	for (uint32_t j = 0; j < plan->njoins; j++)
+		outcols -= plan->joins[j].ncols;
+	if (!(flags & ATH_ROWS_SCALARS) && msgpack_pack_array(op, outcols))
+		return ath_err__oom(err);
+	uint32_t c = 0, e = 0, emitted = 0, end = plan->njoins ? plan->joins[0].col : ncols;
+	while (c < end && !rc) {
+		bool first = !(flags & ATH_ROWS_SCALARS) || emitted == 0;
+		if (e < plan->nent && plan->ent[e].col == c) {
+			if (first && ath_obj__pack_ref(op, eo[e]))
+				rc = ath_err__oom(err);
+			c += plan->ent[e++].ncols;
+		} else {
+			if (first && ath_wire__buf_write(op->data, (const char *)vals[c], lens[c]))
+				rc = ath_err__oom(err);
+			c++;
+		}
+		emitted++;
+	}
+	return rc;
+}
+
+/* the joined relationships: each parent's collected objects become its loaded value */
+static int finish_groups(jgroup *groups, const orm_plan *plan, ath_err *err)
+{
+	int rc = 0;
+	while (groups) {
+		jgroup *holder = groups, *g = (jgroup *)holder->parent;
+		groups = holder->next;
+		const ath_rel *r = plan->joins[g->join].rel;
+		if (!rc && !g->parent->rels[r->idx].loaded)
+			rc = ath_obj__rel_load(g->parent, r, g->kids.v, (uint32_t)g->kids.n, err);
+		else if (!rc && plan->populate_existing)
+			rc = ath_obj__rel_load(g->parent, r, g->kids.v, (uint32_t)g->kids.n, err);
+		g->parent->scratch = NULL;
+		list_free(&g->kids);
+		ath_obj__decref(g->parent);
+		ath__free(g);
+		ath__free(holder);
+	}
+	return rc;
+}
+
+int ath_query__run(ath_buf *out, ath_session *s, const void *shape, size_t len, const void *params, size_t plen,
+		   uint32_t flags, bool pin, ath_obj **first, ath_err *err)
 {
 	int rc = ath_session__usable(s, err);
 	if (rc)
@@ -403,7 +988,8 @@ int ath_query__execute(ath_buf *out, ath_session *s, const void *shape, size_t l
 		return rc;
 	if ((rc = ath_session__autoflush(s, err)))
 		return rc;
-	ath_session__unpin_all(s);
+	if (pin)
+		ath_session__unpin_all(s);
 	msgpack_zone z;
 	if (!msgpack_zone_init(&z, 2048))
 		return ath_err__oom(err);
@@ -413,8 +999,9 @@ int ath_query__execute(ath_buf *out, ath_session *s, const void *shape, size_t l
 		msgpack_zone_destroy(&z);
 		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_WIRE_FORMAT_ERROR, "shape: not valid msgpack");
 	}
-	orm_plan plan = { 0 };
-	ath_buf core = ATH_BUF_INIT, rows = ATH_BUF_INIT;
+	orm_plan plan;
+	memset(&plan, 0, sizeof plan);
+	ath_buf core = ATH_BUF_INIT, rows = ATH_BUF_INIT, body = ATH_BUF_INIT;
 	msgpack_packer cp;
 	ath_wire__packer_init(&cp, &core);
 	rc = pack_statement(&cp, &root, s->reg, &plan, err);
@@ -422,39 +1009,25 @@ int ath_query__execute(ath_buf *out, ath_session *s, const void *shape, size_t l
 	if (!rc)
 		rc = ath_load__run(s, core.ptr, core.size, params, plen, &rows, err);
 	ath_buf_dispose(&core);
-	if (rc) {
-		ath_buf_dispose(&rows);
-		return rc;
-	}
-	/* rows: entity columns become object references */
+	/* rows: entity columns become object references; joined columns fill relationships */
 	const unsigned char *p = rows.ptr, *end = rows.ptr + rows.size;
-	uint32_t nrows = 0;
-	p = ath_mp__array(p, end, &nrows);
-	if (!p) {
-		ath_buf_dispose(&rows);
-		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INTERNAL_ERROR, "malformed row batch");
-	}
-	if ((flags & (ATH_ROWS_ONE | ATH_ROWS_ONE_OR_NONE)) && nrows > 1)
-		rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_MULTIPLE_RESULTS_FOUND,
-				  "Multiple rows were found when exactly one was required");
-	else if ((flags & ATH_ROWS_ONE) && nrows == 0)
-		rc = ath_err__set(err, ATH_ENOTFOUND, ATH_ERRCLASS_NO_RESULT_FOUND,
-				  "No row was found when one was required");
-	uint32_t keep = (flags & ATH_ROWS_FIRST) && nrows > 1 ? 1 : nrows;
+	uint32_t nrows = 0, nout = 0;
+	if (!rc && !(p = ath_mp__array(p, end, &nrows)))
+		rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INTERNAL_ERROR, "malformed row batch");
+	bool unique = false;
+	for (uint32_t j = 0; j < plan.njoins; j++)
+		unique |= plan.joins[j].rel->uselist; /* a joined collection repeats its parent's row */
+	objlist ents = { 0 }, joined = { 0 };
+	jgroup *groups = NULL;
+	rowset seen = { 0 };
 	msgpack_packer op;
-	ath_wire__packer_init(&op, out);
-	if (!rc && msgpack_pack_array(&op, keep))
-		rc = ath_err__oom(err);
-	ath_obj **objs = NULL;
-	size_t nobjs = 0;
-	if (!rc && plan.nent && keep && !(objs = ath__malloc(sizeof *objs * keep * plan.nent)))
-		rc = ath_err__oom(err);
-	for (uint32_t r = 0; r < keep && !rc; r++) {
+	ath_wire__packer_init(&op, &body);
+	for (uint32_t r = 0; r < nrows && !rc; r++) {
 		uint32_t ncols;
 		const unsigned char *vals[512];
 		uint32_t lens[512];
 		p = ath_mp__array(p, end, &ncols);
-		if (!p || ncols > 512 || (plan.nent && ncols != plan.ncols_out)) {
+		if (!p || ncols > 512 || (plan.nent + plan.njoins && ncols != plan.ncols_out)) {
 			rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INTERNAL_ERROR, "malformed row batch");
 			break;
 		}
@@ -468,45 +1041,66 @@ int ath_query__execute(ath_buf *out, ath_session *s, const void *shape, size_t l
 			lens[c] = (uint32_t)(q - p);
 			p = q;
 		}
-		if (rc)
-			break;
-		uint32_t outcols = ncols;
-		for (uint32_t e = 0; e < plan.nent; e++)
-			outcols -= plan.ent[e].ncols - 1;
-		if (!(flags & ATH_ROWS_SCALARS) && msgpack_pack_array(&op, outcols)) {
-			rc = ath_err__oom(err);
-			break;
-		}
-		uint32_t c = 0, e = 0, emitted = 0;
-		while (c < ncols && !rc) {
-			if (e < plan.nent && plan.ent[e].col == c) {
-				ath_obj *o;
-				rc = ath_load__instance(&o, s, plan.ent[e].m, vals + c, lens + c, plan.populate_existing, err);
-				if (rc)
-					break;
-				if (ath_session__pin(s, o) < 0) {
-					rc = ath_err__oom(err);
-					break;
-				}
-				objs[nobjs++] = o;
-				if (!(flags & ATH_ROWS_SCALARS) || emitted == 0)
-					rc = ath_obj__pack_ref(&op, o) ? ath_err__oom(err) : 0;
-				c += plan.ent[e++].ncols;
-			} else {
-				if (!(flags & ATH_ROWS_SCALARS) || emitted == 0)
-					rc = ath_wire__buf_write(out, (const char *)vals[c], lens[c]) ? ath_err__oom(err) : 0;
-				c++;
-			}
-			emitted++;
-		}
+		size_t start = body.size;
+		if (!rc)
+			rc = one_row(s, &plan, vals, lens, ncols, flags, pin, &op, &ents, &groups, &joined, err);
+		if (!rc && unique) {
+			int dup = rowset_seen(&seen, &body, start, body.size - start);
+			if (dup < 0)
+				rc = ath_err__oom(err);
+			else if (dup)
+				body.size = start;
+			else
+				nout++;
+		} else if (!rc)
+			nout++;
 	}
+	rowset_free(&seen);
 	ath_buf_dispose(&rows);
-	if (!rc && nobjs)
-		rc = ath_load__eager(s, objs, nobjs, err);
+	if (!rc)
+		rc = finish_groups(groups, &plan, err);
+	else
+		finish_groups(groups, &plan, &(ath_err){ 0 });
+	if (!rc && ents.n)
+		rc = ath_load__eager(s, ents.v, ents.n, &plan.opts, err);
+	if (!rc && joined.n)
+		rc = ath_load__eager(s, joined.v, joined.n, &plan.opts, err);
 	for (uint32_t i = 0; i < plan.npaths && !rc; i++)
-		rc = run_path(s, &plan, i, objs, nobjs, err);
-	ath__free(objs);
+		if (plan.path_strat[i] != ATH_LAZY_JOINED)
+			rc = run_path(s, &plan, i, ents.v, ents.n, err);
+	if (!rc && first && ents.n) {
+		*first = ents.v[0];
+		ath_obj__incref(*first);
+	}
+	list_free(&ents);
+	list_free(&joined);
+	plan_free(&plan);
+	/* one / one_or_none / first over the (de-duplicated) rows */
+	if (!rc && (flags & (ATH_ROWS_ONE | ATH_ROWS_ONE_OR_NONE)) && nout > 1)
+		rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_MULTIPLE_RESULTS_FOUND,
+				  "Multiple rows were found when exactly one was required");
+	else if (!rc && (flags & ATH_ROWS_ONE) && nout == 0)
+		rc = ath_err__set(err, ATH_ENOTFOUND, ATH_ERRCLASS_NO_RESULT_FOUND, "No row was found when one was required");
+	if (!rc) {
+		uint32_t keep = (flags & ATH_ROWS_FIRST) && nout > 1 ? 1 : nout;
+		size_t keep_bytes = body.size;
+		if (keep < nout) { /* the first row only */
+			const unsigned char *e1 = ath_mp__skip(body.ptr, body.ptr + body.size);
+			keep_bytes = e1 ? (size_t)(e1 - body.ptr) : body.size;
+		}
+		msgpack_packer fp;
+		ath_wire__packer_init(&fp, out);
+		if (msgpack_pack_array(&fp, keep) || ath_wire__buf_write(out, (const char *)body.ptr, keep_bytes))
+			rc = ath_err__oom(err);
+	}
+	ath_buf_dispose(&body);
 	if (rc)
 		out->size = 0;
 	return rc;
+}
+
+int ath_query__execute(ath_buf *out, ath_session *s, const void *shape, size_t len, const void *params, size_t plen,
+		       uint32_t flags, ath_err *err)
+{
+	return ath_query__run(out, s, shape, len, params, plen, flags, true, NULL, err);
 }

@@ -410,11 +410,13 @@ static int decode_rel(dec *d, ath_registry *reg, ath_rel *r, mobj *o, rel_spec *
 				r->lazy = ATH_LAZY_RAISE;
 			else if (str_eq(v, "noload"))
 				r->lazy = ATH_LAZY_NOLOAD;
-			else if (str_eq(v, "joined") || str_eq(v, "subquery") || str_eq(v, "write_only") ||
+			else if (str_eq(v, "joined"))
+				r->lazy = ATH_LAZY_JOINED;
+			else if (str_eq(v, "subquery") || str_eq(v, "write_only") ||
 				 str_eq(v, "dynamic"))
 				rc = ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-						  "%s.%s: lazy=\"%.*s\" is not supported yet (select, selectin, raise and "
-						  "noload are)",
+						  "%s.%s: lazy=\"%.*s\" is not supported yet (select, selectin, joined, "
+						  "raise and noload are)",
 						  r->owner->name, r->name, (int)v->via.str.size, v->via.str.ptr);
 			else
 				rc = fail(d, "unknown loader strategy");

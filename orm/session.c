@@ -303,56 +303,26 @@ int ath_session__get(ath_obj **out, ath_session *s, const char *cls, const void 
 		ath_buf_dispose(&key);
 		return 0;
 	}
-	/* SELECT <columns> FROM t WHERE pk = ? */
-	if ((rc = ath_session__autoflush(s, err))) {
-		ath_buf_dispose(&key);
-		return rc;
-	}
-	ath_buf shape = ATH_BUF_INIT, rows = ATH_BUF_INIT;
-	msgpack_packer sp;
+	/* SELECT the entity WHERE pk = ? through the ORM statement path, so eager loads apply */
+	ath_buf shape = ATH_BUF_INIT, params = ATH_BUF_INIT, rows = ATH_BUF_INIT;
+	msgpack_packer sp, pp;
 	ath_wire__packer_init(&sp, &shape);
+	ath_wire__packer_init(&pp, &params);
+	int prc = msgpack_pack_map(&sp, 3) | ath_mp__key(&sp, "k") | ath_mp__key(&sp, "select") |
+		  ath_mp__key(&sp, "columns") | msgpack_pack_array(&sp, 1) | msgpack_pack_array(&sp, 2) |
+		  ath_mp__key(&sp, "entity") | ath_mp__key(&sp, m->name) | ath_mp__key(&sp, "where");
 	const ath_column *cols[32];
 	for (uint32_t i = 0; i < m->npk && i < 32; i++)
 		cols[i] = m->props[m->pk[i]].col;
-	int prc = msgpack_pack_map(&sp, 3) | ath_mp__key(&sp, "k") | ath_mp__key(&sp, "select") |
-		  ath_mp__key(&sp, "columns") | ath_mp__mapper_columns(&sp, m, m->table->name) |
-		  ath_mp__key(&sp, "where") | ath_mp__where_eq(&sp, m->table->name, cols, m->npk, 0);
+	prc |= ath_mp__where_eq(&sp, m->table->name, cols, m->npk, 0);
 	/* params: the key's values (the key without its array32 header is the values in order) */
-	ath_buf params = ATH_BUF_INIT;
-	msgpack_packer pp;
-	ath_wire__packer_init(&pp, &params);
 	prc |= msgpack_pack_array(&pp, m->npk) | ath_wire__buf_write(&params, (const char *)key.ptr + 5, key.size - 5);
 	ath_buf_dispose(&key);
-	rc = prc ? ath_err__oom(err) : ath_load__run(s, shape.ptr, shape.size, params.ptr, params.size, &rows, err);
+	rc = prc ? ath_err__oom(err)
+		 : ath_query__run(&rows, s, shape.ptr, shape.size, params.ptr, params.size, ATH_ROWS_ONE_OR_NONE, false,
+				  out, err);
 	ath_buf_dispose(&shape);
 	ath_buf_dispose(&params);
-	if (!rc) {
-		const unsigned char *p = rows.ptr, *end = rows.ptr + rows.size;
-		uint32_t nrows = 0, ncols = 0;
-		p = ath_mp__array(p, end, &nrows);
-		if (p && nrows) {
-			const unsigned char *vals2[512];
-			uint32_t lens[512];
-			p = ath_mp__array(p, end, &ncols);
-			for (uint32_t c = 0; p && c < ncols && c < 512; c++) {
-				const unsigned char *q = ath_mp__skip(p, end);
-				vals2[c] = p;
-				lens[c] = q ? (uint32_t)(q - p) : 0;
-				p = q;
-			}
-			if (!p)
-				rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INTERNAL_ERROR, "malformed row batch");
-			else {
-				ath_obj *found;
-				rc = ath_load__instance(&found, s, m, vals2, lens, false, err);
-				if (!rc) {
-					ath_obj__incref(found);
-					*out = found;
-					rc = ath_load__eager(s, &found, 1, err);
-				}
-			}
-		}
-	}
 	ath_buf_dispose(&rows);
 	return rc;
 }

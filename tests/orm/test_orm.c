@@ -537,6 +537,87 @@ static void test_selectin_and_weak_map(void)
 	ath_session_close(s);
 }
 
+static void test_loader_options(void)
+{
+	TEST_CASE("joinedload, lazyload, noload, load_only / defer / undefer");
+	ath_session *s = session();
+	/* two users with two addresses each, one without */
+	for (int i = 0; i < 3; i++) {
+		char json[96];
+		snprintf(json, sizeof json, "{\"name\": \"opt%d\", \"fullname\": \"Option %d\"}", i, i);
+		ath_obj *u = make("User", json);
+		for (int k = 0; i < 2 && k < 2; k++) {
+			snprintf(json, sizeof json, "{\"email\": \"opt%d-%d@x\"}", i, k);
+			ath_obj *a = make("Address", json);
+			link_to(u, "addresses", a);
+			ath_obj_free(a);
+		}
+		CHECK_INT(ATH_OK, ath_session_add(s, u));
+		ath_obj_free(u);
+	}
+	CHECK(ath_session_commit(s) == ATH_OK);
+#define opt_users "{\"k\": \"select\", \"columns\": [[\"entity\", \"User\"]], " \
+		  "\"where\": [\"like\", [\"attr\", \"User\", \"name\"], [\"lit\", \"opt%%\"]], " \
+		  "\"order_by\": [[\"attr\", \"User\", \"name\"]], \"options\": [%s]}"
+	char q[1024];
+	ath_obj *u[8];
+	size_t n, total = 0;
+	/* joinedload: one statement, LEFT OUTER JOIN, each user once */
+	snprintf(q, sizeof q, opt_users, "[\"joinedload\", [\"User\", \"addresses\"]]");
+	SQL_COUNT(1, CHECK_INT(3, query(s, q, NULL, u, 8, 0)));
+	CHECK_CONTAINS(last_sql[0], "LEFT OUTER JOIN addresses AS addresses_1 ON users.id = addresses_1.user_id");
+	SQL_COUNT(0, for (int i = 0; i < 3; i++) if (ath_obj_related_count(&n, u[i], "addresses") == ATH_OK) total += n);
+	CHECK_INT(4, total);
+	free_objs(u, 3);
+	/* joinedload through the secondary table of a many-to-many */
+	snprintf(q, sizeof q, opt_users, "[\"joinedload\", [\"User\", \"keywords\"]]");
+	SQL_COUNT(1, CHECK_INT(3, query(s, q, NULL, u, 8, 0)));
+	CHECK_CONTAINS(last_sql[0], "LEFT OUTER JOIN user_keywords AS user_keywords_1");
+	SQL_COUNT(0, CHECK(ath_obj_related_count(&n, u[0], "keywords") == ATH_OK && n == 0));
+	free_objs(u, 3);
+	CHECK(ath_session_commit(s) == ATH_OK); /* expire everything */
+	/* noload: empty, no SQL, even later */
+	snprintf(q, sizeof q, opt_users, "[\"noload\", [\"User\", \"addresses\"]]");
+	SQL_COUNT(1, CHECK_INT(3, query(s, q, NULL, u, 8, 0)));
+	SQL_COUNT(0, CHECK(ath_obj_related_count(&n, u[0], "addresses") == ATH_OK && n == 0));
+	free_objs(u, 3);
+	CHECK(ath_session_commit(s) == ATH_OK);
+	/* load_only: the other columns load on first access, all at once */
+	snprintf(q, sizeof q, opt_users, "[\"load_only\", \"User\", [\"name\"]]");
+	SQL_COUNT(1, CHECK_INT(3, query(s, q, NULL, u, 8, 0)));
+	CHECK(!strstr(last_sql[0], "fullname"));
+	SQL_COUNT(0, CHECK_GET("\"opt0\"", u[0], "name"));
+	SQL_COUNT(1, CHECK_GET("\"Option 0\"", u[0], "fullname"));
+	free_objs(u, 3);
+	CHECK(ath_session_commit(s) == ATH_OK);
+	snprintf(q, sizeof q, opt_users, "[\"defer\", \"User\", \"fullname\"]");
+	SQL_COUNT(1, CHECK_INT(3, query(s, q, NULL, u, 8, 0)));
+	CHECK(!strstr(last_sql[0], "fullname"));
+	free_objs(u, 3);
+	/* lazyload overrides a configured lazy="selectin" (Node.children) */
+	ath_obj *root = make("Node", "{\"name\": \"lazyroot\"}"), *kid = make("Node", "{\"name\": \"lazykid\"}");
+	link_to(root, "children", kid);
+	CHECK(ath_session_add(s, root) == ATH_OK);
+	CHECK(ath_session_commit(s) == ATH_OK);
+	ath_obj_free(kid);
+	ath_obj_free(root);
+	const char *nodes = "{\"k\": \"select\", \"columns\": [[\"entity\", \"Node\"]], \"where\": [\"is\", "
+			    "[\"attr\", \"Node\", \"parent_id\"], [\"null\"]], \"options\": [[\"lazyload\", [\"Node\", \"children\"]]]}";
+	SQL_COUNT(1, CHECK_INT(1, query(s, nodes, NULL, u, 8, 0)));
+	/* the lazy load, then (as SQLAlchemy) the loaded children's own configured selectin load */
+	SQL_COUNT(2, CHECK(ath_obj_related_count(&n, u[0], "children") == ATH_OK && n == 1));
+	free_objs(u, 1);
+	/* unknown and unsupported options are errors, never ignored */
+	snprintf(q, sizeof q, opt_users, "[\"raiseload\", [\"User\", \"addresses\"]]");
+	CHECK_INT((size_t)-1, query(s, q, NULL, u, 8, 0));
+	CHECK_STR("NotSupportedError", ath_error_class_name(ath_error_last()->klass));
+	snprintf(q, sizeof q, opt_users, "[\"selectinload\", [\"User\", \"nope\"]]");
+	CHECK_INT((size_t)-1, query(s, q, NULL, u, 8, 0));
+	CHECK_CONTAINS(ath_error_last()->message, "User has no attribute 'nope'");
+	ath_session_close(s);
+#undef opt_users
+}
+
 static void test_errors(void)
 {
 	TEST_CASE("errors");
@@ -666,6 +747,7 @@ int main(int argc, char **argv)
 	test_self_referential();
 	test_many_to_many();
 	test_selectin_and_weak_map();
+	test_loader_options();
 	test_errors();
 	ath_engine_drop_all(eng, ath_registry_metadata(reg), 0);
 	ath_engine_free(eng);
