@@ -94,7 +94,7 @@ static int sync_o2m(flush *f, ath_obj *o)
 		ath_relval *rv = &o->rels[i];
 		if (r->dir != ATH_REL_O2M || r->viewonly)
 			continue;
-		if (!rv->changed && o->status != ATH_OBJ_PENDING && !o->in_txn_insert)
+		if (!rv->changed && o->status != ATH_OBJ_PENDING && !o->just_inserted)
 			continue;
 		for (uint32_t j = 0; j < rv->norig; j++) {
 			ath_obj *c = rv->orig[j];
@@ -274,7 +274,8 @@ static int insert_group(flush *f, ath_obj **objs, size_t n)
 		if ((rc = ath_session__register(f->s, o, f->err)))
 			break;
 		o->status = ATH_OBJ_PERSISTENT;
-		o->in_txn_insert = true;
+		o->ins_level = (uint16_t)(f->s->nested + 1);
+		o->just_inserted = true;
 		if (vec_push(&f->inserted, o) < 0)
 			rc = oom(f);
 	}
@@ -685,7 +686,7 @@ static int post_updates(flush *f)
 		for (uint32_t r = 0; r < o->m->nrels; r++) {
 			const ath_rel *rel = &o->m->rels[r];
 			ath_relval *rv = &o->rels[r];
-			if (rel->dir != ATH_REL_M2O || !rel->post_update || !(rv->changed || (o->in_txn_insert && rv->n)))
+			if (rel->dir != ATH_REL_M2O || !rel->post_update || !(rv->changed || (o->just_inserted && rv->n)))
 				continue;
 			ath_obj *t = rv->n ? rv->items[0] : NULL;
 			ath_buf shape = ATH_BUF_INIT, rows = ATH_BUF_INIT;
@@ -807,7 +808,7 @@ static int delete_objs(flush *f, ath_obj **objs, size_t n)
 			if (o->has_key)
 				ath_objset__del(&f->s->identity, o);
 			o->status = ATH_OBJ_DELETED;
-			o->in_txn_delete = true;
+			o->del_level = (uint16_t)(f->s->nested + 1);
 			o->marked_deleted = false;
 			if (vec_push(&f->deleted, o) < 0)
 				rc = oom(f);
@@ -937,6 +938,12 @@ static int run(flush *f)
 		if (o->status == ATH_OBJ_PERSISTENT || o->status == ATH_OBJ_DELETED)
 			ath_obj__commit_state(o); /* relationship history of everything that took part */
 	}
+	/* eager_defaults: what the database generated is read now, not on first access */
+	for (size_t i = 0; i < f->inserted.n + f->updated.n; i++) {
+		ath_obj *o = i < f->inserted.n ? f->inserted.v[i] : f->updated.v[i - f->inserted.n];
+		if (o->m->eager_defaults && (rc = ath_load__props(s, o, false, f->err)))
+			return rc;
+	}
 	return 0;
 }
 
@@ -948,6 +955,8 @@ int ath_flush__run(ath_session *s, ath_err *err)
 	int rc = ath_session__conn(s, &f.conn, err);
 	if (!rc)
 		rc = run(&f);
+	for (size_t i = 0; i < f.inserted.n; i++)
+		f.inserted.v[i]->just_inserted = false;
 	for (size_t i = 0; i < f.all.n; i++)
 		ath_obj__decref(f.all.v[i]);
 	ath__free(f.all.v);

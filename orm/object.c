@@ -121,7 +121,7 @@ bool ath_obj__needs_session(const ath_obj *o)
 	if (!o->sess)
 		return false;
 	if (o->status == ATH_OBJ_PENDING || o->status == ATH_OBJ_DELETED || o->marked_deleted || o->dirty ||
-	    o->in_txn_insert)
+	    o->ins_level)
 		return true;
 	for (uint32_t i = 0; i < o->m->nrels; i++)
 		if (o->rels[i].changed)

@@ -144,7 +144,9 @@ struct ath_obj {
 	int host_refs, link_refs;
 	uint8_t status;                /* ath_obj_status */
 	bool marked_deleted;           /* Session.delete() before the flush */
-	bool in_txn_insert, in_txn_delete; /* flushed in the current transaction (for rollback) */
+	uint16_t ins_level, del_level; /* the transaction level whose flush inserted / deleted it (1 = the
+					* outer transaction, 2.. savepoints; 0 = none), for rollback */
+	bool just_inserted;            /* flush scratch: inserted by the flush running now */
 	bool has_key;
 	bool dirty;                    /* some column attribute changed since load/flush */
 	uint32_t mark;                 /* traversal epoch */
@@ -208,6 +210,8 @@ struct ath_session {
 	ath_obj **pins;                /* objects of the latest execute's rows (references) */
 	size_t npins, pins_cap;
 	bool need_rollback, flushing, autoflush_off;
+	ath_txn *savepoints[16];       /* begin_nested() stack */
+	uint32_t nested;
 	ath_err failed;                /* the flush error PendingRollbackError reports */
 	uint32_t epoch;
 };
@@ -237,6 +241,9 @@ int ath_session__flush(ath_session *s, ath_err *err);
 int ath_session__autoflush(ath_session *s, ath_err *err);
 int ath_session__commit(ath_session *s, ath_err *err);
 int ath_session__rollback(ath_session *s, ath_err *err);
+int ath_session__begin_nested(ath_session *s, ath_err *err);
+int ath_session__end_nested(ath_session *s, bool commit, ath_err *err);
+int ath_session__merge(ath_obj **out, ath_session *s, ath_obj *o, bool load, ath_err *err);
 int ath_session__expunge(ath_session *s, ath_obj *o, ath_err *err);
 void ath_session__expunge_all(ath_session *s);
 void ath_session__expire_all(ath_session *s);

@@ -85,7 +85,7 @@ void ath_session__detach(ath_session *s, ath_obj *o)
 	s->count--;
 	o->status = o->has_key ? ATH_OBJ_DETACHED : ATH_OBJ_TRANSIENT;
 	o->marked_deleted = false;
-	o->in_txn_insert = o->in_txn_delete = false;
+	o->ins_level = o->del_level = 0;
 }
 
 int ath_session__register(ath_session *s, ath_obj *o, ath_err *err)
@@ -454,7 +454,9 @@ int ath_session__flush(ath_session *s, ath_err *err)
 	s->flushing = false;
 	if (rc) {
 		/* the flush's transaction is gone: roll the connection back now, refuse work until rollback() */
-		if (s->conn)
+		if (s->nested) /* inside a savepoint only the savepoint is lost */
+			ath_txn__rollback(s->savepoints[s->nested - 1], &(ath_err){ 0 });
+		else if (s->conn)
 			ath_conn__rollback(s->conn, &(ath_err){ 0 });
 		ath_err__clear(&s->failed);
 		s->failed.code = err->code;
@@ -474,9 +476,9 @@ static void end_txn_state(ath_session *s, bool expire)
 		return;
 	for (size_t i = 0; i < n; i++) {
 		ath_obj *o = all[i];
-		o->in_txn_insert = false;
+		o->ins_level = 0;
 		if (o->status == ATH_OBJ_DELETED) {
-			o->in_txn_delete = false;
+			o->del_level = 0;
 			ath_session__detach(s, o);
 			continue;
 		}
@@ -484,6 +486,14 @@ static void end_txn_state(ath_session *s, bool expire)
 			ath_obj__expire(o, NULL, true);
 	}
 	release_all(all, n);
+}
+
+/* The savepoint handles end with their transaction (committing or rolling back the outer one
+ * ends them on the server). */
+static void drop_savepoints(ath_session *s)
+{
+	while (s->nested)
+		ath_txn__free(s->savepoints[--s->nested]);
 }
 
 int ath_session__commit(ath_session *s, ath_err *err)
@@ -499,6 +509,7 @@ int ath_session__commit(ath_session *s, ath_err *err)
 			ath_session__rollback(s, &(ath_err){ 0 });
 			return rc;
 		}
+		drop_savepoints(s);
 		ath_conn__close(s->conn);
 		s->conn = NULL;
 	}
@@ -511,6 +522,7 @@ int ath_session__rollback(ath_session *s, ath_err *err)
 	int rc = 0;
 	if (s->conn) {
 		rc = ath_conn__rollback(s->conn, err);
+		drop_savepoints(s);
 		ath_conn__close(s->conn);
 		s->conn = NULL;
 	}
@@ -522,9 +534,9 @@ int ath_session__rollback(ath_session *s, ath_err *err)
 		return rc ? rc : ath_err__oom(err);
 	for (size_t i = 0; i < n; i++) {
 		ath_obj *o = all[i];
-		if (o->status == ATH_OBJ_PENDING || o->in_txn_insert) {
+		if (o->status == ATH_OBJ_PENDING || o->ins_level) {
 			/* added in this transaction: transient again, keeping its values (and its relationships) */
-			if (o->in_txn_insert) {
+			if (o->ins_level) {
 				ath_val__clear(&o->key);
 				o->has_key = false;
 			}
@@ -532,9 +544,9 @@ int ath_session__rollback(ath_session *s, ath_err *err)
 			o->status = ATH_OBJ_TRANSIENT;
 			continue;
 		}
-		if (o->status == ATH_OBJ_DELETED || o->in_txn_delete)
+		if (o->status == ATH_OBJ_DELETED || o->del_level)
 			o->status = ATH_OBJ_PERSISTENT;
-		o->in_txn_delete = false;
+		o->del_level = 0;
 		o->marked_deleted = false;
 		ath_obj__expire(o, NULL, true);
 	}
@@ -546,17 +558,18 @@ void ath_session__close(ath_session *s)
 {
 	if (s->conn) {
 		ath_conn__rollback(s->conn, &(ath_err){ 0 });
+		drop_savepoints(s);
 		ath_conn__close(s->conn);
 		s->conn = NULL;
 	}
 	s->need_rollback = false;
 	/* what the transaction had flushed is gone: forget inserted keys, undo deletions */
 	for (ath_obj *o = s->head; o; o = o->next) {
-		if (o->in_txn_insert) {
+		if (o->ins_level) {
 			ath_val__clear(&o->key);
 			o->has_key = false;
 		}
-		o->in_txn_insert = o->in_txn_delete = false;
+		o->ins_level = o->del_level = 0;
 		if (o->status == ATH_OBJ_DELETED)
 			o->status = ATH_OBJ_PERSISTENT;
 	}
@@ -570,4 +583,214 @@ void ath_session__close(ath_session *s)
 	ath_engine__decref(s->engine);
 	s->magic = ATH_MAGIC_DEAD;
 	ath__free(s);
+}
+
+/* ---- savepoints (Session.begin_nested) --------------------------------------------------------- */
+
+int ath_session__begin_nested(ath_session *s, ath_err *err)
+{
+	if (s->nested == sizeof s->savepoints / sizeof *s->savepoints)
+		return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_INVALID_REQUEST_ERROR, "more than %zu nested savepoints",
+				    sizeof s->savepoints / sizeof *s->savepoints);
+	int rc = ath_session__usable(s, err);
+	if (!rc)
+		rc = ath_session__flush(s, err); /* what came before belongs to the enclosing transaction */
+	ath_conn *c;
+	if (!rc)
+		rc = ath_session__conn(s, &c, err);
+	ath_txn *t = NULL;
+	if (!rc)
+		rc = ath_conn__begin(&t, c, 1, err);
+	if (rc)
+		return rc;
+	s->savepoints[s->nested++] = t;
+	return 0;
+}
+
+/* RELEASE (commit) or ROLLBACK TO the innermost savepoint. A rollback undoes in memory what the
+ * savepoint's flushes did: objects inserted in it are transient again, objects deleted in it
+ * persistent, objects still pending are expunged, and every persistent object is expired. */
+int ath_session__end_nested(ath_session *s, bool commit, ath_err *err)
+{
+	if (!s->nested)
+		return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_INVALID_REQUEST_ERROR, "no nested transaction is in progress");
+	int rc = commit ? ath_session__usable(s, err) : 0;
+	if (!rc && commit)
+		rc = ath_session__flush(s, err);
+	if (rc)
+		return rc;
+	uint16_t level = (uint16_t)(s->nested + 1);
+	ath_txn *t = s->savepoints[--s->nested];
+	rc = commit ? ath_txn__commit(t, err) : t->active ? ath_txn__rollback(t, err) : 0;
+	ath_txn__free(t);
+	if (!commit)
+		s->need_rollback = false; /* the failed flush's work is gone with the savepoint */
+	size_t n;
+	ath_obj **all = snapshot(s, &n);
+	if (!all)
+		return rc ? rc : ath_err__oom(err);
+	for (size_t i = 0; i < n; i++) {
+		ath_obj *o = all[i];
+		if (commit) { /* the enclosing transaction owns what the savepoint did */
+			if (o->ins_level >= level)
+				o->ins_level = (uint16_t)(level - 1);
+			if (o->del_level >= level)
+				o->del_level = (uint16_t)(level - 1);
+			continue;
+		}
+		if (o->status == ATH_OBJ_PENDING || o->ins_level >= level) {
+			if (o->ins_level >= level) {
+				ath_val__clear(&o->key);
+				o->has_key = false;
+			}
+			ath_session__detach(s, o);
+			continue;
+		}
+		if (o->del_level >= level) {
+			o->status = ATH_OBJ_PERSISTENT;
+			o->del_level = 0;
+			if (ath_objset__put(&s->identity, o) < 0)
+				rc = rc ? rc : ath_err__oom(err);
+		}
+		o->marked_deleted = false;
+		if (o->status == ATH_OBJ_PERSISTENT)
+			ath_obj__expire(o, NULL, true);
+	}
+	release_all(all, n);
+	return rc;
+}
+
+/* ---- merge ------------------------------------------------------------------------------------- */
+
+typedef struct merge_seen {
+	ath_obj *src, *dst;
+	struct merge_seen *next;
+} merge_seen;
+
+static int merge_one(ath_obj **out, ath_session *s, ath_obj *o, bool load, merge_seen **seen, ath_err *err);
+
+/* copy the loaded state of `src` onto `dst` (columns, then merge-cascading relationships) */
+static int merge_state(ath_session *s, ath_obj *src, ath_obj *dst, bool load, merge_seen **seen, ath_err *err)
+{
+	const ath_mapper *m = src->m;
+	int rc = 0;
+	for (uint32_t i = 0; i < m->nprops && !rc; i++) {
+		const ath_val *v = &src->cur[i];
+		if (!v->p)
+			continue;
+		/* load=False copies the state as the committed state (no history, no UPDATE) */
+		rc = ath_obj__set_prop(dst, i, v->p, v->len, !load, err);
+	}
+	for (uint32_t i = 0; i < m->nrels && !rc; i++) {
+		const ath_rel *r = &m->rels[i];
+		const ath_relval *rv = &src->rels[i];
+		if (!(r->cascade & ATH_CASCADE_MERGE) || !rv->loaded || r->viewonly)
+			continue;
+		ath_obj *targets[256];
+		uint32_t n = 0;
+		for (uint32_t j = 0; j < rv->n && n < 256 && !rc; j++)
+			rc = merge_one(&targets[n], s, rv->items[j], load, seen, err), n += !rc;
+		if (!rc && load) {
+			/* the merged collection replaces the destination's (loaded first, for its history) */
+			if ((rc = ath_load__ensure_rel(dst, r, err)) == 0) {
+				ath_relval *dv = &dst->rels[i];
+				for (uint32_t j = dv->n; j-- > 0 && !rc;) {
+					bool keep = false;
+					for (uint32_t k = 0; k < n; k++)
+						keep |= targets[k] == dv->items[j];
+					if (!keep)
+						rc = ath_obj__rel_remove(dst, r, dv->items[j], true, err);
+				}
+				for (uint32_t k = 0; k < n && !rc; k++)
+					rc = ath_obj__rel_add(dst, r, targets[k], false, true, err);
+			}
+		} else if (!rc)
+			rc = ath_obj__rel_load(dst, r, targets, n, err);
+		for (uint32_t k = 0; k < n; k++)
+			ath_obj__decref(targets[k]);
+	}
+	return rc;
+}
+
+static int merge_one(ath_obj **out, ath_session *s, ath_obj *o, bool load, merge_seen **seen, ath_err *err)
+{
+	*out = NULL;
+	for (merge_seen *m = *seen; m; m = m->next)
+		if (m->src == o) { /* a cycle: the copy made already */
+			*out = m->dst;
+			ath_obj__incref(*out);
+			return 0;
+		}
+	if (o->sess == s) { /* already ours: merge is a no-op (with the cascade) */
+		*out = o;
+		ath_obj__incref(o);
+		return 0;
+	}
+	if (o->reg != s->reg)
+		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+				    "%s instance belongs to another registry than the session's", o->m->name);
+	if (!load && (o->dirty || !o->has_key))
+		return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
+				    "merge() with load=False option does not support objects transient (i.e. unpersisted) "
+				    "objects or objects marked as dirty");
+	ath_obj *dst = NULL;
+	int rc = 0;
+	if (o->has_key) {
+		dst = ath_objset__by_key(&s->identity, o->m, o->key.p, o->key.len);
+		if (dst)
+			ath_obj__incref(dst);
+		else if (load) {
+			/* Session.get: the row as the database has it, or none */
+			rc = ath_session__get(&dst, s, o->m->name, o->key.p, o->key.len, err);
+			if (rc)
+				return rc;
+		} else { /* load=False: a persistent copy taken on trust, no SQL */
+			if ((rc = ath_obj__new(&dst, s->reg, o->m, err)))
+				return rc;
+			dst->host_refs = 1;
+			for (uint32_t i = 0; i < o->m->nrels; i++)
+				dst->rels[i].loaded = false;
+			if (ath_val__set(&dst->key, o->key.p, o->key.len) < 0)
+				rc = ath_err__oom(err);
+			dst->has_key = true;
+			dst->status = ATH_OBJ_PERSISTENT;
+			if (!rc)
+				rc = ath_session__attach(s, dst, err);
+			if (!rc && ath_objset__put(&s->identity, dst) < 0)
+				rc = ath_err__oom(err);
+			if (rc) {
+				ath_obj__decref(dst);
+				return rc;
+			}
+		}
+	}
+	if (!dst) { /* transient, or its row is gone: a new pending object */
+		if ((rc = ath_obj__new(&dst, s->reg, o->m, err)))
+			return rc;
+		dst->host_refs = 1;
+		if ((rc = ath_session__add(s, dst, err))) {
+			ath_obj__decref(dst);
+			return rc;
+		}
+	}
+	merge_seen node = { o, dst, *seen };
+	*seen = &node;
+	rc = merge_state(s, o, dst, load, seen, err);
+	*seen = node.next;
+	if (rc) {
+		ath_obj__decref(dst);
+		return rc;
+	}
+	*out = dst;
+	return 0;
+}
+
+int ath_session__merge(ath_obj **out, ath_session *s, ath_obj *o, bool load, ath_err *err)
+{
+	merge_seen *seen = NULL;
+	bool was_off = s->autoflush_off;
+	s->autoflush_off = true; /* SQLAlchemy merges under no_autoflush */
+	int rc = merge_one(out, s, o, load, &seen, err);
+	s->autoflush_off = was_off;
+	return rc;
 }

@@ -209,6 +209,45 @@ ATH_EXTERN(int) ath_session_expunge_all(ath_session *s)
 	return ATH_OK;
 }
 
+ATH_EXTERN(int) ath_session_begin_nested(ath_session *s)
+{
+	CAPI_CHECK(s, ATH_MAGIC_SESSION, "session");
+	CAPI_CALL(ath_session__begin_nested(s, CAPI_ERR));
+}
+
+ATH_EXTERN(int) ath_session_commit_nested(ath_session *s)
+{
+	CAPI_CHECK(s, ATH_MAGIC_SESSION, "session");
+	CAPI_CALL(ath_session__end_nested(s, true, CAPI_ERR));
+}
+
+ATH_EXTERN(int) ath_session_rollback_nested(ath_session *s)
+{
+	CAPI_CHECK(s, ATH_MAGIC_SESSION, "session");
+	CAPI_CALL(ath_session__end_nested(s, false, CAPI_ERR));
+}
+
+ATH_EXTERN(int) ath_session_set_autoflush(ath_session *s, int enabled)
+{
+	CAPI_CHECK(s, ATH_MAGIC_SESSION, "session");
+	int was = !s->autoflush_off;
+	s->autoflush_off = !enabled;
+	return was;
+}
+
+ATH_EXTERN(int) ath_session_merge(ath_obj **out, ath_session *s, ath_obj *obj, uint32_t flags)
+{
+	if (!out)
+		return ath_capi__misuse(ATH_EMISUSE, "ath_session_merge: out is NULL");
+	*out = NULL;
+	CAPI_CHECK(s, ATH_MAGIC_SESSION, "session");
+	CHECK_OBJ(obj);
+	if (flags & ~ATH_MERGE_NO_LOAD)
+		return ath_capi__misuse(ATH_EINVALID, "ath_session_merge: unknown flags 0x%x", flags & ~ATH_MERGE_NO_LOAD);
+	CAPI_CALL(ath_session__usable(s, CAPI_ERR) ? CAPI_ERR->code
+						   : ath_session__merge(out, s, obj, !(flags & ATH_MERGE_NO_LOAD), CAPI_ERR));
+}
+
 ATH_EXTERN(int) ath_session_execute(ath_buf *out, ath_session *s, const void *shape, size_t shape_len,
 				    const void *params, size_t params_len, uint32_t flags)
 {

@@ -35,6 +35,10 @@ static const char *SPEC =
 	"   {\"name\": \"keyword_id\", \"type\": [\"Integer\"], \"primary_key\": true}],"
 	"  \"constraints\": [{\"k\": \"foreign_key\", \"columns\": [\"user_id\"], \"ref_table\": \"users\", \"ref_columns\": [\"id\"]},"
 	"                  {\"k\": \"foreign_key\", \"columns\": [\"keyword_id\"], \"ref_table\": \"keywords\", \"ref_columns\": [\"id\"]}]},"
+	" {\"name\": \"events\", \"columns\": ["
+	"   {\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"name\", \"type\": [\"String\", 40]},"
+	"   {\"name\": \"status\", \"type\": [\"String\", 20], \"server_default\": [\"lit\", \"fresh\"]}]},"
 	" {\"name\": \"nodes\", \"columns\": ["
 	"   {\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true},"
 	"   {\"name\": \"parent_id\", \"type\": [\"Integer\"]},"
@@ -52,6 +56,7 @@ static const char *SPEC =
 	"  {\"name\": \"Keyword\", \"table\": \"keywords\","
 	"   \"relationships\": {\"users\": {\"target\": \"User\", \"secondary\": \"user_keywords\", \"back_populates\": \"keywords\","
 	"                               \"lazy\": \"raise\"}}},"
+	"  {\"name\": \"Event\", \"table\": \"events\", \"eager_defaults\": true},"
 	"  {\"name\": \"Node\", \"table\": \"nodes\","
 	"   \"relationships\": {\"children\": {\"target\": \"Node\", \"back_populates\": \"parent\", \"cascade\": [\"all\"],"
 	"                                  \"lazy\": \"selectin\"},"
@@ -618,6 +623,97 @@ static void test_loader_options(void)
 #undef opt_users
 }
 
+static void test_session_api(void)
+{
+	TEST_CASE("begin_nested, merge, autoflush off, eager_defaults");
+	ath_session *s = session();
+	ath_obj *u1 = make("User", "{\"name\": \"nest1\"}");
+	CHECK(ath_session_add(s, u1) == ATH_OK);
+	CHECK(ath_session_begin_nested(s) == ATH_OK); /* flushes u1 first */
+	CHECK_INT(ATH_OBJ_PERSISTENT, ath_obj_status_of(u1));
+	ath_obj *u2 = make("User", "{\"name\": \"nest2\"}");
+	CHECK(ath_session_add(s, u2) == ATH_OK);
+	CHECK(ath_session_flush(s) == ATH_OK);
+	CHECK_INT(ATH_OBJ_PERSISTENT, ath_obj_status_of(u2));
+	CHECK(ath_session_rollback_nested(s) == ATH_OK);
+	CHECK_INT(ATH_OBJ_TRANSIENT, ath_obj_status_of(u2)); /* inserted inside the savepoint */
+	CHECK_INT(ATH_OBJ_PERSISTENT, ath_obj_status_of(u1));
+	/* a failed flush inside a savepoint loses only the savepoint */
+	CHECK(ath_session_begin_nested(s) == ATH_OK);
+	CHECK(set(u1, "name", "null") == ATH_OK);
+	CHECK(ath_session_flush(s) != ATH_OK);
+	CHECK_STR("IntegrityError", ath_error_class_name(ath_error_last()->klass));
+	CHECK(ath_session_flush(s) == ATH_EMISUSE); /* PendingRollbackError */
+	CHECK(ath_session_rollback_nested(s) == ATH_OK);
+	CHECK_GET("\"nest1\"", u1, "name"); /* expired, read again: the outer transaction's value */
+	CHECK(ath_session_begin_nested(s) == ATH_OK);
+	CHECK(set(u1, "fullname", "\"Nested One\"") == ATH_OK);
+	CHECK(ath_session_commit_nested(s) == ATH_OK);
+	CHECK(ath_session_commit(s) == ATH_OK);
+	CHECK_DB("[[\"nest1\",\"Nested One\"]]", "{\"k\": \"select\", \"columns\": [[\"col\", \"users\", \"name\"], [\"col\", \"users\", \"fullname\"]], "
+						  "\"where\": [\"like\", [\"col\", \"users\", \"name\"], [\"lit\", \"nest%\"]]}");
+	ath_obj_free(u2);
+	/* merge: a detached object's changes onto this session's copy */
+	int64_t id = get_int(u1, "id");
+	ath_session_close(s); /* u1 is detached now */
+	CHECK(set(u1, "fullname", "\"Merged\"") == ATH_OK);
+	s = session();
+	ath_obj *m = NULL;
+	SQL_COUNT(1, CHECK(ath_session_merge(&m, s, u1, 0) == ATH_OK)); /* loads the row by key */
+	CHECK(m && m != u1);
+	CHECK_INT(ATH_OBJ_DETACHED, ath_obj_status_of(u1));
+	CHECK_INT(ATH_OBJ_PERSISTENT, ath_obj_status_of(m));
+	CHECK_INT(id, get_int(m, "id"));
+	CHECK(ath_obj_is_modified(m));
+	ath_obj *again = NULL;
+	SQL_COUNT(0, CHECK(ath_session_merge(&again, s, u1, 0) == ATH_OK && again == m)); /* identity map */
+	ath_obj_free(again);
+	SQL_COUNT(1, CHECK(ath_session_flush(s) == ATH_OK));
+	CHECK_CONTAINS(last_sql[0], "UPDATE users SET fullname=");
+	CHECK(ath_session_merge(&again, s, m, ATH_MERGE_NO_LOAD) == ATH_OK && again == m); /* ours already: no-op */
+	ath_obj_free(again);
+	CHECK(ath_session_commit(s) == ATH_OK);
+	ath_obj_free(m);
+	ath_session_close(s);
+	/* merge(load=False) of a clean detached object: no SQL, persistent in the new session */
+	s = session();
+	ath_obj *fresh = NULL;
+	char key[32];
+	snprintf(key, sizeof key, "[%lld]", (long long)id);
+	ath_buf kb = mp("%s", key);
+	CHECK(ath_session_get(&fresh, s, "User", kb.ptr, kb.size) == ATH_OK && fresh);
+	mp_free(&kb);
+	ath_session_close(s);
+	s = session();
+	SQL_COUNT(0, CHECK(ath_session_merge(&m, s, fresh, ATH_MERGE_NO_LOAD) == ATH_OK));
+	CHECK_GET("\"Merged\"", m, "fullname");
+	CHECK(!ath_obj_is_modified(m));
+	ath_obj_free(m);
+	ath_obj *dirty = make("User", "{\"name\": \"new\"}");
+	CHECK(ath_session_merge(&m, s, dirty, ATH_MERGE_NO_LOAD) == ATH_EMISUSE);
+	ath_obj_free(dirty);
+	ath_obj_free(fresh);
+	ath_obj_free(u1);
+	/* autoflush off: a pending object is not flushed by a query */
+	ath_obj *p = make("User", "{\"name\": \"noflush\"}");
+	CHECK(ath_session_add(s, p) == ATH_OK);
+	CHECK_INT(1, ath_session_set_autoflush(s, 0));
+	ath_obj *f[2];
+	CHECK_INT(0, query(s, USERS_BY_NAME, "[\"noflush\"]", f, 2, 0));
+	CHECK_INT(0, ath_session_set_autoflush(s, 1));
+	CHECK_INT(1, query(s, USERS_BY_NAME, "[\"noflush\"]", f, 2, 0));
+	free_objs(f, 1);
+	ath_obj_free(p);
+	/* eager_defaults: the server default is read by the flush, not on first access */
+	ath_obj *ev = make("Event", "{\"name\": \"launch\"}");
+	CHECK(ath_session_add(s, ev) == ATH_OK);
+	SQL_COUNT(2, CHECK(ath_session_flush(s) == ATH_OK)); /* INSERT, then the SELECT of the defaults */
+	SQL_COUNT(0, CHECK_GET("\"fresh\"", ev, "status"));
+	ath_obj_free(ev);
+	CHECK(ath_session_commit(s) == ATH_OK);
+	ath_session_close(s);
+}
+
 static void test_errors(void)
 {
 	TEST_CASE("errors");
@@ -748,6 +844,7 @@ int main(int argc, char **argv)
 	test_many_to_many();
 	test_selectin_and_weak_map();
 	test_loader_options();
+	test_session_api();
 	test_errors();
 	ath_engine_drop_all(eng, ath_registry_metadata(reg), 0);
 	ath_engine_free(eng);

@@ -163,6 +163,44 @@ ATH_EXTERN(int) ath_session_expire_all(ath_session *s);
  */
 ATH_EXTERN(int) ath_session_refresh(ath_session *s, ath_obj *obj, const char *const *attrs, size_t nattrs);
 
+/**
+ * Begin a SAVEPOINT inside the session's transaction (Session.begin_nested), after flushing what
+ * is pending. End it with ath_session_commit_nested() or ath_session_rollback_nested();
+ * ath_session_commit() / ath_session_rollback() end every savepoint with the transaction.
+ * @return ATH_OK; ATH_EMISUSE with InvalidRequestError past 16 levels; the flush's errors.
+ */
+ATH_EXTERN(int) ath_session_begin_nested(ath_session *s);
+
+/** Flush, then RELEASE the innermost savepoint: its changes belong to the enclosing transaction. */
+ATH_EXTERN(int) ath_session_commit_nested(ath_session *s);
+
+/**
+ * ROLLBACK TO the innermost savepoint: objects inserted since it began are transient again,
+ * objects deleted since are persistent, pending ones are expunged, every persistent object is
+ * expired. Also the way out of PendingRollbackError when a flush failed inside the savepoint.
+ */
+ATH_EXTERN(int) ath_session_rollback_nested(ath_session *s);
+
+/**
+ * Turn autoflush off (0) or on (1) until turned back (Session.no_autoflush as a scope: save
+ * the return value and restore it). @return the previous setting (0 or 1); ATH_EMISUSE for a bad handle.
+ */
+ATH_EXTERN(int) ath_session_set_autoflush(ath_session *s, int enabled);
+
+/** ath_session_merge() flag: take the object's state on trust, no SELECT (merge(load=False)). */
+#define ATH_MERGE_NO_LOAD 0x1u
+
+/**
+ * Copy the state of `obj` (from another session, detached or transient) onto this session's
+ * object of the same identity (Session.merge): the one in the identity map, else the row loaded
+ * by primary key, else a new pending object; relationships with the merge cascade are merged
+ * along. `obj` itself is not attached.
+ * @param[out] out a new reference to the session's object.
+ * @return ATH_OK; ATH_EMISUSE with InvalidRequestError for ATH_MERGE_NO_LOAD with a transient or
+ *         changed object; the database's error class.
+ */
+ATH_EXTERN(int) ath_session_merge(ath_obj **out, ath_session *s, ath_obj *obj, uint32_t flags);
+
 /** Detach one object (and, along expunge cascades, its related ones) without changing the database. */
 ATH_EXTERN(int) ath_session_expunge(ath_session *s, ath_obj *obj);
 
