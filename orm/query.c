@@ -97,11 +97,28 @@ static int pack_sec_on(msgpack_packer *pk, const ath_mapper *m, const ath_table 
 	return rc;
 }
 
-static int pack_obj(msgpack_packer *pk, mobj *o, const ath_registry *reg, ath_err *err);
+/* Translation state: the registry, and for comparisons with objects the statement's params
+ * (object references) and the values appended to them. */
+typedef struct tctx {
+	const ath_registry *reg;
+	ath_session *s;
+	const void *params;            /* the statement's params bytes (NULL: none) */
+	size_t plen;
+	msgpack_zone zone;             /* params unpacked on first need */
+	msgpack_object pobj;
+	bool unpacked;
+	ath_buf extra;                 /* msgpack values appended after the params */
+	uint32_t nextra;
+	ath_err *err;
+} tctx;
+
+static int pack_obj(msgpack_packer *pk, mobj *o, tctx *t);
 
 /* ["join", left, ["rel", cls, name], on?, kind?] */
-static int pack_join(msgpack_packer *pk, mobj *o, const ath_registry *reg, ath_err *err)
+static int pack_join(msgpack_packer *pk, mobj *o, tctx *t)
 {
+	const ath_registry *reg = t->reg;
+	ath_err *err = t->err;
 	mobj *a = o->via.array.ptr;
 	uint32_t n = o->via.array.size;
 	if (n < 4 || !is_form(&a[2], "rel", 2))
@@ -122,7 +139,7 @@ static int pack_join(msgpack_packer *pk, mobj *o, const ath_registry *reg, ath_e
 		/* left JOIN secondary ON owner = secondary JOIN target ON secondary = target */
 		rc |= msgpack_pack_array(pk, kind ? 5 : 4) | ath_wire__pack_cstr(pk, "join");
 		rc |= msgpack_pack_array(pk, kind ? 5 : 4) | ath_wire__pack_cstr(pk, "join");
-		if (pack_obj(pk, &a[1], reg, err))
+		if (pack_obj(pk, &a[1], t))
 			return err->code ? err->code : ath_err__oom(err);
 		rc |= ath_mp__table(pk, r->secondary) |
 		      pack_sec_on(pk, r->owner, r->secondary, r->sec_local_prop, r->sec_local_col, r->nsec_local);
@@ -132,7 +149,7 @@ static int pack_join(msgpack_packer *pk, mobj *o, const ath_registry *reg, ath_e
 		      pack_sec_on(pk, r->target, r->secondary, r->sec_remote_prop, r->sec_remote_col, r->nsec_remote);
 	} else {
 		rc |= msgpack_pack_array(pk, kind ? 5 : 4) | ath_wire__pack_cstr(pk, "join");
-		if (pack_obj(pk, &a[1], reg, err))
+		if (pack_obj(pk, &a[1], t))
 			return err->code ? err->code : ath_err__oom(err);
 		rc |= ath_mp__table(pk, r->target->table) | pack_rel_on(pk, r);
 	}
@@ -142,14 +159,18 @@ static int pack_join(msgpack_packer *pk, mobj *o, const ath_registry *reg, ath_e
 }
 
 /* Any value, with ORM references translated. */
-static int pack_obj(msgpack_packer *pk, mobj *o, const ath_registry *reg, ath_err *err)
+static int pack_rel_compare(msgpack_packer *pk, mobj *o, tctx *t);
+
+static int pack_obj(msgpack_packer *pk, mobj *o, tctx *t)
 {
+	const ath_registry *reg = t->reg;
+	ath_err *err = t->err;
 	if (o->type == MSGPACK_OBJECT_MAP) {
 		int rc = msgpack_pack_map(pk, o->via.map.size);
 		for (uint32_t i = 0; i < o->via.map.size && !rc; i++) {
 			rc = msgpack_pack_object(pk, o->via.map.ptr[i].key);
 			if (!rc)
-				rc = pack_obj(pk, &o->via.map.ptr[i].val, reg, err);
+				rc = pack_obj(pk, &o->via.map.ptr[i].val, t);
 		}
 		return rc ? (err->code ? err->code : ath_err__oom(err)) : 0;
 	}
@@ -175,25 +196,228 @@ static int pack_obj(msgpack_packer *pk, mobj *o, const ath_registry *reg, ath_er
 			return ATH_EINVALID;
 		return ath_mp__table(pk, m->table) ? ath_err__oom(err) : 0;
 	}
+	if (o->via.array.size >= 2 && is_form(&a[1], "rel", 2) && !str_is(&a[0], "join"))
+		return pack_rel_compare(pk, o, t);
 	if (str_is(&a[0], "rel") || str_is(&a[0], "aliased"))
 		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
 				    "[\"%.*s\", ...] is supported only as the right side of a join yet",
 				    (int)a[0].via.str.size, a[0].via.str.ptr);
 	if (str_is(&a[0], "join")) {
-		int rc = pack_join(pk, o, reg, err);
+		int rc = pack_join(pk, o, t);
 		if (rc != -2)
 			return rc;
 	}
 elements:;
 	int rc = msgpack_pack_array(pk, o->via.array.size);
 	for (uint32_t i = 0; i < o->via.array.size && !rc; i++)
-		rc = pack_obj(pk, &a[i], reg, err);
+		rc = pack_obj(pk, &a[i], t);
 	return rc ? (err->code ? err->code : ath_err__oom(err)) : 0;
 }
 
 int ath_query__pack_expr(msgpack_packer *pk, const msgpack_object *e, const ath_registry *reg, ath_err *err)
 {
-	return pack_obj(pk, e, reg, err);
+	tctx t = { .reg = reg, .err = err };
+	return pack_obj(pk, e, &t);
+}
+
+/* ---- relationship comparisons (any, has, contains, == object) ------------------------------- */
+
+/* the statement's params, unpacked on first need */
+static const msgpack_object *param(tctx *t, mobj *bind)
+{
+	if (!is_form(bind, "bind", 1) || bind->via.array.ptr[1].type != MSGPACK_OBJECT_POSITIVE_INTEGER) {
+		orm_error(t->err, "an object comparison takes [\"bind\", i] whose value is an object reference");
+		return NULL;
+	}
+	if (!t->unpacked) {
+		size_t off = 0;
+		if (!t->params || !msgpack_zone_init(&t->zone, 512)) {
+			orm_error(t->err, "an object comparison needs params");
+			return NULL;
+		}
+		t->unpacked = true;
+		if (msgpack_unpack(t->params, t->plen, &off, &t->zone, &t->pobj) != MSGPACK_UNPACK_SUCCESS ||
+		    t->pobj.type != MSGPACK_OBJECT_ARRAY) {
+			t->pobj.type = MSGPACK_OBJECT_NIL;
+			ath_err__set(t->err, ATH_EINVALID, ATH_ERRCLASS_WIRE_FORMAT_ERROR, "params: must be an array");
+			return NULL;
+		}
+	}
+	uint64_t i = bind->via.array.ptr[1].via.u64;
+	if (t->pobj.type != MSGPACK_OBJECT_ARRAY || i >= t->pobj.via.array.size) {
+		orm_error(t->err, "a value is required for parameter %llu", (unsigned long long)i);
+		return NULL;
+	}
+	return &t->pobj.via.array.ptr[i];
+}
+
+/* the object a param references (ext 1 in this session), or NULL with an error */
+static ath_obj *param_obj(tctx *t, mobj *bind, const ath_mapper *want)
+{
+	const msgpack_object *v = param(t, bind);
+	if (!v)
+		return NULL;
+	ath_obj *o = NULL;
+	if (v->type == MSGPACK_OBJECT_EXT && v->via.ext.type == ATH_EXT_OBJREF && v->via.ext.size == 8 && t->s) {
+		uint64_t id = 0;
+		for (int k = 0; k < 8; k++)
+			id = id << 8 | (unsigned char)v->via.ext.ptr[k];
+		o = ath_objset__by_id(&t->s->by_id, id);
+	}
+	if (!o || o->m != want) {
+		orm_error(t->err, "parameter %llu must be a reference to a %s object of this session",
+			  (unsigned long long)bind->via.array.ptr[1].via.u64, want->name);
+		return NULL;
+	}
+	return o;
+}
+
+/* a bind for a value of `o` appended after the params */
+static int extra_bind(msgpack_packer *pk, tctx *t, ath_obj *o, uint32_t prop)
+{
+	int rc = 0;
+	if (!o->cur[prop].p && (rc = ath_load__ensure_prop(o, prop, t->err)))
+		return rc;
+	msgpack_packer xp;
+	msgpack_packer_init(&xp, &t->extra, ath_wire__buf_write);
+	uint32_t n = t->pobj.type == MSGPACK_OBJECT_ARRAY ? t->pobj.via.array.size : 0;
+	const ath_val *v = &o->cur[prop];
+	if ((v->p ? ath_wire__buf_write(&t->extra, (const char *)v->p, v->len) : msgpack_pack_nil(&xp)) ||
+	    ath_mp__bind(pk, n + t->nextra++))
+		return ath_err__oom(t->err);
+	return 0;
+}
+
+/* EXISTS (SELECT 1 FROM <target or secondary+target> WHERE <join> [AND crit] [AND target key =
+ * the key of `keyobj`, bound]) */
+static int pack_exists(msgpack_packer *pk, const ath_rel *r, mobj *crit, ath_obj *keyobj, tctx *t)
+{
+	const ath_mapper *own = r->owner, *tgt = r->target;
+	int rc = msgpack_pack_array(pk, 2) | ath_wire__pack_cstr(pk, "exists") | msgpack_pack_map(pk, 4) |
+		 ath_mp__key(pk, "k") | ath_mp__key(pk, "select") | ath_mp__key(pk, "columns") |
+		 msgpack_pack_array(pk, 1) | msgpack_pack_array(pk, 2) | ath_wire__pack_cstr(pk, "text") |
+		 ath_wire__pack_cstr(pk, "1") | ath_mp__key(pk, "from");
+	if (r->secondary)
+		rc |= msgpack_pack_array(pk, 2) | ath_mp__table(pk, r->secondary) | ath_mp__table(pk, tgt->table);
+	else
+		rc |= msgpack_pack_array(pk, 1) | ath_mp__table(pk, tgt->table);
+	uint32_t nconds = r->secondary ? r->nsec_local + r->nsec_remote : r->npairs;
+	if (keyobj)
+		nconds += tgt->npk;
+	rc |= ath_mp__key(pk, "where") | msgpack_pack_array(pk, nconds + 1 + (crit != NULL)) | ath_wire__pack_cstr(pk, "and");
+	if (r->secondary) {
+		for (uint32_t i = 0; i < r->nsec_local; i++)
+			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
+			      ath_mp__col(pk, own->table->name, own->props[r->sec_local_prop[i]].col->name) |
+			      ath_mp__col(pk, r->secondary->name, r->sec_local_col[i]->name);
+		for (uint32_t i = 0; i < r->nsec_remote; i++)
+			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
+			      ath_mp__col(pk, tgt->table->name, tgt->props[r->sec_remote_prop[i]].col->name) |
+			      ath_mp__col(pk, r->secondary->name, r->sec_remote_col[i]->name);
+	} else
+		for (uint32_t i = 0; i < r->npairs; i++)
+			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
+			      ath_mp__col(pk, own->table->name, own->props[r->local[i]].col->name) |
+			      ath_mp__col(pk, tgt->table->name, tgt->props[r->remote[i]].col->name);
+	if (rc)
+		return ath_err__oom(t->err);
+	for (uint32_t i = 0; keyobj && i < tgt->npk && !rc; i++) {
+		rc = msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
+		     ath_mp__col(pk, tgt->table->name, tgt->props[tgt->pk[i]].col->name) ? ath_err__oom(t->err) : 0;
+		if (!rc)
+			rc = extra_bind(pk, t, keyobj, tgt->pk[i]);
+	}
+	return !rc && crit ? pack_obj(pk, crit, t) : rc;
+}
+
+/* ["any", rel, crit?], ["has", rel, crit?], ["contains", rel, obj], ["=" | "!=", rel, obj],
+ * ["is" | "is_not", rel, ["null"]] */
+static int pack_rel_compare(msgpack_packer *pk, mobj *o, tctx *t)
+{
+	mobj *a = o->via.array.ptr;
+	uint32_t n = o->via.array.size;
+	const ath_mapper *m;
+	int at = attr_of(&a[1], t->reg, &m, t->err);
+	if (at < 0)
+		return ATH_EINVALID;
+	if ((uint32_t)at < m->nprops)
+		return orm_error(t->err, "%s.%s is not a relationship", m->name, m->props[at].name);
+	const ath_rel *r = &m->rels[at - (int)m->nprops];
+	bool scalar = r->dir == ATH_REL_M2O;
+	if (r->target == r->owner && !str_is(&a[0], "is") && !str_is(&a[0], "is_not") && !(scalar && n == 3 &&
+	    (str_is(&a[0], "=") || str_is(&a[0], "!="))))
+		return ath_err__set(t->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+				    "%s on the self-referential relationship %s.%s is not supported yet (it needs an alias)",
+				    a[0].type == MSGPACK_OBJECT_STR ? "this comparison" : "?", m->name, r->name);
+	if ((str_is(&a[0], "any") && !scalar) || (str_is(&a[0], "has") && scalar)) {
+		if (n > 3)
+			return orm_error(t->err, "[\"%s\", rel, criterion?]", scalar ? "has" : "any");
+		return pack_exists(pk, r, n == 3 ? &a[2] : NULL, NULL, t);
+	}
+	if (str_is(&a[0], "any") || str_is(&a[0], "has"))
+		return orm_error(t->err, "%s.%s: use %s for a %s", m->name, r->name, scalar ? "has" : "any",
+				 scalar ? "many-to-one" : "collection");
+	if ((str_is(&a[0], "is") || str_is(&a[0], "is_not")) && n == 3 && is_form(&a[2], "null", 0)) {
+		bool is = str_is(&a[0], "is");
+		if (!scalar) { /* a collection is empty: NOT EXISTS */
+			int rc = is ? msgpack_pack_array(pk, 2) | ath_wire__pack_cstr(pk, "not") : 0;
+			return rc ? ath_err__oom(t->err) : pack_exists(pk, r, NULL, NULL, t);
+		}
+		int rc = r->npairs > 1 ? msgpack_pack_array(pk, r->npairs + 1) | ath_wire__pack_cstr(pk, is ? "and" : "or") : 0;
+		for (uint32_t i = 0; i < r->npairs; i++)
+			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, is ? "is" : "is_not") |
+			      ath_mp__col(pk, m->table->name, m->props[r->local[i]].col->name) |
+			      msgpack_pack_array(pk, 1) | ath_wire__pack_cstr(pk, "null");
+		return rc ? ath_err__oom(t->err) : 0;
+	}
+	bool eq = str_is(&a[0], "="), ne = str_is(&a[0], "!=");
+	if ((eq || ne) && n == 3 && scalar) {
+		/* many-to-one: the foreign key against the object's referred values (bound) */
+		ath_obj *obj = param_obj(t, &a[2], r->target);
+		if (!obj)
+			return ATH_EINVALID;
+		int rc = 0;
+		if (ne) /* != also matches rows with no parent, as SQLAlchemy renders it */
+			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "or");
+		if (r->npairs > 1)
+			rc |= msgpack_pack_array(pk, r->npairs + 1) | ath_wire__pack_cstr(pk, eq ? "and" : "or");
+		for (uint32_t i = 0; i < r->npairs && !rc; i++) {
+			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, eq ? "=" : "!=") |
+			      ath_mp__col(pk, m->table->name, m->props[r->local[i]].col->name);
+			rc = rc ? ath_err__oom(t->err) : extra_bind(pk, t, obj, r->remote[i]);
+		}
+		if (ne && !rc)
+			rc = msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "is") |
+			     ath_mp__col(pk, m->table->name, m->props[r->local[0]].col->name) | msgpack_pack_array(pk, 1) |
+			     ath_wire__pack_cstr(pk, "null") ? ath_err__oom(t->err) : 0;
+		return rc;
+	}
+	if (str_is(&a[0], "contains") && n == 3 && !scalar) {
+		/* the collection holds the object: EXISTS with the object's key bound */
+		ath_obj *obj = param_obj(t, &a[2], r->target);
+		return obj ? pack_exists(pk, r, NULL, obj, t) : ATH_EINVALID;
+	}
+	return orm_error(t->err, "unsupported comparison of relationship %s.%s (any, has, contains, =, !=, is and is_not are)",
+			 m->name, r->name);
+}
+
+/* params + the values object comparisons appended */
+static int extend_params(ath_buf *out, tctx *t)
+{
+	uint32_t n = t->pobj.type == MSGPACK_OBJECT_ARRAY ? t->pobj.via.array.size : 0;
+	msgpack_packer pk;
+	ath_wire__packer_init(&pk, out);
+	int rc = msgpack_pack_array(&pk, n + t->nextra);
+	const unsigned char *p = t->params, *end = p + t->plen;
+	uint32_t pn = 0;
+	if (n) {
+		p = ath_mp__array(p, end, &pn);
+		if (!p)
+			return ath_err__set(t->err, ATH_EINVALID, ATH_ERRCLASS_WIRE_FORMAT_ERROR, "params: must be an array");
+		rc |= ath_wire__buf_write(out, (const char *)p, (size_t)(end - p));
+	}
+	rc |= ath_wire__buf_write(out, (const char *)t->extra.ptr, t->extra.size);
+	return rc ? ath_err__oom(t->err) : 0;
 }
 
 /* ---- statements ------------------------------------------------------------------------------- */
@@ -609,10 +833,11 @@ static int from_entity(mobj *item, const orm_plan *plan, const ath_registry *reg
 	return -1;
 }
 
-static int pack_columns(msgpack_packer *pk, mobj *cols, const ath_registry *reg, const orm_plan *plan, ath_err *err)
+static int pack_columns(msgpack_packer *pk, mobj *cols, tctx *t, const orm_plan *plan)
 {
+	ath_err *err = t->err;
 	if (cols->type != MSGPACK_OBJECT_ARRAY)
-		return pack_obj(pk, cols, reg, err);
+		return pack_obj(pk, cols, t);
 	int rc = msgpack_pack_array(pk, plan->ncols_out);
 	for (uint32_t i = 0, e = 0; i < cols->via.array.size && !rc; i++) {
 		mobj *c = &cols->via.array.ptr[i];
@@ -625,21 +850,23 @@ static int pack_columns(msgpack_packer *pk, mobj *cols, const ath_registry *reg,
 			if (rc)
 				return ath_err__oom(err);
 		} else
-			rc = pack_obj(pk, c, reg, err);
+			rc = pack_obj(pk, c, t);
 	}
 	for (uint32_t j = 0; j < plan->njoins && !rc; j++) {
-		const ath_mapper *t = plan->joins[j].rel->target;
-		for (uint32_t k = 0; k < t->nprops && !rc; k++)
-			if (!t->props[k].deferred)
-				rc = ath_mp__col(pk, plan->joins[j].alias, t->props[k].col->name) ? ath_err__oom(err) : 0;
+		const ath_mapper *tm = plan->joins[j].rel->target;
+		for (uint32_t k = 0; k < tm->nprops && !rc; k++)
+			if (!tm->props[k].deferred)
+				rc = ath_mp__col(pk, plan->joins[j].alias, tm->props[k].col->name) ? ath_err__oom(err) : 0;
 	}
 	return rc;
 }
 
 /* "from": each entity's table that has joined eager loads becomes its join chain; when the
  * statement names no FROM, one is added for those entities. */
-static int pack_from(msgpack_packer *pk, const ath_registry *reg, const orm_plan *plan, ath_err *err)
+static int pack_from(msgpack_packer *pk, tctx *t, const orm_plan *plan)
 {
+	const ath_registry *reg = t->reg;
+	ath_err *err = t->err;
 	bool done[MAX_ENTITIES] = { 0 };
 	mobj *from = plan->from && plan->from->type == MSGPACK_OBJECT_ARRAY ? plan->from : NULL;
 	uint32_t n = from ? from->via.array.size : 0;
@@ -658,7 +885,7 @@ static int pack_from(msgpack_packer *pk, const ath_registry *reg, const orm_plan
 			done[e] = true;
 			rc = pack_entity_from(pk, plan, (uint32_t)e) ? ath_err__oom(err) : 0;
 		} else
-			rc = pack_obj(pk, item, reg, err);
+			rc = pack_obj(pk, item, t);
 	}
 	for (uint32_t e = 0; e < plan->nent && !rc; e++) {
 		if (done[e] || !has_joins(plan, e))
@@ -673,10 +900,12 @@ static int pack_from(msgpack_packer *pk, const ath_registry *reg, const orm_plan
 }
 
 /* the statement map: ORM keys consumed, the rest translated */
-static int pack_statement(msgpack_packer *pk, mobj *st, const ath_registry *reg, orm_plan *plan, ath_err *err)
+static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 {
+	const ath_registry *reg = t->reg;
+	ath_err *err = t->err;
 	if (st->type != MSGPACK_OBJECT_MAP)
-		return pack_obj(pk, st, reg, err);
+		return pack_obj(pk, st, t);
 	bool is_select = false;
 	for (uint32_t i = 0; i < st->via.map.size; i++)
 		if (str_is(&st->via.map.ptr[i].key, "k") && str_is(&st->via.map.ptr[i].val, "select"))
@@ -698,14 +927,14 @@ static int pack_statement(msgpack_packer *pk, mobj *st, const ath_registry *reg,
 		if (msgpack_pack_object(pk, *k))
 			rc = ath_err__oom(err);
 		else if (is_select && str_is(k, "columns"))
-			rc = pack_columns(pk, v, reg, plan, err);
+			rc = pack_columns(pk, v, t, plan);
 		else if (is_select && str_is(k, "from") && plan->njoins)
-			rc = pack_from(pk, reg, plan, err);
+			rc = pack_from(pk, t, plan);
 		else
-			rc = pack_obj(pk, v, reg, err);
+			rc = pack_obj(pk, v, t);
 	}
 	if (!rc && add_from)
-		rc = ath_mp__key(pk, "from") ? ath_err__oom(err) : pack_from(pk, reg, plan, err);
+		rc = ath_mp__key(pk, "from") ? ath_err__oom(err) : pack_from(pk, t, plan);
 	if (!rc && !is_select)
 		for (uint32_t i = 0; i < st->via.map.size && !rc; i++)
 			if (str_is(&st->via.map.ptr[i].key, "options") || str_is(&st->via.map.ptr[i].key, "execution_options"))
@@ -1004,10 +1233,19 @@ int ath_query__run(ath_buf *out, ath_session *s, const void *shape, size_t len, 
 	ath_buf core = ATH_BUF_INIT, rows = ATH_BUF_INIT, body = ATH_BUF_INIT;
 	msgpack_packer cp;
 	ath_wire__packer_init(&cp, &core);
-	rc = pack_statement(&cp, &root, s->reg, &plan, err);
+	tctx t = { .reg = s->reg, .s = s, .params = params, .plen = plen, .err = err };
+	rc = pack_statement(&cp, &root, &t, &plan);
 	msgpack_zone_destroy(&z);
+	ath_buf allp = ATH_BUF_INIT;
+	if (!rc && t.nextra) /* object comparisons added values: params + them */
+		rc = extend_params(&allp, &t);
 	if (!rc)
-		rc = ath_load__run(s, core.ptr, core.size, params, plen, &rows, err);
+		rc = t.nextra ? ath_load__run(s, core.ptr, core.size, allp.ptr, allp.size, &rows, err)
+			      : ath_load__run(s, core.ptr, core.size, params, plen, &rows, err);
+	ath_buf_dispose(&allp);
+	ath_buf_dispose(&t.extra);
+	if (t.unpacked)
+		msgpack_zone_destroy(&t.zone);
 	ath_buf_dispose(&core);
 	/* rows: entity columns become object references; joined columns fill relationships */
 	const unsigned char *p = rows.ptr, *end = rows.ptr + rows.size;

@@ -220,6 +220,46 @@ static size_t query(ath_session *s, const char *shape, const char *params, ath_o
 	return n;
 }
 
+/* query() with one object reference as params[0] */
+static size_t query_obj(ath_session *s, const char *shape, ath_obj *o, ath_obj **objs, size_t max)
+{
+	msgpack_sbuffer sb;
+	msgpack_sbuffer_init(&sb);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+	unsigned char id[8];
+	uint64_t v = ath_obj_id(o);
+	for (int i = 0; i < 8; i++)
+		id[i] = (unsigned char)(v >> (56 - 8 * i));
+	msgpack_pack_array(&pk, 1);
+	msgpack_pack_ext(&pk, 8, 1);
+	msgpack_pack_ext_body(&pk, id, 8);
+	for (size_t i = 0; i < max; i++)
+		objs[i] = NULL;
+	ath_buf sh = mp("%s", shape), out = ATH_BUF_INIT;
+	int rc = ath_session_execute(&out, s, sh.ptr, sh.size, sb.data, sb.size, ATH_ROWS_SCALARS);
+	mp_free(&sh);
+	msgpack_sbuffer_destroy(&sb);
+	size_t n = 0;
+	if (rc == ATH_OK) {
+		msgpack_zone z;
+		msgpack_zone_init(&z, 1024);
+		msgpack_object root;
+		size_t off = 0;
+		msgpack_unpack((const char *)out.ptr, out.size, &off, &z, &root);
+		for (uint32_t i = 0; i < root.via.array.size && n < max; i++) {
+			uint64_t rid = 0;
+			for (int k = 0; k < 8; k++)
+				rid = rid << 8 | (unsigned char)root.via.array.ptr[i].via.ext.ptr[k];
+			if (ath_session_object(&objs[n], s, rid) == ATH_OK)
+				n++;
+		}
+		msgpack_zone_destroy(&z);
+	}
+	ath_buf_dispose(&out);
+	return rc == ATH_OK ? n : (size_t)-1;
+}
+
 /* Core SQL through the engine (not the session): what the database really holds */
 static char *db_rows(const char *shape)
 {
@@ -714,6 +754,52 @@ static void test_session_api(void)
 	ath_session_close(s);
 }
 
+static void test_relationship_criteria(void)
+{
+	TEST_CASE("relationship comparisons: any, has, contains, == object, is null");
+	ath_session *s = session();
+	ath_obj *u[8], *a[8], *k[4];
+	/* opt0 and opt1 have addresses opt0-0@x ...; opt2 has none (test_loader_options) */
+	const char *any = "{\"k\": \"select\", \"columns\": [[\"entity\", \"User\"]], \"where\": [\"any\", [\"rel\", \"User\", \"addresses\"], "
+			  "[\"like\", [\"attr\", \"Address\", \"email\"], [\"bind\", 0]]]}";
+	CHECK_INT(1, query(s, any, "[\"opt1-%\"]", u, 8, 0));
+	CHECK_CONTAINS(last_sql[0], "EXISTS (SELECT 1 FROM addresses WHERE users.id = addresses.user_id AND addresses.email LIKE");
+	CHECK_GET("\"opt1\"", u[0], "name");
+	const char *has = "{\"k\": \"select\", \"columns\": [[\"entity\", \"Address\"]], \"where\": [\"has\", [\"rel\", \"Address\", \"user\"], "
+			  "[\"=\", [\"attr\", \"User\", \"name\"], [\"bind\", 0]]], \"order_by\": [[\"attr\", \"Address\", \"email\"]]}";
+	CHECK_INT(2, query(s, has, "[\"opt1\"]", a, 8, 0));
+	free_objs(a, 2);
+	const char *eq = "{\"k\": \"select\", \"columns\": [[\"entity\", \"Address\"]], \"where\": [\"=\", [\"rel\", \"Address\", \"user\"], [\"bind\", 0]]}";
+	CHECK_INT(2, query_obj(s, eq, u[0], a, 8));
+	CHECK_CONTAINS(last_sql[0], "WHERE addresses.user_id = ");
+	ath_obj *back = NULL;
+	SQL_COUNT(0, CHECK(ath_obj_related(&back, a[0], "user", 0) == ATH_OK && back == u[0]));
+	ath_obj_free(back);
+	const char *ne = "{\"k\": \"select\", \"columns\": [[\"entity\", \"Address\"]], \"where\": [\"and\", [\"!=\", [\"rel\", \"Address\", \"user\"], [\"bind\", 0]], "
+			 "[\"like\", [\"attr\", \"Address\", \"email\"], [\"lit\", \"opt%\"]]]}";
+	CHECK_INT(2, query_obj(s, ne, u[0], k, 4)); /* opt0's two */
+	free_objs(k, 2);
+	const char *contains = "{\"k\": \"select\", \"columns\": [[\"entity\", \"User\"]], \"where\": [\"contains\", [\"rel\", \"User\", \"addresses\"], [\"bind\", 0]]}";
+	ath_obj *found[2];
+	CHECK_INT(1, query_obj(s, contains, a[1], found, 2));
+	CHECK(found[0] == u[0]);
+	free_objs(found, 1);
+	free_objs(a, 2);
+	const char *empty = "{\"k\": \"select\", \"columns\": [[\"entity\", \"User\"]], \"where\": [\"and\", [\"is\", [\"rel\", \"User\", \"addresses\"], [\"null\"]], "
+			    "[\"like\", [\"attr\", \"User\", \"name\"], [\"lit\", \"opt%\"]]]}";
+	CHECK_INT(1, query(s, empty, NULL, k, 4, 0));
+	CHECK_GET("\"opt2\"", k[0], "name");
+	free_objs(k, 1);
+	/* the wrong class of object, and a comparison that does not apply, are errors */
+	CHECK_INT((size_t)-1, query_obj(s, contains, u[0], k, 4)); /* a User where an Address belongs */
+	CHECK_CONTAINS(ath_error_last()->message, "parameter 0 must be a reference to a Address object of this session");
+	const char *wrong = "{\"k\": \"select\", \"columns\": [[\"entity\", \"User\"]], \"where\": [\"has\", [\"rel\", \"User\", \"addresses\"]]}";
+	CHECK_INT((size_t)-1, query(s, wrong, NULL, k, 4, 0));
+	CHECK_CONTAINS(ath_error_last()->message, "User.addresses: use any for a collection");
+	free_objs(u, 1);
+	ath_session_close(s);
+}
+
 static void test_errors(void)
 {
 	TEST_CASE("errors");
@@ -844,6 +930,7 @@ int main(int argc, char **argv)
 	test_many_to_many();
 	test_selectin_and_weak_map();
 	test_loader_options();
+	test_relationship_criteria();
 	test_session_api();
 	test_errors();
 	ath_engine_drop_all(eng, ath_registry_metadata(reg), 0);
