@@ -21,6 +21,7 @@ int ath_load__run(ath_session *s, const void *shape, size_t len, const void *par
 	rc = ath_conn__execute(&res, c, shape, len, params, plen, 0, 0, err);
 	if (rc)
 		return rc;
+	s->rowcount = res->rowcount;
 	if (res->returns_rows)
 		rc = ath_result__fetch(rows, res, SIZE_MAX, err);
 	else { /* DML without RETURNING: no rows */

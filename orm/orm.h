@@ -213,6 +213,7 @@ struct ath_session {
 	ath_txn *savepoints[16];       /* begin_nested() stack */
 	uint32_t nested;
 	ath_err failed;                /* the flush error PendingRollbackError reports */
+	int64_t rowcount;              /* of the latest statement the session ran for the caller */
 	uint32_t epoch;
 };
 
@@ -306,6 +307,12 @@ int ath_query__execute(ath_buf *out, ath_session *s, const void *shape, size_t l
  * references alone; *first (when given) receives a reference to the first row's first entity. */
 int ath_query__run(ath_buf *out, ath_session *s, const void *shape, size_t len, const void *params, size_t plen,
 		   uint32_t flags, bool pin, ath_obj **first, ath_err *err);
+
+/* dml.c: ORM bulk INSERT / UPDATE by primary key from rows of attribute maps (the params), and
+ * the identity map after an UPDATE / DELETE by criteria (`keys`: rows of matched primary keys). */
+int ath_dml__bulk(ath_session *s, const ath_mapper *m, bool update, const void *params, size_t plen, ath_err *err);
+int ath_dml__synchronize(ath_session *s, const ath_mapper *m, bool deleted, const uint32_t *set_props, uint32_t nset,
+			 const ath_buf *keys, ath_err *err);
 
 /* ---- msgpack helpers (mp.c) ----------------------------------------------------------------- */
 

@@ -453,6 +453,14 @@ typedef struct orm_plan {
 	ath_loadopts opts;
 	bool populate_existing, has_limit;
 	mobj *columns, *from;
+	/* ORM INSERT / UPDATE / DELETE (a "table" that is ["entity", cls]) */
+	const ath_mapper *dml;
+	char dml_kind;                 /* 'i', 'u', 'd' */
+	bool bulk;                     /* by rows of attribute maps in the params */
+	int sync;                      /* synchronize_session: 0 false, 'a'uto, 'f'etch, 'e'valuate */
+	size_t where_off, where_len;   /* the translated WHERE in the Core shape */
+	uint32_t nset;
+	uint32_t set_props[64];        /* the props an UPDATE sets (expired in the session after it) */
 } orm_plan;
 
 static void plan_free(orm_plan *p)
@@ -899,6 +907,68 @@ static int pack_from(msgpack_packer *pk, tctx *t, const orm_plan *plan)
 	return rc;
 }
 
+/* An ORM DML statement: which mapper, bulk or by criteria, synchronize_session. */
+static int plan_dml(mobj *st, tctx *t, orm_plan *plan)
+{
+	bool has_rows = false, has_set = false;
+	plan->sync = 'a'; /* SQLAlchemy 2.0's default */
+	for (uint32_t i = 0; i < st->via.map.size; i++) {
+		mobj *k = &st->via.map.ptr[i].key, *v = &st->via.map.ptr[i].val;
+		if (str_is(k, "k"))
+			plan->dml_kind = str_is(v, "insert") ? 'i' : str_is(v, "update") ? 'u' : str_is(v, "delete") ? 'd' : 0;
+		else if (str_is(k, "table") && is_form(v, "entity", 1) && !(plan->dml = mapper_of(&v->via.array.ptr[1], t->reg, t->err)))
+			return ATH_EINVALID;
+		else if (str_is(k, "values") || str_is(k, "select") || str_is(k, "columns"))
+			has_rows = true;
+		else if (str_is(k, "set"))
+			has_set = true;
+		else if (str_is(k, "synchronize_session")) {
+			if (v->type == MSGPACK_OBJECT_BOOLEAN && !v->via.boolean)
+				plan->sync = 0;
+			else if (str_is(v, "auto") || str_is(v, "fetch") || str_is(v, "evaluate"))
+				plan->sync = v->via.str.ptr[0];
+			else
+				return orm_error(t->err, "synchronize_session must be \"auto\", \"fetch\", \"evaluate\" or false");
+		}
+	}
+	if (!plan->dml_kind || !plan->dml) {
+		for (uint32_t i = 0; i < st->via.map.size; i++)
+			if (str_is(&st->via.map.ptr[i].key, "synchronize_session"))
+				return orm_error(t->err, "synchronize_session applies to an UPDATE or DELETE of an entity");
+		plan->dml = NULL;
+		return 0;
+	}
+	if (plan->sync == 'e')
+		return ath_err__set(t->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+				    "synchronize_session=\"evaluate\" is not supported yet (\"auto\" and \"fetch\" find "
+				    "the matched rows with a SELECT before the statement)");
+	plan->bulk = (plan->dml_kind == 'i' && !has_rows) || (plan->dml_kind == 'u' && !has_set);
+	return 0;
+}
+
+/* an ORM UPDATE's "set": attribute names become column names; the props are remembered */
+static int pack_set(msgpack_packer *pk, mobj *v, tctx *t, orm_plan *plan)
+{
+	const ath_mapper *m = plan->dml;
+	if (v->type != MSGPACK_OBJECT_ARRAY)
+		return pack_obj(pk, v, t);
+	int rc = msgpack_pack_array(pk, v->via.array.size) ? ath_err__oom(t->err) : 0;
+	for (uint32_t i = 0; i < v->via.array.size && !rc; i++) {
+		mobj *e = &v->via.array.ptr[i];
+		char buf[256];
+		const char *name = e->type == MSGPACK_OBJECT_ARRAY && e->via.array.size == 2
+					   ? cstr(&e->via.array.ptr[0], buf, sizeof buf) : NULL;
+		int at = name ? ath_mapper__attr(m, name) : -1;
+		if (at < 0 || (uint32_t)at >= m->nprops)
+			return orm_error(t->err, "set[%u]: %s has no column attribute '%s'", i, m->name, name ? name : "?");
+		if (plan->nset < 64)
+			plan->set_props[plan->nset++] = (uint32_t)at;
+		rc = msgpack_pack_array(pk, 2) | ath_wire__pack_cstr(pk, m->props[at].col->name) ? ath_err__oom(t->err)
+												  : pack_obj(pk, &e->via.array.ptr[1], t);
+	}
+	return rc;
+}
+
 /* the statement map: ORM keys consumed, the rest translated */
 static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 {
@@ -910,23 +980,42 @@ static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 	for (uint32_t i = 0; i < st->via.map.size; i++)
 		if (str_is(&st->via.map.ptr[i].key, "k") && str_is(&st->via.map.ptr[i].val, "select"))
 			is_select = true;
-	int rc = 0;
-	if (is_select && (rc = plan_statement(st, reg, plan, err)))
+	int rc = is_select ? plan_statement(st, reg, plan, err) : plan_dml(st, t, plan);
+	if (rc || plan->bulk)
 		return rc;
 	bool add_from = is_select && plan->njoins && !plan->from;
 	uint32_t keep = add_from;
 	for (uint32_t i = 0; i < st->via.map.size; i++) {
 		mobj *k = &st->via.map.ptr[i].key;
-		keep += !(str_is(k, "options") || str_is(k, "execution_options"));
+		keep += !(str_is(k, "options") || str_is(k, "execution_options") || str_is(k, "synchronize_session"));
 	}
 	rc = msgpack_pack_map(pk, keep);
 	for (uint32_t i = 0; i < st->via.map.size && !rc; i++) {
 		mobj *k = &st->via.map.ptr[i].key, *v = &st->via.map.ptr[i].val;
-		if (str_is(k, "options") || str_is(k, "execution_options"))
+		if (str_is(k, "options") || str_is(k, "execution_options") || str_is(k, "synchronize_session"))
 			continue;
 		if (msgpack_pack_object(pk, *k))
 			rc = ath_err__oom(err);
-		else if (is_select && str_is(k, "columns"))
+		else if (plan->dml && str_is(k, "set"))
+			rc = pack_set(pk, v, t, plan);
+		else if (plan->dml && str_is(k, "columns") && v->type == MSGPACK_OBJECT_ARRAY) {
+			/* an ORM INSERT names attributes */
+			rc = msgpack_pack_array(pk, v->via.array.size) ? ath_err__oom(err) : 0;
+			for (uint32_t c = 0; c < v->via.array.size && !rc; c++) {
+				char buf[256];
+				const char *name = cstr(&v->via.array.ptr[c], buf, sizeof buf);
+				int at = name ? ath_mapper__attr(plan->dml, name) : -1;
+				if (at < 0 || (uint32_t)at >= plan->dml->nprops)
+					return orm_error(err, "columns[%u]: %s has no column attribute '%s'", c, plan->dml->name,
+							 name ? name : "?");
+				rc = ath_wire__pack_cstr(pk, plan->dml->props[at].col->name) ? ath_err__oom(err) : 0;
+			}
+		}
+		else if (plan->dml && str_is(k, "where")) {
+			plan->where_off = ((ath_buf *)pk->data)->size;
+			rc = pack_obj(pk, v, t);
+			plan->where_len = ((ath_buf *)pk->data)->size - plan->where_off;
+		} else if (is_select && str_is(k, "columns"))
 			rc = pack_columns(pk, v, t, plan);
 		else if (is_select && str_is(k, "from") && plan->njoins)
 			rc = pack_from(pk, t, plan);
@@ -939,6 +1028,27 @@ static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 		for (uint32_t i = 0; i < st->via.map.size && !rc; i++)
 			if (str_is(&st->via.map.ptr[i].key, "options") || str_is(&st->via.map.ptr[i].key, "execution_options"))
 				rc = orm_error(err, "options and execution_options apply to a select");
+	return rc;
+}
+
+/* synchronize_session "fetch" / "auto": the primary keys of the rows an UPDATE / DELETE will
+ * match, by a SELECT with its WHERE before it runs (the identity map is brought in line after) */
+static int matched_keys(ath_buf *keys, ath_session *s, const orm_plan *plan, const unsigned char *where, size_t wlen,
+			const void *params, size_t plen, ath_err *err)
+{
+	const ath_mapper *m = plan->dml;
+	ath_buf shape = ATH_BUF_INIT;
+	msgpack_packer sp;
+	ath_wire__packer_init(&sp, &shape);
+	int rc = msgpack_pack_map(&sp, wlen ? 4 : 3) | ath_mp__key(&sp, "k") | ath_mp__key(&sp, "select") |
+		 ath_mp__key(&sp, "columns") | msgpack_pack_array(&sp, m->npk);
+	for (uint32_t k = 0; k < m->npk; k++)
+		rc |= ath_mp__col(&sp, m->table->name, m->props[m->pk[k]].col->name);
+	rc |= ath_mp__key(&sp, "from") | msgpack_pack_array(&sp, 1) | ath_mp__table(&sp, m->table);
+	if (wlen)
+		rc |= ath_mp__key(&sp, "where") | ath_wire__buf_write(&shape, (const char *)where, wlen);
+	rc = rc ? ath_err__oom(err) : ath_load__run(s, shape.ptr, shape.size, params, plen, keys, err);
+	ath_buf_dispose(&shape);
 	return rc;
 }
 
@@ -1239,9 +1349,23 @@ int ath_query__run(ath_buf *out, ath_session *s, const void *shape, size_t len, 
 	ath_buf allp = ATH_BUF_INIT;
 	if (!rc && t.nextra) /* object comparisons added values: params + them */
 		rc = extend_params(&allp, &t);
-	if (!rc)
-		rc = t.nextra ? ath_load__run(s, core.ptr, core.size, allp.ptr, allp.size, &rows, err)
-			      : ath_load__run(s, core.ptr, core.size, params, plen, &rows, err);
+	const void *rp = t.nextra ? allp.ptr : params;
+	size_t rplen = t.nextra ? allp.size : plen;
+	ath_buf keys = ATH_BUF_INIT;
+	if (!rc && plan.bulk)
+		rc = ath_dml__bulk(s, plan.dml, plan.dml_kind == 'u', params, plen, err);
+	else if (!rc && plan.dml && plan.dml_kind != 'i' && plan.sync)
+		rc = matched_keys(&keys, s, &plan, core.ptr + plan.where_off, plan.where_len, rp, rplen, err);
+	if (!rc && !plan.bulk)
+		rc = ath_load__run(s, core.ptr, core.size, rp, rplen, &rows, err);
+	if (!rc && keys.size)
+		rc = ath_dml__synchronize(s, plan.dml, plan.dml_kind == 'd', plan.set_props, plan.nset, &keys, err);
+	ath_buf_dispose(&keys);
+	if (!rc && plan.bulk) {
+		msgpack_packer ep;
+		ath_wire__packer_init(&ep, &rows);
+		rc = msgpack_pack_array(&ep, 0) ? ath_err__oom(err) : 0;
+	}
 	ath_buf_dispose(&allp);
 	ath_buf_dispose(&t.extra);
 	if (t.unpacked)

@@ -21,6 +21,7 @@ int ath_session__create(ath_session **out, ath_engine *e, ath_registry *reg, uin
 	ath_registry__incref(reg);
 	s->flags = flags;
 	s->identity.by_key = true;
+	s->rowcount = -1;
 	*out = s;
 	return 0;
 }

@@ -273,6 +273,11 @@ ATH_EXTERN(int) ath_session_object(ath_obj **out, ath_session *s, uint64_t id)
 	return ATH_OK;
 }
 
+ATH_EXTERN(int64_t) ath_session_rowcount(const ath_session *s)
+{
+	return s && s->magic == ATH_MAGIC_SESSION ? s->rowcount : -1;
+}
+
 ATH_EXTERN(size_t) ath_session_count(const ath_session *s)
 {
 	return s && s->magic == ATH_MAGIC_SESSION ? s->count : 0;

@@ -800,6 +800,65 @@ static void test_relationship_criteria(void)
 	ath_session_close(s);
 }
 
+static int exec_json(ath_session *s, const char *shape, const char *params)
+{
+	ath_buf sh = mp("%s", shape), p = params ? mp("%s", params) : (ath_buf)ATH_BUF_INIT, out = ATH_BUF_INIT;
+	int rc = ath_session_execute(&out, s, sh.ptr, sh.size, p.ptr, p.size, 0);
+	mp_free(&sh);
+	mp_free(&p);
+	ath_buf_dispose(&out);
+	return rc;
+}
+
+static void test_orm_dml(void)
+{
+	TEST_CASE("ORM bulk INSERT / UPDATE by key, UPDATE / DELETE with synchronize_session");
+	ath_session *s = session();
+	/* bulk INSERT: rows grouped by the attributes they give (two statements here) */
+	SQL_COUNT(2, CHECK_INT(ATH_OK, exec_json(s, "{\"k\": \"insert\", \"table\": [\"entity\", \"User\"]}",
+						 "[{\"name\": \"b1\", \"version\": 1}, {\"name\": \"b2\", \"version\": 1}, "
+						 "{\"name\": \"b3\", \"fullname\": \"B Three\", \"version\": 1}]")));
+	CHECK_INT(3, ath_session_rowcount(s));
+	ath_obj *u[4];
+	CHECK_INT(3, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"User\"]], \"where\": [\"like\", [\"attr\", \"User\", \"name\"], "
+			      "[\"lit\", \"b_\"]], \"order_by\": [[\"attr\", \"User\", \"name\"]]}", NULL, u, 4, 0));
+	CHECK_GET("null", u[0], "fullname");
+	/* bulk UPDATE by primary key: the identity map's object is expired and reads the new value */
+	char rows[128];
+	snprintf(rows, sizeof rows, "[{\"id\": %lld, \"fullname\": \"B One\"}]", (long long)get_int(u[0], "id"));
+	CHECK_INT(ATH_OK, exec_json(s, "{\"k\": \"update\", \"table\": [\"entity\", \"User\"]}", rows));
+	CHECK_INT(1, ath_session_rowcount(s));
+	SQL_COUNT(1, CHECK_GET("\"B One\"", u[0], "fullname"));
+	CHECK_INT(ATH_EINVALID, exec_json(s, "{\"k\": \"update\", \"table\": [\"entity\", \"User\"]}", "[{\"fullname\": \"no key\"}]"));
+	CHECK_CONTAINS(ath_error_last()->message, "needs User.id in every row");
+	/* UPDATE with criteria, synchronize_session "auto": matched objects are expired */
+#define upd "{\"k\": \"update\", \"table\": [\"entity\", \"User\"], \"set\": [[\"fullname\", [\"bind\", 0]]], " \
+	    "\"where\": [\"like\", [\"attr\", \"User\", \"name\"], [\"bind\", 1]]%s}"
+	char q[512];
+	snprintf(q, sizeof q, upd, "");
+	SQL_COUNT(2, CHECK_INT(ATH_OK, exec_json(s, q, "[\"Bulk\", \"b%\"]"))); /* the matched keys, then the UPDATE */
+	CHECK_INT(3, ath_session_rowcount(s));
+	CHECK_GET("\"Bulk\"", u[1], "fullname");
+	snprintf(q, sizeof q, upd, ", \"synchronize_session\": false");
+	SQL_COUNT(1, CHECK_INT(ATH_OK, exec_json(s, q, "[\"Stale\", \"b%\"]")));
+	CHECK_GET("\"Bulk\"", u[1], "fullname"); /* not synchronised: the session's value stays */
+	snprintf(q, sizeof q, upd, ", \"synchronize_session\": \"evaluate\"");
+	CHECK_INT(ATH_ERROR, exec_json(s, q, "[\"x\", \"b%\"]"));
+	CHECK_STR("NotSupportedError", ath_error_class_name(ath_error_last()->klass));
+	/* DELETE with criteria: the matched object is deleted in the session too */
+	CHECK_INT(ATH_OK, exec_json(s, "{\"k\": \"delete\", \"table\": [\"entity\", \"User\"], \"where\": [\"=\", [\"attr\", \"User\", \"name\"], [\"bind\", 0]], "
+				       "\"synchronize_session\": \"fetch\"}", "[\"b3\"]"));
+	CHECK_INT(1, ath_session_rowcount(s));
+	CHECK_INT(ATH_OBJ_DELETED, ath_obj_status_of(u[2]));
+	CHECK(ath_session_commit(s) == ATH_OK);
+	CHECK_INT(ATH_OBJ_DETACHED, ath_obj_status_of(u[2]));
+	CHECK_DB("[[\"b1\",\"Stale\"],[\"b2\",\"Stale\"]]", "{\"k\": \"select\", \"columns\": [[\"col\", \"users\", \"name\"], [\"col\", \"users\", \"fullname\"]], "
+							   "\"where\": [\"like\", [\"col\", \"users\", \"name\"], [\"lit\", \"b_\"]], \"order_by\": [[\"col\", \"users\", \"name\"]]}");
+	free_objs(u, 3);
+	ath_session_close(s);
+#undef upd
+}
+
 static void test_errors(void)
 {
 	TEST_CASE("errors");
@@ -932,6 +991,7 @@ int main(int argc, char **argv)
 	test_loader_options();
 	test_relationship_criteria();
 	test_session_api();
+	test_orm_dml();
 	test_errors();
 	ath_engine_drop_all(eng, ath_registry_metadata(reg), 0);
 	ath_engine_free(eng);

@@ -216,8 +216,10 @@ ATH_EXTERN(int) ath_session_expunge_all(ath_session *s);
 /**
  * Execute an ORM statement (docs/orm.md "Statements"): a select whose columns may hold
  * `["entity", cls]` (every mapped column of cls, loaded as objects) and `["attr", cls, name]`,
- * joins along relationships (`["rel", cls, name]` as a join's right side), or any Core
- * statement. Pending changes are flushed first (autoflush). Entities come back as object
+ * joins along relationships (`["rel", cls, name]` as a join's right side), relationship
+ * comparisons, loader options; an INSERT / UPDATE / DELETE whose table is `["entity", cls]`
+ * (with attribute names; bulk by rows of attribute maps in `params` when it has no values / no
+ * set; "synchronize_session"); or any Core statement. Pending changes are flushed first (autoflush). Entities come back as object
  * references (msgpack ext 1: the object's id, see ath_obj_id()); resolve them with
  * ath_session_object(). Relationships with lazy="selectin" are loaded for every object of the
  * result before it returns.
@@ -228,6 +230,12 @@ ATH_EXTERN(int) ath_session_expunge_all(ath_session *s);
  */
 ATH_EXTERN(int) ath_session_execute(ath_buf *out, ath_session *s, const void *shape, size_t shape_len,
 				    const void *params, size_t params_len, uint32_t flags);
+
+/**
+ * Rows the latest statement of ath_session_execute() changed: an UPDATE / DELETE's matched rows,
+ * an INSERT's rows (a bulk statement's summed); -1 when unknown or for a select.
+ */
+ATH_EXTERN(int64_t) ath_session_rowcount(const ath_session *s);
 
 /**
  * The object behind an object reference of this session's results or attribute values.
