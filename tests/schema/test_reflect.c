@@ -430,6 +430,19 @@ int main(int argc, char **argv)
 	ath_metadata_free(m2);
 	CHECK(ath_metadata_reflect(&rmd, e, NULL, 0) == ATH_OK);
 	CHECK(rmd && ath_metadata_table_count(rmd) >= json_array_size(nin));
+	/* the reflected metadata's normalised spec builds a metadata with the same spec */
+	TEST_CASE("reflected metadata spec round trip");
+	ath_buf s1 = ATH_BUF_INIT, s2 = ATH_BUF_INIT;
+	ath_metadata *m3 = NULL;
+	CHECK(rmd && ath_metadata_spec(&s1, rmd) == ATH_OK);
+	rc = ath_metadata_create(&m3, s1.ptr, s1.size);
+	if (rc)
+		fprintf(stderr, "normalised spec: %s\n", ath_error_last()->message);
+	CHECK(rc == ATH_OK && ath_metadata_spec(&s2, m3) == ATH_OK);
+	CHECK(s1.size > 0 && s1.size == s2.size && memcmp(s1.ptr, s2.ptr, s1.size) == 0);
+	ath_metadata_free(m3);
+	ath_buf_dispose(&s1);
+	ath_buf_dispose(&s2);
 	if (be == SQLITE)
 		inspector_shapes(e);
 

@@ -44,6 +44,16 @@ ATH_EXTERN(size_t) ath_metadata_table_count(const ath_metadata *md);
 ATH_EXTERN(const char *) ath_metadata_table_name(const ath_metadata *md, size_t i);
 
 /**
+ * The normalised schema spec of `md` (docs/schema-spec.md "The normalised spec"): a msgpack map
+ * with every key of every table, column, constraint and index, names completed by the naming
+ * conventions and `"naming_convention": {}`, so that ath_metadata_create() of it builds the same
+ * metadata again (spec -> metadata -> spec round-trips). May run on any thread.
+ * @param[out] out replaced; dispose with ath_buf_dispose().
+ * @return ATH_OK; ATH_EMISUSE (NULL `out` or not a metadata); ATH_ENOMEM.
+ */
+ATH_EXTERN(int) ath_metadata_spec(ath_buf *out, const ath_metadata *md);
+
+/**
  * The DDL of create_all (or drop_all with ATH_DDL_DROP) for a dialect by name ("sqlite",
  * "postgresql", "mysql", "mariadb"), as run with checkfirst off: a msgpack array of SQL strings in
  * execution order. ATH_DDL_NO_CHECKFIRST is implied.
