@@ -44,8 +44,10 @@ static int returning(ath_compiler *c, const ath_list *l, unsigned kind)
 }
 
 
+/* `mt`: the metadata table the names are columns of, whose types the values' binds take (an
+ * upsert's SET, as SQLAlchemy's on_conflict_do_update(set_=...) / on_duplicate_key_update()). */
 static int set_list(ath_compiler *c, const char *const *names, const ath_list *values, const char *eq,
-		    const ath_node *qualify)
+		    const ath_node *qualify, const ath_table *mt)
 {
 	int rc = 0;
 	for (uint32_t i = 0; i < values->n && !rc; i++) {
@@ -59,7 +61,9 @@ static int set_list(ath_compiler *c, const char *const *names, const ath_list *v
 		if ((rc = ident(c, names[i])))
 			return rc;
 		ath_compiler__puts(c, eq);
-		rc = ath_compiler__grouped(c, values->v[i], GROUP_ALL, OP_NONE);
+		const ath_column *col = mt ? ath_table__column(mt, names[i]) : NULL;
+		ath_bindcol typed = { col ? &col->type : NULL, col ? mt->name : NULL, col ? col->name : NULL, 0, 0 };
+		rc = ath_compiler__typed_visit(c, values->v[i], &typed, GROUP_ALL, OP_NONE);
 	}
 	return rc;
 }
@@ -67,7 +71,7 @@ static int set_list(ath_compiler *c, const char *const *names, const ath_list *v
 /* ON CONFLICT (PostgreSQL, SQLite) / ON DUPLICATE KEY UPDATE (MySQL, whose target is implied by
  * the table's unique keys). Mirrors the dialects' visit_on_conflict_do_* and
  * visit_on_duplicate_key_update. */
-static int on_conflict(ath_compiler *c, const ath_on_conflict *oc)
+static int on_conflict(ath_compiler *c, const ath_on_conflict *oc, const ath_table *mt)
 {
 	int rc = 0;
 	switch (c->d->upsert_style) {
@@ -81,7 +85,7 @@ static int on_conflict(ath_compiler *c, const ath_on_conflict *oc)
 						  "an upsert WHERE or constraint is not supported by the %s dialect "
 						  "(ON DUPLICATE KEY UPDATE)", c->d->name);
 		ath_compiler__puts(c, " ON DUPLICATE KEY UPDATE ");
-		return set_list(c, oc->set_names, &oc->set_values, " = ", NULL);
+		return set_list(c, oc->set_names, &oc->set_values, " = ", NULL, mt);
 	case ATH_UPSERT_ON_CONFLICT:
 		break;
 	default:
@@ -119,7 +123,7 @@ static int on_conflict(ath_compiler *c, const ath_on_conflict *oc)
 		return 0;
 	}
 	ath_compiler__puts(c, " DO UPDATE SET ");
-	if ((rc = set_list(c, oc->set_names, &oc->set_values, " = ", NULL)))
+	if ((rc = set_list(c, oc->set_names, &oc->set_values, " = ", NULL, mt)))
 		return rc;
 	if (oc->set_where) {
 		ath_compiler__puts(c, " WHERE ");
@@ -213,7 +217,7 @@ static int insert_crud(ath_compiler *c, const ath_insert *s, const ath_table *mt
 					ath_compiler__puts(c, ", ");
 				if (given[i] >= 0) {
 					const ath_column *tc = ath_table__column(mt, cols[i]);
-					ath_bindcol typed = { &tc->type, mt->name, tc->name, 0 };
+					ath_bindcol typed = { &tc->type, mt->name, tc->name, 0, 0 };
 					rc = ath_compiler__typed_visit(c, s->rows[r].v[given[i]], &typed, GROUP_ALL, OP_NONE);
 				}
 				else
@@ -223,7 +227,7 @@ static int insert_crud(ath_compiler *c, const ath_insert *s, const ath_table *mt
 		}
 	}
 	if (!rc && s->on_conflict)
-		rc = on_conflict(c, s->on_conflict);
+		rc = on_conflict(c, s->on_conflict, mt);
 	if (!rc)
 		rc = returning(c, &s->returning, ATH_RETURNING_INSERT);
 	if (rc)
@@ -299,7 +303,7 @@ int ath_compiler__insert(ath_compiler *c, const ath_insert *s, ath_compiled *out
 			ath_strbuf__putc(&c->sql, ')');
 		}
 	}
-	if (s->on_conflict && (rc = on_conflict(c, s->on_conflict)))
+	if (s->on_conflict && (rc = on_conflict(c, s->on_conflict, ath_compiler__md_table(c, s->table))))
 		return rc;
 	if ((rc = returning(c, &s->returning, ATH_RETURNING_INSERT)))
 		return rc;
@@ -345,7 +349,7 @@ static int update_crud(ath_compiler *c, const ath_update *s, const ath_table *mt
 		if ((rc = ident(c, col->name)))
 			return rc;
 		ath_strbuf__putc(&c->sql, '=');
-		ath_bindcol typed = { &col->type, mt->name, col->name, 0 };
+		ath_bindcol typed = { &col->type, mt->name, col->name, 0, 0 };
 		rc = g >= 0 ? ath_compiler__typed_visit(c, s->set_values.v[g], &typed, GROUP_ALL, OP_NONE)
 			    : client_default(c, &col->onupdate);
 	}
@@ -392,7 +396,7 @@ int ath_compiler__update(ath_compiler *c, const ath_update *s)
 	ath_compiler__puts(c, " SET ");
 	const ath_table *mt = ath_compiler__md_table(c, s->table);
 	if ((rc = mt ? update_crud(c, s, mt, multi ? s->table : NULL)
-		     : set_list(c, s->set_names, &s->set_values, "=", multi ? s->table : NULL)))
+		     : set_list(c, s->set_names, &s->set_values, "=", multi ? s->table : NULL, NULL)))
 		return rc;
 	if (s->from.n && !multi) {
 		ath_compiler__puts(c, " FROM ");

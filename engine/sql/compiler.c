@@ -203,6 +203,8 @@ static const ath_typeproc *const *make_procs(const ath_compiler *c, const ath_bi
 			return NULL;
 		if (tp && cols[i].cast)
 			tp->type = NULL; /* parsed in the compiler's scratch arena */
+		if (tp && cols[i].arith && tp->proc == ATH_PROC_INT)
+			tp->any_number = true; /* `int_col + 1.5` binds a float (SQLAlchemy's coerce_compared_value) */
 		if (tp && results && ath_typeproc__passthrough(tp))
 			tp = NULL;
 		v[i] = tp;

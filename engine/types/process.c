@@ -314,6 +314,9 @@ int ath_typeproc__bind(const ath_typeproc *tp, const msgpack_object *v, const ms
 	int f[7];
 	switch (tp->proc) {
 	case ATH_PROC_INT:
+		if (tp->any_number && (is_int(v) || v->type == MSGPACK_OBJECT_FLOAT32 || v->type == MSGPACK_OBJECT_FLOAT64 ||
+				       (v->type == MSGPACK_OBJECT_EXT && v->via.ext.type == 2)))
+			return 0;
 		if (v->type == MSGPACK_OBJECT_BOOLEAN) {
 			msgpack_object *o = new_obj(scratch);
 			if (!o)

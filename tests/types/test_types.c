@@ -510,6 +510,44 @@ int main(int argc, char **argv)
 			      "[" D("2000-01-01") ", " D("2100-01-01") "]", 0, &got));
 		CHECK_STR("[[2]]", got);
 		free(got);
+		/* binds inside functions, arithmetic and upsert SET values take the column they meet */
+		TEST_CASE("types/fn_arith_upsert");
+		const char *fn_shape = "{\"k\": \"select\", \"columns\": [[\"col\", \"ath_ty_date\", \"id\"]], \"from\": [[\"table\", \"ath_ty_date\"]], "
+				       "\"where\": [\"=\", [\"fn\", \"coalesce\", [[\"col\", \"ath_ty_date\", \"v\"], [\"bind\", 0]]], [\"bind\", 1]]}";
+		CHECK_INT(ATH_OK, run(c, fn_shape, "[" D("1970-01-01") ", " D("2024-02-29") "]", 0, &got));
+		CHECK_STR("[[2]]", got);
+		free(got);
+		got = NULL;
+		CHECK(run(c, fn_shape, "[7, " D("2024-02-29") "]", 0, NULL) < 0);
+		CHECK_STR("DataError", ath_error_class_name(ath_error_last()->klass));
+		CHECK_CONTAINS(ath_error_last()->message, "column ath_ty_date.v: expected a date (ext 3), got int");
+		const char *arith_shape = "{\"k\": \"select\", \"columns\": [[\"col\", \"ath_ty_integer\", \"id\"]], \"from\": [[\"table\", \"ath_ty_integer\"]], "
+					  "\"where\": [\"=\", [\"+\", [\"col\", \"ath_ty_integer\", \"v\"], [\"bind\", 0]], [\"bind\", 1]]}";
+		CHECK_INT(ATH_OK, run(c, arith_shape, "[1, 1]", 0, &got));
+		CHECK_STR("[[1]]", got);
+		free(got);
+		got = NULL;
+		CHECK_INT(ATH_OK, run(c, arith_shape, "[0.5, 0.5]", 0, &got)); /* int_col + 0.5 binds a float */
+		CHECK_STR("[[1]]", got);
+		free(got);
+		got = NULL;
+		CHECK(run(c, arith_shape, "[\"1\", 1]", 0, NULL) < 0);
+		CHECK_STR("DataError", ath_error_class_name(ath_error_last()->klass));
+		CHECK_CONTAINS(ath_error_last()->message, "column ath_ty_integer.v: expected an integer, got str");
+		CHECK(run(c, "{\"k\": \"select\", \"columns\": [[\"*\", [\"col\", \"ath_ty_numeric\", \"v\"], [\"bind\", 0]]], "
+			     "\"from\": [[\"table\", \"ath_ty_numeric\"]]}", "[\"2\"]", 0, NULL) < 0);
+		CHECK_CONTAINS(ath_error_last()->message, "column ath_ty_numeric.v: expected a decimal (ext 2), int or finite float, got str");
+		const char *upsert_shape = "{\"k\": \"insert\", \"table\": [\"table\", \"ath_ty_date\"], \"columns\": [\"id\", \"v\"], "
+					   "\"values\": [[[\"bind\", 0], [\"bind\", 1]]], \"on_conflict\": {\"target\": [\"id\"], \"do\": \"update\", "
+					   "\"set\": [[\"v\", [\"bind\", 2]]]}}";
+		CHECK_INT(ATH_OK, run(c, upsert_shape, "[2, " D("2024-02-29") ", " D("2024-03-01") "]", 0, NULL));
+		CHECK_INT(ATH_OK, run(c, in_shape, "[[" D("2024-03-01") "]]", 0, &got));
+		CHECK_STR("[[2]]", got);
+		free(got);
+		got = NULL;
+		CHECK(run(c, upsert_shape, "[2, " D("2024-02-29") ", 7]", 0, NULL) < 0);
+		CHECK_STR("DataError", ath_error_class_name(ath_error_last()->klass));
+		CHECK_CONTAINS(ath_error_last()->message, "column ath_ty_date.v: expected a date (ext 3), got int");
 		wrong_types(c, bi, mask);
 		ath_conn_rollback(c);
 		ath_conn_close(c);
