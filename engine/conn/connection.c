@@ -570,6 +570,23 @@ static int keep_insert_values(ath_result *r, const ath_compiled *cs, const msgpa
 	return bad ? ath_err__oom(err) : 0;
 }
 
+/* The row of an implicit RETURNING, kept for inserted_primary_key; the result then looks like the
+ * INSERT's without it (no rows, rowcount 1), as SQLAlchemy's CursorResult after
+ * _setup_ins_pk_from_implicit_returning. */
+static int fetch_implicit_returning(ath_result *r, ath_dconn *dc, ath_exec_info *info, ath_err *err)
+{
+	msgpack_packer pk;
+	ath_wire__packer_init(&pk, &r->ret_row);
+	size_t n = 0;
+	int done = 0;
+	int rc = info->has_rows ? dc->ops->fetch(dc->native, r->stmt.stmt, &pk, 1, &n, &done, err) : 0;
+	if (rc)
+		return rc;
+	info->has_rows = 0;
+	info->rowcount = (int64_t)n;
+	return 0;
+}
+
 /* The names of the result's columns in one allocation (the pointer array, then the strings):
  * one malloc per execute instead of one per column, which short selects pay on every call. */
 static int collect_columns(ath_result *r, ath_dconn *dc, ath_err *err)
@@ -755,7 +772,7 @@ static int pack_row_key(ath_result *r, ath_conn *c, pk_plan *k, const ath_compil
 			int64_t lastrowid, ath_err *err)
 {
 	row_given(k, cs, row);
-	int rc = ath_result__pack_pk(&k->pk, c->dc, cs, &k->names, k->n, k->rowid_alias, k->given, lastrowid, err);
+	int rc = ath_result__pack_pk(&k->pk, c->dc, cs, &k->names, k->n, k->rowid_alias, k->given, NULL, lastrowid, err);
 	if (!rc)
 		r->npk_rows++;
 	return rc;
@@ -1015,6 +1032,11 @@ int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t l
 	}
 	if ((rc = ath_compiled__render(rd, cs, &p, err)))
 		goto fail;
+	if (cs->ret_sql) { /* implicit RETURNING of the generated key */
+		rd->sql = cs->ret_sql;
+		rd->sql_len = cs->ret_sql_len;
+		rd->sql_hash = cs->ret_sql_hash;
+	}
 	if ((rc = autobegin(c, err)))
 		goto fail;
 	if (echo(c))
@@ -1029,6 +1051,10 @@ int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t l
 	ath_exec_info info = { -1, 0, 0 };
 	rc = dc->ops->execute(dc->native, r->stmt.stmt, rd->values, rd->nvalues, &info, err);
 	if (rc) {
+		rc = driver_error(c, err, rd->sql, rd->sql_len);
+		goto fail;
+	}
+	if (cs->ret_sql && (rc = fetch_implicit_returning(r, dc, &info, err))) {
 		rc = driver_error(c, err, rd->sql, rd->sql_len);
 		goto fail;
 	}

@@ -143,7 +143,8 @@ int ath_result__pk_columns(ath_strbuf *names, uint32_t *n, int *rowid_alias, ath
 }
 
 int ath_result__pack_pk(msgpack_packer *pk, ath_dconn *dc, const ath_compiled *cs, const ath_strbuf *names,
-			uint32_t npk, int rowid_alias, const msgpack_object *const *given, int64_t generated, ath_err *err)
+			uint32_t npk, int rowid_alias, const msgpack_object *const *given, const msgpack_object *returned,
+			int64_t generated, ath_err *err)
 {
 	int bad = npk == 0 ? msgpack_pack_nil(pk) : msgpack_pack_array(pk, npk);
 	for (size_t i = 0; i < names->len && !bad; i += strlen(names->ptr + i) + 1) {
@@ -152,6 +153,9 @@ int ath_result__pack_pk(msgpack_packer *pk, ath_dconn *dc, const ath_compiled *c
 		for (uint32_t k = 0; k < cs->nins; k++)
 			if (given[k] && given[k]->type != MSGPACK_OBJECT_NIL && strcmp(cs->ins_columns[k], col) == 0)
 				v = given[k];
+		for (uint32_t k = 0; !v && returned && k < cs->nret && k < returned->via.array.size; k++)
+			if (strcmp(cs->ret_names[k], col) == 0)
+				v = &returned->via.array.ptr[k];
 		int64_t value = generated;
 		int rc;
 		if (!v && rowid_alias && dc->ops->autoincrement_value &&
@@ -198,7 +202,12 @@ int ath_result__inserted_primary_key(ath_buf *out, ath_result *r, ath_err *err)
 	msgpack_unpack((const char *)r->ins_values.ptr, r->ins_values.size, &off, &zone, &values);
 	for (uint32_t k = 0; k < cs->nins && k < values.via.array.size; k++)
 		given[k] = &values.via.array.ptr[k];
-	rc = ath_result__pack_pk(&pk, dc, cs, &names, npk, rowid_alias, given, r->lastrowid, err);
+	msgpack_object returned = { .type = MSGPACK_OBJECT_NIL };
+	off = 0;
+	if (r->ret_row.size)
+		msgpack_unpack((const char *)r->ret_row.ptr, r->ret_row.size, &off, &zone, &returned);
+	rc = ath_result__pack_pk(&pk, dc, cs, &names, npk, rowid_alias, given,
+				 returned.type == MSGPACK_OBJECT_ARRAY ? &returned : NULL, r->lastrowid, err);
 	msgpack_zone_destroy(&zone);
 	ath__free(given);
 	ath_strbuf__free(&names);
@@ -261,6 +270,7 @@ void ath_result__close(ath_result *r)
 	release_stmt(r);
 	ath__free(r->colnames); /* one block: the array and the names (collect_columns) */
 	ath__free(r->ins_values.ptr);
+	ath__free(r->ret_row.ptr);
 	ath__free(r->rows.ptr);
 	ath__free(r->row_ends);
 	ath__free(r->pk_rows.ptr);

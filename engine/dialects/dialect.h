@@ -139,6 +139,9 @@ struct ath_dialect {
 	/* ATH_RETURNING_* bits: the statement kinds that take RETURNING (SQLAlchemy 2.0's
 	 * insert_returning / update_returning / delete_returning) */
 	uint8_t returning;
+	/* a single-row INSERT fetches the server-generated primary key with RETURNING (SQLAlchemy's
+	 * dialect.implicit_returning; PostgreSQL, which has no lastrowid) */
+	int implicit_returning;
 	/* -- schema / DDL (engine/schema; the struct is dialects/ddl_dialect.h) -- */
 	const struct ath_ddl_dialect *ddl;
 };

@@ -80,6 +80,15 @@ typedef struct ath_compiled {
 	const char *const *pk_names;
 	uint32_t npk;
 	int pk_autoinc;          /* the key is one autoincrement integer column (lastrowid) */
+	/* implicit RETURNING (SQLAlchemy's implicit_returning, PostgreSQL): a single-row INSERT whose
+	 * server-generated key columns are not given runs, when executed once (not executemany), as
+	 * ret_sql = sql + ret_suffix (" RETURNING t.id"); ret_names are those columns, in order */
+	const char *ret_suffix;
+	const char *ret_sql;
+	size_t ret_sql_len;
+	uint64_t ret_sql_hash;
+	const char *const *ret_names;
+	uint32_t nret;
 	/* compiled against a metadata: the processor of each bind (binds[i]; NULL = untyped), chosen
 	 * from the column it is inserted into / set / compared with, and of each result column (a
 	 * plain column of a known table, a CAST); NULL arrays when nothing is typed */

@@ -514,6 +514,21 @@ int ath_sql__compile(ath_compiled **out, const ath_dialect *d, const ath_metadat
 			ath_arena__free(&arena);
 			return rc ? rc : ath_err__oom(err);
 		}
+		if (cs->ret_suffix) {
+			size_t n = strlen(cs->ret_suffix);
+			char *sql = ath_arena__alloc(&arena, cs->sql_len + n + 1);
+			if (!sql) {
+				ath_arena__free(&arena);
+				return ath_err__oom(err);
+			}
+			memcpy(sql, cs->sql, cs->sql_len);
+			memcpy(sql + cs->sql_len, cs->ret_suffix, n + 1);
+			cs->ret_sql = sql;
+			cs->ret_sql_len = cs->sql_len + n;
+			cs->ret_sql_hash = ath_sql__hash(sql, cs->ret_sql_len);
+		}
+	} else {
+		cs->nret = 0; /* an expanding INSERT (rare): its key as without RETURNING */
 	}
 	if (md) { /* the compiled form points into the metadata (defaults, key names) */
 		ath_metadata__incref(md);
