@@ -596,7 +596,10 @@ static int collect_columns(ath_result *r, ath_dconn *dc, ath_err *err)
 		const char *name = dc->ops->column_name(r->stmt.stmt, i);
 		bytes += strlen(name ? name : "") + 1;
 	}
-	char **names = ath__malloc(slots * sizeof *names + bytes);
+	/* the driver's types, for a result header the compiled form cannot type (after the names) */
+	const ath_compiled *cs = r->compiled;
+	int types = dc->ops->column_type && !(cs->col_types && cs->ncol_types == n);
+	char **names = ath__malloc(slots * sizeof *names + bytes + (types ? n : 0));
 	if (!names)
 		return ath_err__oom(err);
 	char *p = (char *)(names + slots);
@@ -606,6 +609,11 @@ static int collect_columns(ath_result *r, ath_dconn *dc, ath_err *err)
 		memcpy(p, name ? name : "", len);
 		names[i] = p;
 		p += len;
+	}
+	r->coltypes = types ? (signed char *)p : NULL;
+	for (size_t i = 0; types && i < n; i++) {
+		int tz = 0, kind = dc->ops->column_type(r->stmt.stmt, i, &tz);
+		r->coltypes[i] = (signed char)(kind < 0 ? -1 : kind | (tz ? ATH_COLTYPE_TZ : 0));
 	}
 	r->colnames = names;
 	r->ncols = n;

@@ -239,6 +239,23 @@ int ath_result__inserted_primary_key_rows(ath_buf *out, ath_result *r, ath_err *
 	return rc;
 }
 
+/* A column's type: the compiled form's (a metadata column, a CAST), else the driver's mapped to a
+ * generic type, else nil. */
+static int pack_type(msgpack_packer *pk, ath_buf *out, const ath_result *r, size_t i)
+{
+	const ath_compiled *cs = r->compiled;
+	if (cs->col_types && cs->ncol_types == r->ncols && cs->col_types[i].len)
+		return ath_wire__buf_write(out, (const char *)cs->col_types[i].ptr, cs->col_types[i].len);
+	const char *name = r->coltypes && r->coltypes[i] >= 0 ? ath_type__generic_name(r->coltypes[i] & ~ATH_COLTYPE_TZ) : NULL;
+	if (!name)
+		return msgpack_pack_nil(pk);
+	int tz = r->coltypes[i] & ATH_COLTYPE_TZ;
+	int bad = msgpack_pack_array(pk, tz ? 2 : 1) | ath_wire__pack_cstr(pk, name);
+	if (tz)
+		bad |= msgpack_pack_map(pk, 1) | ath_wire__pack_cstr(pk, "timezone") | msgpack_pack_true(pk);
+	return bad;
+}
+
 int ath_result__header(ath_buf *out, ath_result *r, ath_err *err)
 {
 	ath_buf pkbuf = ATH_BUF_INIT;
@@ -253,7 +270,7 @@ int ath_result__header(ath_buf *out, ath_result *r, ath_err *err)
 	for (size_t i = 0; i < r->ncols; i++) {
 		bad |= msgpack_pack_map(&pk, 2);
 		bad |= ath_wire__pack_cstr(&pk, "name") | ath_wire__pack_cstr(&pk, r->colnames[i]);
-		bad |= ath_wire__pack_cstr(&pk, "type") | msgpack_pack_nil(&pk); /* typed results come with the type system */
+		bad |= ath_wire__pack_cstr(&pk, "type") | pack_type(&pk, out, r, i);
 	}
 	bad |= ath_wire__pack_cstr(&pk, "returns_rows");
 	bad |= r->returns_rows ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);

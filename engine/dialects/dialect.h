@@ -90,6 +90,11 @@ typedef struct ath_driver_ops {
 	int (*prepare_twophase)(void *native, const char *xid, ath_err *err);
 	int (*end_twophase)(void *native, const char *xid, int commit, int prepared, ath_err *err);
 	int (*recover_twophase)(void *native, void (*each)(const char *xid, void *payload), void *payload, ath_err *err);
+	/* -- version 4 -- */
+	/* The generic type (ATH_T_* of types/type.h) the driver reports for result column `i` of an
+	 * executed statement, *timezone set for a type WITH TIME ZONE; -1 when it cannot tell (SQLite
+	 * without a declared type). NULL = never. */
+	int (*column_type)(void *stmt, size_t i, int *timezone);
 } ath_driver_ops;
 
 struct ath_dialect {

@@ -49,6 +49,11 @@ typedef enum ath_stmt_kind {
 
 struct ath_metadata;
 
+typedef struct ath_bytes {
+	const unsigned char *ptr;
+	size_t len;
+} ath_bytes;
+
 typedef struct ath_compiled {
 	atomic_int refs;
 	const ath_dialect *dialect;
@@ -95,6 +100,10 @@ typedef struct ath_compiled {
 	const struct ath_typeproc *const *bind_procs;
 	const struct ath_typeproc *const *col_procs;
 	uint32_t ncol_procs;
+	/* the wire type form of each result column (msgpack bytes; len 0 = unknown), for the result
+	 * header; NULL when the columns are not known (`*`, columns_of, no metadata) */
+	const struct ath_bytes *col_types;
+	uint32_t ncol_types;
 	/* compile cache bookkeeping */
 	uint64_t key_hash;
 	const unsigned char *key;

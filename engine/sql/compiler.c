@@ -5,6 +5,7 @@
 #include "compiler_int.h"
 #include "schema/ddl.h"
 #include "types/process.h"
+#include "wire/mpbuf.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -211,6 +212,38 @@ static const ath_typeproc *const *make_procs(const ath_compiler *c, const ath_bi
 		any |= tp != NULL;
 	}
 	return any ? v : NULL;
+}
+
+/* The result columns' wire type forms, packed once for every result header. */
+static int col_types(ath_compiled *cs, const ath_compiler *c, ath_arena *arena)
+{
+	ath_bytes *v = ath_arena__zalloc(arena, c->nrcols * sizeof *v);
+	if (!v)
+		return 1;
+	ath_buf b = ATH_BUF_INIT;
+	msgpack_packer pk;
+	int any = 0, bad = 0;
+	for (uint32_t i = 0; i < c->nrcols && !bad; i++) {
+		const ath_type *t = c->rcols[i].type;
+		if (!t || !t->wire)
+			continue;
+		ath_wire__packer_init(&pk, &b);
+		unsigned char *p = NULL;
+		if (msgpack_pack_object(&pk, *t->wire) < 0 || !(p = ath_arena__alloc(arena, b.size))) {
+			bad = 1;
+			break;
+		}
+		memcpy(p, b.ptr, b.size);
+		v[i].ptr = p;
+		v[i].len = b.size;
+		any = 1;
+	}
+	ath__free(b.ptr);
+	if (!bad && any) {
+		cs->col_types = v;
+		cs->ncol_types = c->nrcols;
+	}
+	return bad;
 }
 
 int ath_compiler__table_name(ath_compiler *c, const ath_node *t)
@@ -485,6 +518,8 @@ int ath_sql__compile(ath_compiled **out, const ath_dialect *d, const ath_metadat
 		cs->col_procs = make_procs(&c, c.rcols, c.nrcols, 1, &arena, &procs_oom);
 	if (cs->col_procs)
 		cs->ncol_procs = c.nrcols;
+	if (!c.rbad && c.nrcols && !procs_oom)
+		procs_oom = col_types(cs, &c, &arena);
 	if (procs_oom) {
 		compiler_free(&c);
 		ath_arena__free(&arena);

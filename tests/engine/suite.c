@@ -174,6 +174,18 @@ static void test_execute(ath_engine *e)
 	CHECK_ROWS("[[\"spongebob\"],[\"sandy\"]]", c, SELECT_NAMES, NULL);
 	CHECK_ROWS("[[2]]", c, COUNT_USERS, NULL);
 	CHECK_ROWS("[[42]]", c, "{\"k\": \"select\", \"columns\": [[\"lit\", 42]]}", NULL);
+
+	TEST_CASE("suite/header_types"); /* no metadata: the driver's types, mapped to generic ones */
+	CHECK_INT(ATH_OK, run(&r, c, "{\"k\": \"select\", \"columns\": [[\"col\", \"users\", \"id\"], [\"col\", \"users\", \"name\"], "
+			      "[\"col\", \"users\", \"fullname\"]]}", NULL));
+	CHECK_INT(ATH_OK, ath_result_header(&b, r));
+	json_t *h = jsonwire_from_msgpack(b.ptr, b.size, NULL, 0);
+	j = json_dumps(json_object_get(h, "columns"), JSON_COMPACT);
+	CHECK_STR("[{\"name\":\"id\",\"type\":[\"Integer\"]},{\"name\":\"name\",\"type\":[\"String\"]},"
+		  "{\"name\":\"fullname\",\"type\":[\"Text\"]}]", j);
+	free(j);
+	json_decref(h);
+	ath_result_close(r);
 	CHECK_ROWS("[[\"caf\u00e9\"]]", c, "{\"k\": \"select\", \"columns\": [[\"bind\", 0]]}", "[\"caf\u00e9\"]");
 
 	TEST_CASE("suite/update_delete_rowcount");

@@ -495,6 +495,30 @@ int main(int argc, char **argv)
 			CHECK_STR("[[{\"$ext\":3,\"v\":\"1900-03-01\"}]]", got);
 			free(got);
 		}
+		/* the result header's types: the metadata column's wire form, a CAST's target type */
+		TEST_CASE("types/header");
+		ath_result *hr = NULL;
+		ath_buf hs = mp("{\"k\": \"select\", \"columns\": [[\"col\", \"ath_ty_numeric\", \"v\"], [\"col\", \"ath_ty_datetime_tz\", \"v\"], "
+				"[\"cast\", [\"col\", \"ath_ty_numeric\", \"id\"], [\"String\", 12]]], \"from\": [[\"table\", \"ath_ty_numeric\"], [\"table\", \"ath_ty_datetime_tz\"]]}"),
+		       hb = ATH_BUF_INIT;
+		CHECK_INT(ATH_OK, ath_conn_execute(&hr, c, hs.ptr, hs.size, NULL, 0));
+		CHECK_INT(ATH_OK, ath_result_header(&hb, hr));
+		json_t *h = jsonwire_from_msgpack(hb.ptr, hb.size, NULL, 0);
+		json_t *cols = json_object_get(h, "columns");
+		char *ht = NULL;
+		for (size_t k = 0; k < json_array_size(cols); k++) {
+			char *one = json_dumps(json_object_get(json_array_get(cols, k), "type"), JSON_COMPACT | JSON_ENCODE_ANY);
+			size_t len = ht ? strlen(ht) : 0;
+			ht = realloc(ht, len + strlen(one) + 2);
+			snprintf(ht + len, strlen(one) + 2, "%s%s", len ? " " : "", one);
+			free(one);
+		}
+		CHECK_STR("[\"Numeric\",38,10] [\"DateTime\",{\"timezone\":true}] [\"String\",12]", ht);
+		free(ht);
+		json_decref(h);
+		ath_buf_dispose(&hb);
+		mp_free(&hs);
+		ath_result_close(hr);
 		/* every item of an expanding IN, and both BETWEEN bounds, take the column's type */
 		TEST_CASE("types/in_between");
 		const char *in_shape = "{\"k\": \"select\", \"columns\": [[\"col\", \"ath_ty_date\", \"id\"]], \"from\": [[\"table\", \"ath_ty_date\"]], "
