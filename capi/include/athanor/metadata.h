@@ -92,7 +92,8 @@ typedef enum ath_inspect_kind {
 	ATH_INSPECT_UNIQUE_CONSTRAINTS = 8, /**< [{"name", "column_names"}] */
 	ATH_INSPECT_CHECK_CONSTRAINTS = 9,  /**< [{"name", "sqltext"}] */
 	ATH_INSPECT_TABLE_COMMENT = 10,     /**< {"text": comment or nil} */
-	ATH_INSPECT_DEFAULT_SCHEMA_NAME = 11 /**< "public" / the database name / "main" */
+	ATH_INSPECT_DEFAULT_SCHEMA_NAME = 11, /**< "public" / the database name / "main" */
+	ATH_INSPECT_VIEW_DEFINITION = 12    /**< the definition of view `table` as a string (Inspector.get_view_definition): SQLite the CREATE VIEW statement, PostgreSQL pg_get_viewdef(), MySQL information_schema.VIEWS.VIEW_DEFINITION */
 } ath_inspect_kind;
 
 /**
@@ -102,8 +103,9 @@ typedef enum ath_inspect_kind {
  * May run on any thread. Catalog queries bind every name; nothing is cached.
  * @param[out] out replaced; dispose with ath_buf_dispose().
  * @param schema NULL = the connection's default schema (SQLite: "main" or "temp" only).
- * @param table the table for the per-table kinds (ATH_INSPECT_COLUMNS ... ATH_INSPECT_TABLE_COMMENT); ignored otherwise.
- * @return ATH_OK; ATH_ENOTFOUND (InvalidRequestError "NoSuchTableError: t") for a missing table;
+ * @param table the table for the per-table kinds (ATH_INSPECT_COLUMNS ... ATH_INSPECT_TABLE_COMMENT), the
+ *        view for ATH_INSPECT_VIEW_DEFINITION; ignored otherwise.
+ * @return ATH_OK; ATH_ENOTFOUND (InvalidRequestError "NoSuchTableError: t") for a missing table or view;
  *         ATH_EINVALID (ArgumentError: unknown kind, no table given); ATH_ERROR with the driver's error.
  */
 ATH_EXTERN(int) ath_engine_inspect(ath_buf *out, ath_engine *engine, ath_inspect_kind what, const char *schema,
@@ -112,7 +114,8 @@ ATH_EXTERN(int) ath_engine_inspect(ath_buf *out, ath_engine *engine, ath_inspect
 /**
  * The schema spec of every table of `schema` as reflected (docs/schema-spec.md "Reflection"): a
  * msgpack map `{"k": "metadata", "tables": [...]}` that ath_metadata_create() accepts, tables sorted
- * by name; usable as the seed of a mapping spec (as sqlacodegen / automap). Thread-safety as
+ * by name; usable as the seed of a mapping spec (as sqlacodegen / automap). Views are not in it
+ * (the spec has none): ATH_INSPECT_VIEW_NAMES and ATH_INSPECT_VIEW_DEFINITION give them. Thread-safety as
  * ath_engine_inspect().
  * @param[out] out replaced; dispose with ath_buf_dispose().
  * @return ATH_OK; ATH_ERROR with the driver's error.
