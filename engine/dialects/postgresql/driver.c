@@ -26,7 +26,7 @@
 enum {
 	OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_OID = 26,
 	OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_DATE = 1082, OID_TIME = 1083, OID_TIMESTAMP = 1114,
-	OID_TIMESTAMPTZ = 1184, OID_INTERVAL = 1186, OID_NUMERIC = 1700, OID_UUID = 2950
+	OID_TIMESTAMPTZ = 1184, OID_TIMETZ = 1266, OID_INTERVAL = 1186, OID_NUMERIC = 1700, OID_UUID = 2950
 };
 
 typedef struct pg_stmt pg_stmt;
@@ -326,7 +326,11 @@ static Oid value_type(const msgpack_object *v)
 		switch (v->via.ext.type) {
 		case 2: return OID_NUMERIC;
 		case 3: return OID_DATE;
-		case 4: return OID_TIME;
+		case 4: /* a time with a UTC offset (Time(timezone=True)) is a timetz */
+			for (uint32_t k = 8; k < v->via.ext.size; k++)
+				if (v->via.ext.ptr[k] == '+' || v->via.ext.ptr[k] == '-')
+					return OID_TIMETZ;
+			return OID_TIME;
 		case 5: return OID_TIMESTAMP;
 		case -1: return OID_TIMESTAMPTZ;
 		case 6: return OID_INTERVAL;
@@ -756,7 +760,8 @@ static int pack_value(msgpack_packer *pk, const PGresult *r, int row, int col)
 		if (isdigit((unsigned char)s[0]) && !strstr(s, " BC"))
 			return pack_ext_text(pk, 3, s, n);
 		break;
-	case OID_TIME: return pack_ext_text(pk, 4, s, n);
+	case OID_TIME:
+	case OID_TIMETZ: return pack_ext_text(pk, 4, s, n);
 	case OID_TIMESTAMP:
 		if (isdigit((unsigned char)s[0]) && n >= 19 && n < 40 && !strstr(s, " BC")) {
 			char buf[40];
