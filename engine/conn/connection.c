@@ -598,7 +598,7 @@ static int collect_columns(ath_result *r, ath_dconn *dc, ath_err *err)
 	}
 	/* the driver's types, for a result header the compiled form cannot type (after the names) */
 	const ath_compiled *cs = r->compiled;
-	int types = dc->ops->column_type && !(cs->col_types && cs->ncol_types == n);
+	int types = dc->ops->column_type && !(cs->col_types_all && cs->ncol_types == n);
 	char **names = ath__malloc(slots * sizeof *names + bytes + (types ? n : 0));
 	if (!names)
 		return ath_err__oom(err);

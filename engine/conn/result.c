@@ -153,17 +153,20 @@ int ath_result__pack_pk(msgpack_packer *pk, ath_dconn *dc, const ath_compiled *c
 		for (uint32_t k = 0; k < cs->nins; k++)
 			if (given[k] && given[k]->type != MSGPACK_OBJECT_NIL && strcmp(cs->ins_columns[k], col) == 0)
 				v = given[k];
-		for (uint32_t k = 0; !v && returned && k < cs->nret && k < returned->via.array.size; k++)
-			if (strcmp(cs->ret_names[k], col) == 0)
-				v = &returned->via.array.ptr[k];
+		int fetched = 0; /* a column the implicit RETURNING was to bring (none when no row came) */
+		for (uint32_t k = 0; !v && returned && k < cs->nret; k++)
+			if (strcmp(cs->ret_names[k], col) == 0) {
+				fetched = 1;
+				v = k < returned->via.array.size ? &returned->via.array.ptr[k] : NULL;
+			}
 		int64_t value = generated;
 		int rc;
-		if (!v && rowid_alias && dc->ops->autoincrement_value &&
+		if (!v && !fetched && rowid_alias && dc->ops->autoincrement_value &&
 		    (rc = dc->ops->autoincrement_value(dc->native, cs->schema, cs->table, col, &value, err)))
 			return rc;
 		if (v)
 			bad |= msgpack_pack_object(pk, *v);
-		else if (rowid_alias)
+		else if (rowid_alias && !fetched)
 			bad |= msgpack_pack_int64(pk, value);
 		else
 			bad |= msgpack_pack_nil(pk);
@@ -202,12 +205,13 @@ int ath_result__inserted_primary_key(ath_buf *out, ath_result *r, ath_err *err)
 	msgpack_unpack((const char *)r->ins_values.ptr, r->ins_values.size, &off, &zone, &values);
 	for (uint32_t k = 0; k < cs->nins && k < values.via.array.size; k++)
 		given[k] = &values.via.array.ptr[k];
-	msgpack_object returned = { .type = MSGPACK_OBJECT_NIL };
+	/* sent with the implicit RETURNING: its row, or no row at all (ON CONFLICT DO NOTHING) */
+	msgpack_object returned = { .type = MSGPACK_OBJECT_ARRAY };
 	off = 0;
 	if (r->ret_row.size)
 		msgpack_unpack((const char *)r->ret_row.ptr, r->ret_row.size, &off, &zone, &returned);
 	rc = ath_result__pack_pk(&pk, dc, cs, &names, npk, rowid_alias, given,
-				 returned.type == MSGPACK_OBJECT_ARRAY ? &returned : NULL, r->lastrowid, err);
+				 cs->ret_sql && returned.type == MSGPACK_OBJECT_ARRAY ? &returned : NULL, r->lastrowid, err);
 	msgpack_zone_destroy(&zone);
 	ath__free(given);
 	ath_strbuf__free(&names);

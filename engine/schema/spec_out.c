@@ -99,7 +99,7 @@ static int constraint(pk_t *pk, const ath_constraint *c)
 	return bad | ktri(pk, "deferrable", c->deferrable) | kstr(pk, "initially", c->initially);
 }
 
-static int index(pk_t *pk, const ath_index *ix)
+static int pack_index(pk_t *pk, const ath_index *ix)
 {
 	int bad = msgpack_pack_map(pk, 4) | kstr(pk, "name", ix->name) | key(pk, "columns") | msgpack_pack_array(pk, ix->nitems);
 	for (uint32_t i = 0; i < ix->nitems; i++)
@@ -130,7 +130,7 @@ static int table(pk_t *pk, const ath_table *t)
 			bad |= constraint(pk, t->constraints[i]);
 	bad |= key(pk, "indexes") | msgpack_pack_array(pk, t->nindexes);
 	for (uint32_t i = 0; i < t->nindexes; i++)
-		bad |= index(pk, t->indexes[i]);
+		bad |= pack_index(pk, t->indexes[i]);
 	return bad;
 }
 

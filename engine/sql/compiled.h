@@ -104,6 +104,7 @@ typedef struct ath_compiled {
 	 * header; NULL when the columns are not known (`*`, columns_of, no metadata) */
 	const struct ath_bytes *col_types;
 	uint32_t ncol_types;
+	int col_types_all;       /* every column typed: the driver's types are not needed */
 	/* compile cache bookkeeping */
 	uint64_t key_hash;
 	const unsigned char *key;

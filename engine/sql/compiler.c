@@ -222,7 +222,8 @@ static int col_types(ath_compiled *cs, const ath_compiler *c, ath_arena *arena)
 		return 1;
 	ath_buf b = ATH_BUF_INIT;
 	msgpack_packer pk;
-	int any = 0, bad = 0;
+	uint32_t any = 0;
+	int bad = 0;
 	for (uint32_t i = 0; i < c->nrcols && !bad; i++) {
 		const ath_type *t = c->rcols[i].type;
 		if (!t || !t->wire)
@@ -236,12 +237,13 @@ static int col_types(ath_compiled *cs, const ath_compiler *c, ath_arena *arena)
 		memcpy(p, b.ptr, b.size);
 		v[i].ptr = p;
 		v[i].len = b.size;
-		any = 1;
+		any++;
 	}
 	ath__free(b.ptr);
 	if (!bad && any) {
 		cs->col_types = v;
 		cs->ncol_types = c->nrcols;
+		cs->col_types_all = any == c->nrcols;
 	}
 	return bad;
 }
