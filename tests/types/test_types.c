@@ -279,6 +279,23 @@ static int run(ath_conn *c, const char *shape, const char *params, int many, cha
 	return rc;
 }
 
+/* The rows of `shape` with `params`, compared as JSON. */
+static void check_rows(ath_conn *c, const char *shape, const char *params, const char *want)
+{
+	char *got = NULL;
+	CHECK_INT(ATH_OK, run(c, shape, params, 0, &got));
+	CHECK_STR(want, got);
+	free(got);
+}
+
+/* `shape` with `params` is a DataError naming the column before the server sees it. */
+static void check_data_error(ath_conn *c, const char *shape, const char *params, const char *msg)
+{
+	CHECK(run(c, shape, params, 0, NULL) < 0);
+	CHECK_STR("DataError", ath_error_class_name(ath_error_last()->klass));
+	CHECK_CONTAINS(ath_error_last()->message, msg);
+}
+
 static ath_metadata *make_md(int bi, unsigned mask)
 {
 	size_t cap = 8192, len = 0;
@@ -549,40 +566,22 @@ int main(int argc, char **argv)
 		TEST_CASE("types/fn_arith_upsert");
 		const char *fn_shape = "{\"k\": \"select\", \"columns\": [[\"col\", \"ath_ty_date\", \"id\"]], \"from\": [[\"table\", \"ath_ty_date\"]], "
 				       "\"where\": [\"=\", [\"fn\", \"coalesce\", [[\"col\", \"ath_ty_date\", \"v\"], [\"bind\", 0]]], [\"bind\", 1]]}";
-		CHECK_INT(ATH_OK, run(c, fn_shape, "[" D("1970-01-01") ", " D("2024-02-29") "]", 0, &got));
-		CHECK_STR("[[2]]", got);
-		free(got);
-		got = NULL;
-		CHECK(run(c, fn_shape, "[7, " D("2024-02-29") "]", 0, NULL) < 0);
-		CHECK_STR("DataError", ath_error_class_name(ath_error_last()->klass));
-		CHECK_CONTAINS(ath_error_last()->message, "column ath_ty_date.v: expected a date (ext 3), got int");
+		check_rows(c, fn_shape, "[" D("1970-01-01") ", " D("2024-02-29") "]", "[[2]]");
+		check_data_error(c, fn_shape, "[7, " D("2024-02-29") "]", "column ath_ty_date.v: expected a date (ext 3), got int");
 		const char *arith_shape = "{\"k\": \"select\", \"columns\": [[\"col\", \"ath_ty_integer\", \"id\"]], \"from\": [[\"table\", \"ath_ty_integer\"]], "
 					  "\"where\": [\"=\", [\"+\", [\"col\", \"ath_ty_integer\", \"v\"], [\"bind\", 0]], [\"bind\", 1]]}";
-		CHECK_INT(ATH_OK, run(c, arith_shape, "[1, 1]", 0, &got));
-		CHECK_STR("[[1]]", got);
-		free(got);
-		got = NULL;
-		CHECK_INT(ATH_OK, run(c, arith_shape, "[0.5, 0.5]", 0, &got)); /* int_col + 0.5 binds a float */
-		CHECK_STR("[[1]]", got);
-		free(got);
-		got = NULL;
-		CHECK(run(c, arith_shape, "[\"1\", 1]", 0, NULL) < 0);
-		CHECK_STR("DataError", ath_error_class_name(ath_error_last()->klass));
-		CHECK_CONTAINS(ath_error_last()->message, "column ath_ty_integer.v: expected an integer, got str");
-		CHECK(run(c, "{\"k\": \"select\", \"columns\": [[\"*\", [\"col\", \"ath_ty_numeric\", \"v\"], [\"bind\", 0]]], "
-			     "\"from\": [[\"table\", \"ath_ty_numeric\"]]}", "[\"2\"]", 0, NULL) < 0);
-		CHECK_CONTAINS(ath_error_last()->message, "column ath_ty_numeric.v: expected a decimal (ext 2), int or finite float, got str");
+		check_rows(c, arith_shape, "[1, 1]", "[[1]]");
+		check_rows(c, arith_shape, "[0.5, 0.5]", "[[1]]"); /* int_col + 0.5 binds a float */
+		check_data_error(c, arith_shape, "[\"1\", 1]", "column ath_ty_integer.v: expected an integer, got str");
+		check_data_error(c, "{\"k\": \"select\", \"columns\": [[\"*\", [\"col\", \"ath_ty_numeric\", \"v\"], [\"bind\", 0]]], "
+				    "\"from\": [[\"table\", \"ath_ty_numeric\"]]}", "[\"2\"]",
+				 "column ath_ty_numeric.v: expected a decimal (ext 2), int or finite float, got str");
 		const char *upsert_shape = "{\"k\": \"insert\", \"table\": [\"table\", \"ath_ty_date\"], \"columns\": [\"id\", \"v\"], "
 					   "\"values\": [[[\"bind\", 0], [\"bind\", 1]]], \"on_conflict\": {\"target\": [\"id\"], \"do\": \"update\", "
 					   "\"set\": [[\"v\", [\"bind\", 2]]]}}";
 		CHECK_INT(ATH_OK, run(c, upsert_shape, "[2, " D("2024-02-29") ", " D("2024-03-01") "]", 0, NULL));
-		CHECK_INT(ATH_OK, run(c, in_shape, "[[" D("2024-03-01") "]]", 0, &got));
-		CHECK_STR("[[2]]", got);
-		free(got);
-		got = NULL;
-		CHECK(run(c, upsert_shape, "[2, " D("2024-02-29") ", 7]", 0, NULL) < 0);
-		CHECK_STR("DataError", ath_error_class_name(ath_error_last()->klass));
-		CHECK_CONTAINS(ath_error_last()->message, "column ath_ty_date.v: expected a date (ext 3), got int");
+		check_rows(c, in_shape, "[[" D("2024-03-01") "]]", "[[2]]");
+		check_data_error(c, upsert_shape, "[2, " D("2024-02-29") ", 7]", "column ath_ty_date.v: expected a date (ext 3), got int");
 		wrong_types(c, bi, mask);
 		ath_conn_rollback(c);
 		ath_conn_close(c);
