@@ -701,7 +701,8 @@ static void test_implicit_returning(void)
 	ath_buf spec = mp("{\"k\": \"metadata\", \"tables\": ["
 			  "{\"name\": \"ir_serial\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true}, {\"name\": \"name\", \"type\": [\"String\", 20]}]},"
 			  "{\"name\": \"ir_identity\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true, \"identity\": {\"start\": 10}}, {\"name\": \"name\", \"type\": [\"String\", 20]}]},"
-			  "{\"name\": \"ir_seq\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true, \"sequence\": {\"name\": \"ir_seq_id\", \"start\": 100}}, {\"name\": \"name\", \"type\": [\"String\", 20]}]}]}");
+			  "{\"name\": \"ir_seq\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true, \"sequence\": {\"name\": \"ir_seq_id\", \"start\": 100}}, {\"name\": \"name\", \"type\": [\"String\", 20]}]},"
+			  "{\"name\": \"ir_uniq\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true}, {\"name\": \"name\", \"type\": [\"String\", 20], \"unique\": true}]}]}");
 	ath_metadata *md = NULL;
 	CHECK_INT(ATH_OK, ath_metadata_create(&md, spec.ptr, spec.size));
 	mp_free(&spec);
@@ -756,6 +757,21 @@ static void test_implicit_returning(void)
 		free(j);
 		ath_result_close(r);
 		CHECK_INT(0, strstr(sql, "RETURNING") != NULL);
+	}
+	/* an upsert that inserts nothing brings no row back: no key, and no currval() guess */
+	if (pg) {
+		TEST_CASE("suite/implicit_returning/do_nothing");
+		const char *upsert = "{\"k\": \"insert\", \"table\": [\"table\", \"ir_uniq\"], \"columns\": [\"name\"], "
+				     "\"values\": [[[\"bind\", 0]]], \"on_conflict\": {\"target\": [\"name\"], \"do\": \"nothing\"}}";
+		for (int i = 0; i < 2; i++) {
+			ath_result *r = NULL;
+			CHECK_INT(ATH_OK, run(&r, c, upsert, "[\"u\"]"));
+			CHECK_INT(!i, ath_result_rowcount(r));
+			char *j = pk_of(r);
+			CHECK_STR(i ? "[null]" : "[1]", j);
+			free(j);
+			ath_result_close(r);
+		}
 	}
 	/* the statement's own RETURNING is kept and nothing is added */
 	TEST_CASE("suite/implicit_returning/own_returning");
