@@ -32,6 +32,14 @@ ATH_EXTERN(const char *) ath_metadata_table_name(const ath_metadata *md, size_t 
 	return md && md->magic == ATH_MAGIC_METADATA && i < md->ntables ? md->tables[i].name : NULL;
 }
 
+ATH_EXTERN(int) ath_metadata_spec(ath_buf *out, const ath_metadata *md)
+{
+	if (!out)
+		return ath_capi__misuse(ATH_EMISUSE, "ath_metadata_spec: out is NULL");
+	CAPI_CHECK(md, ATH_MAGIC_METADATA, "md");
+	CAPI_CALL(ath_metadata__pack_spec(out, md, CAPI_ERR));
+}
+
 ATH_EXTERN(int) ath_compile_ddl(ath_buf *out, const char *dialect, const ath_metadata *md, uint32_t flags)
 {
 	if (!out || !dialect)

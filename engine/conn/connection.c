@@ -570,6 +570,23 @@ static int keep_insert_values(ath_result *r, const ath_compiled *cs, const msgpa
 	return bad ? ath_err__oom(err) : 0;
 }
 
+/* The row of an implicit RETURNING, kept for inserted_primary_key; the result then looks like the
+ * INSERT's without it (no rows, rowcount 1), as SQLAlchemy's CursorResult after
+ * _setup_ins_pk_from_implicit_returning. */
+static int fetch_implicit_returning(ath_result *r, ath_dconn *dc, ath_exec_info *info, ath_err *err)
+{
+	msgpack_packer pk;
+	ath_wire__packer_init(&pk, &r->ret_row);
+	size_t n = 0;
+	int done = 0;
+	int rc = info->has_rows ? dc->ops->fetch(dc->native, r->stmt.stmt, &pk, 1, &n, &done, err) : 0;
+	if (rc)
+		return rc;
+	info->has_rows = 0;
+	info->rowcount = (int64_t)n;
+	return 0;
+}
+
 /* The names of the result's columns in one allocation (the pointer array, then the strings):
  * one malloc per execute instead of one per column, which short selects pay on every call. */
 static int collect_columns(ath_result *r, ath_dconn *dc, ath_err *err)
@@ -579,7 +596,10 @@ static int collect_columns(ath_result *r, ath_dconn *dc, ath_err *err)
 		const char *name = dc->ops->column_name(r->stmt.stmt, i);
 		bytes += strlen(name ? name : "") + 1;
 	}
-	char **names = ath__malloc(slots * sizeof *names + bytes);
+	/* the driver's types, for a result header the compiled form cannot type (after the names) */
+	const ath_compiled *cs = r->compiled;
+	int types = dc->ops->column_type && !(cs->col_types_all && cs->ncol_types == n);
+	char **names = ath__malloc(slots * sizeof *names + bytes + (types ? n : 0));
 	if (!names)
 		return ath_err__oom(err);
 	char *p = (char *)(names + slots);
@@ -589,6 +609,11 @@ static int collect_columns(ath_result *r, ath_dconn *dc, ath_err *err)
 		memcpy(p, name ? name : "", len);
 		names[i] = p;
 		p += len;
+	}
+	r->coltypes = types ? (signed char *)p : NULL;
+	for (size_t i = 0; types && i < n; i++) {
+		int tz = 0, kind = dc->ops->column_type(r->stmt.stmt, i, &tz);
+		r->coltypes[i] = (signed char)(kind < 0 ? -1 : kind | (tz ? ATH_COLTYPE_TZ : 0));
 	}
 	r->colnames = names;
 	r->ncols = n;
@@ -755,7 +780,7 @@ static int pack_row_key(ath_result *r, ath_conn *c, pk_plan *k, const ath_compil
 			int64_t lastrowid, ath_err *err)
 {
 	row_given(k, cs, row);
-	int rc = ath_result__pack_pk(&k->pk, c->dc, cs, &k->names, k->n, k->rowid_alias, k->given, lastrowid, err);
+	int rc = ath_result__pack_pk(&k->pk, c->dc, cs, &k->names, k->n, k->rowid_alias, k->given, NULL, lastrowid, err);
 	if (!rc)
 		r->npk_rows++;
 	return rc;
@@ -1015,6 +1040,11 @@ int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t l
 	}
 	if ((rc = ath_compiled__render(rd, cs, &p, err)))
 		goto fail;
+	if (cs->ret_sql) { /* implicit RETURNING of the generated key */
+		rd->sql = cs->ret_sql;
+		rd->sql_len = cs->ret_sql_len;
+		rd->sql_hash = cs->ret_sql_hash;
+	}
 	if ((rc = autobegin(c, err)))
 		goto fail;
 	if (echo(c))
@@ -1029,6 +1059,10 @@ int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t l
 	ath_exec_info info = { -1, 0, 0 };
 	rc = dc->ops->execute(dc->native, r->stmt.stmt, rd->values, rd->nvalues, &info, err);
 	if (rc) {
+		rc = driver_error(c, err, rd->sql, rd->sql_len);
+		goto fail;
+	}
+	if (cs->ret_sql && (rc = fetch_implicit_returning(r, dc, &info, err))) {
 		rc = driver_error(c, err, rd->sql, rd->sql_len);
 		goto fail;
 	}

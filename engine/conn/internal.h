@@ -23,6 +23,8 @@
 #define ATH_MAGIC_RESULT 0x41524553u
 #define ATH_MAGIC_DEAD 0xdeadbeefu
 
+#define ATH_COLTYPE_TZ 0x40
+
 /* Longest two-phase transaction id: MySQL's gtrid limit (PostgreSQL allows 199 bytes). */
 #define ATH_XID_MAX 64
 
@@ -80,10 +82,12 @@ struct ath_result {
 	ath_stmt_ref stmt;    /* held while rows remain */
 	int returns_rows;
 	int exhausted;
-	char **colnames;      /* one allocation: the pointers, then the names */
+	char **colnames;      /* one allocation: the pointers, then the names, then coltypes */
+	signed char *coltypes; /* the driver's type per column (ATH_T_*, | ATH_COLTYPE_TZ; -1 unknown), or NULL */
 	size_t ncols;
 	int64_t rowcount, lastrowid;
 	ath_buf ins_values;   /* one-row INSERT: the inserted values, for inserted_primary_key */
+	ath_buf ret_row;      /* implicit RETURNING: the row of compiled->ret_names (an array), or empty */
 	int many;
 	/* executemany with RETURNING: every batch's rows, packed one after another, served from
 	 * memory in input order; row_ends[i] is where row i ends in `rows` */
@@ -145,10 +149,12 @@ int ath_result__inserted_primary_key_rows(ath_buf *out, ath_result *r, ath_err *
 int ath_result__pk_columns(ath_strbuf *names, uint32_t *n, int *rowid_alias, ath_dconn *dc, const ath_compiled *cs,
 			   ath_err *err);
 /* Pack one inserted primary key: per key column the value given for it (given[k] is insert column
- * k's value, NULL or nil when none), else for a rowid alias `generated` (or the driver's
+ * k's value, NULL or nil when none), else the value an implicit RETURNING brought back (`returned`,
+ * the row of cs->ret_names, or NULL), else for a rowid alias `generated` (or the driver's
  * autoincrement_value), else nil; nil for a table without a key. */
 int ath_result__pack_pk(msgpack_packer *pk, ath_dconn *dc, const ath_compiled *cs, const ath_strbuf *names,
-			uint32_t npk, int rowid_alias, const msgpack_object *const *given, int64_t generated, ath_err *err);
+			uint32_t npk, int rowid_alias, const msgpack_object *const *given, const msgpack_object *returned,
+			int64_t generated, ath_err *err);
 void ath_result__close(ath_result *r);
 
 #endif

@@ -143,7 +143,8 @@ int ath_result__pk_columns(ath_strbuf *names, uint32_t *n, int *rowid_alias, ath
 }
 
 int ath_result__pack_pk(msgpack_packer *pk, ath_dconn *dc, const ath_compiled *cs, const ath_strbuf *names,
-			uint32_t npk, int rowid_alias, const msgpack_object *const *given, int64_t generated, ath_err *err)
+			uint32_t npk, int rowid_alias, const msgpack_object *const *given, const msgpack_object *returned,
+			int64_t generated, ath_err *err)
 {
 	int bad = npk == 0 ? msgpack_pack_nil(pk) : msgpack_pack_array(pk, npk);
 	for (size_t i = 0; i < names->len && !bad; i += strlen(names->ptr + i) + 1) {
@@ -152,14 +153,20 @@ int ath_result__pack_pk(msgpack_packer *pk, ath_dconn *dc, const ath_compiled *c
 		for (uint32_t k = 0; k < cs->nins; k++)
 			if (given[k] && given[k]->type != MSGPACK_OBJECT_NIL && strcmp(cs->ins_columns[k], col) == 0)
 				v = given[k];
+		int fetched = 0; /* a column the implicit RETURNING was to bring (none when no row came) */
+		for (uint32_t k = 0; !v && returned && k < cs->nret; k++)
+			if (strcmp(cs->ret_names[k], col) == 0) {
+				fetched = 1;
+				v = k < returned->via.array.size ? &returned->via.array.ptr[k] : NULL;
+			}
 		int64_t value = generated;
 		int rc;
-		if (!v && rowid_alias && dc->ops->autoincrement_value &&
+		if (!v && !fetched && rowid_alias && dc->ops->autoincrement_value &&
 		    (rc = dc->ops->autoincrement_value(dc->native, cs->schema, cs->table, col, &value, err)))
 			return rc;
 		if (v)
 			bad |= msgpack_pack_object(pk, *v);
-		else if (rowid_alias)
+		else if (rowid_alias && !fetched)
 			bad |= msgpack_pack_int64(pk, value);
 		else
 			bad |= msgpack_pack_nil(pk);
@@ -198,7 +205,13 @@ int ath_result__inserted_primary_key(ath_buf *out, ath_result *r, ath_err *err)
 	msgpack_unpack((const char *)r->ins_values.ptr, r->ins_values.size, &off, &zone, &values);
 	for (uint32_t k = 0; k < cs->nins && k < values.via.array.size; k++)
 		given[k] = &values.via.array.ptr[k];
-	rc = ath_result__pack_pk(&pk, dc, cs, &names, npk, rowid_alias, given, r->lastrowid, err);
+	/* sent with the implicit RETURNING: its row, or no row at all (ON CONFLICT DO NOTHING) */
+	msgpack_object returned = { .type = MSGPACK_OBJECT_ARRAY };
+	off = 0;
+	if (r->ret_row.size)
+		msgpack_unpack((const char *)r->ret_row.ptr, r->ret_row.size, &off, &zone, &returned);
+	rc = ath_result__pack_pk(&pk, dc, cs, &names, npk, rowid_alias, given,
+				 cs->ret_sql && returned.type == MSGPACK_OBJECT_ARRAY ? &returned : NULL, r->lastrowid, err);
 	msgpack_zone_destroy(&zone);
 	ath__free(given);
 	ath_strbuf__free(&names);
@@ -230,6 +243,23 @@ int ath_result__inserted_primary_key_rows(ath_buf *out, ath_result *r, ath_err *
 	return rc;
 }
 
+/* A column's type: the compiled form's (a metadata column, a CAST), else the driver's mapped to a
+ * generic type, else nil. */
+static int pack_type(msgpack_packer *pk, ath_buf *out, const ath_result *r, size_t i)
+{
+	const ath_compiled *cs = r->compiled;
+	if (cs->col_types && cs->ncol_types == r->ncols && cs->col_types[i].len)
+		return ath_wire__buf_write(out, (const char *)cs->col_types[i].ptr, cs->col_types[i].len);
+	const char *name = r->coltypes && r->coltypes[i] >= 0 ? ath_type__generic_name(r->coltypes[i] & ~ATH_COLTYPE_TZ) : NULL;
+	if (!name)
+		return msgpack_pack_nil(pk);
+	int tz = r->coltypes[i] & ATH_COLTYPE_TZ;
+	int bad = msgpack_pack_array(pk, tz ? 2 : 1) | ath_wire__pack_cstr(pk, name);
+	if (tz)
+		bad |= msgpack_pack_map(pk, 1) | ath_wire__pack_cstr(pk, "timezone") | msgpack_pack_true(pk);
+	return bad;
+}
+
 int ath_result__header(ath_buf *out, ath_result *r, ath_err *err)
 {
 	ath_buf pkbuf = ATH_BUF_INIT;
@@ -244,7 +274,7 @@ int ath_result__header(ath_buf *out, ath_result *r, ath_err *err)
 	for (size_t i = 0; i < r->ncols; i++) {
 		bad |= msgpack_pack_map(&pk, 2);
 		bad |= ath_wire__pack_cstr(&pk, "name") | ath_wire__pack_cstr(&pk, r->colnames[i]);
-		bad |= ath_wire__pack_cstr(&pk, "type") | msgpack_pack_nil(&pk); /* typed results come with the type system */
+		bad |= ath_wire__pack_cstr(&pk, "type") | pack_type(&pk, out, r, i);
 	}
 	bad |= ath_wire__pack_cstr(&pk, "returns_rows");
 	bad |= r->returns_rows ? msgpack_pack_true(&pk) : msgpack_pack_false(&pk);
@@ -263,6 +293,7 @@ void ath_result__close(ath_result *r)
 	release_stmt(r);
 	ath__free(r->colnames); /* one block: the array and the names (collect_columns) */
 	ath__free(r->ins_values.ptr);
+	ath__free(r->ret_row.ptr);
 	ath__free(r->rows.ptr);
 	ath__free(r->row_ends);
 	ath__free(r->pk_rows.ptr);

@@ -90,6 +90,11 @@ typedef struct ath_driver_ops {
 	int (*prepare_twophase)(void *native, const char *xid, ath_err *err);
 	int (*end_twophase)(void *native, const char *xid, int commit, int prepared, ath_err *err);
 	int (*recover_twophase)(void *native, void (*each)(const char *xid, void *payload), void *payload, ath_err *err);
+	/* -- version 4 -- */
+	/* The generic type (ATH_T_* of types/type.h) the driver reports for result column `i` of an
+	 * executed statement, *timezone set for a type WITH TIME ZONE; -1 when it cannot tell (SQLite
+	 * without a declared type). NULL = never. */
+	int (*column_type)(void *stmt, size_t i, int *timezone);
 } ath_driver_ops;
 
 struct ath_dialect {
@@ -139,6 +144,9 @@ struct ath_dialect {
 	/* ATH_RETURNING_* bits: the statement kinds that take RETURNING (SQLAlchemy 2.0's
 	 * insert_returning / update_returning / delete_returning) */
 	uint8_t returning;
+	/* a single-row INSERT fetches the server-generated primary key with RETURNING (SQLAlchemy's
+	 * dialect.implicit_returning; PostgreSQL, which has no lastrowid) */
+	int implicit_returning;
 	/* -- schema / DDL (engine/schema; the struct is dialects/ddl_dialect.h) -- */
 	const struct ath_ddl_dialect *ddl;
 };

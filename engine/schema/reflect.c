@@ -458,8 +458,9 @@ int ath_reflect__inspect(ath_buf *out, ath_engine *e, int what, const char *sche
 	if (what < 0 || what >= ATH_RF__COUNT)
 		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, "unknown inspection %d", what);
 	bool per_table = what >= ATH_RF_COLUMNS && what <= ATH_RF_TABLE_COMMENT;
-	if (per_table && !table)
-		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, "this inspection needs a table name");
+	if ((per_table || what == ATH_RF_VIEW_DEFINITION) && !table)
+		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, "this inspection needs a %s name",
+				    per_table ? "table" : "view");
 	ath_rf rf;
 	int rc = rf_begin(&rf, e, err);
 	out->size = 0;
@@ -469,6 +470,18 @@ int ath_reflect__inspect(ath_buf *out, ath_engine *e, int what, const char *sche
 		rc = o->table(&rf, schema, table, &t);
 		if (!rc)
 			rc = pack_inspect(out, &rf, o, what, &t);
+	} else if (!rc && what == ATH_RF_VIEW_DEFINITION) {
+		ath_rf_names v = { 0 };
+		const char *params[2] = { schema, table };
+		rc = names(&rf, o->view_definition_sql, 2, params, &v);
+		if (!rc && !v.n)
+			rc = ath_err__set(err, ATH_ENOTFOUND, ATH_ERRCLASS_NO_SUCH_TABLE_ERROR, "%.200s", table);
+		pk_t k = { .bad = 0 };
+		ath_wire__packer_init(&k.p, out);
+		if (!rc)
+			ps(&k, v.v[0]);
+		if (!rc && k.bad)
+			rc = ath_err__oom(err);
 	} else if (!rc) {
 		ath_rf_names v = { 0 };
 		const char *params[2] = { schema, what == ATH_RF_VIEW_NAMES ? "view" : "table" };

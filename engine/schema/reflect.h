@@ -130,6 +130,10 @@ typedef struct ath_reflect_ops {
 	int (*table)(ath_rf *rf, const char *schema, const char *name, ath_rf_table *out);
 	/* the wire type of a catalog type name ("character varying(20)", "int(11)", "VARCHAR(20)") */
 	int (*type)(ath_rf *rf, const char *sqltype, ath_rf_type *out);
+	/* -- version 2 -- */
+	/* :a schema (NULL = default), :b view name; one row, the definition as the catalog keeps it
+	 * (SQLAlchemy's get_view_definition); no row when there is no such view */
+	const char *view_definition_sql;
 } ath_reflect_ops;
 
 extern const ath_reflect_ops ath_reflect_sqlite, ath_reflect_postgresql, ath_reflect_mysql;
@@ -142,7 +146,7 @@ const char *ath_rf__split_type(ath_rf *rf, const char *sqltype, int64_t args[2],
 typedef enum ath_rf_what {
 	ATH_RF_SCHEMA_NAMES, ATH_RF_TABLE_NAMES, ATH_RF_VIEW_NAMES, ATH_RF_SEQUENCE_NAMES, ATH_RF_COLUMNS,
 	ATH_RF_PK_CONSTRAINT, ATH_RF_FOREIGN_KEYS, ATH_RF_INDEXES, ATH_RF_UNIQUE_CONSTRAINTS,
-	ATH_RF_CHECK_CONSTRAINTS, ATH_RF_TABLE_COMMENT, ATH_RF_DEFAULT_SCHEMA_NAME, ATH_RF__COUNT
+	ATH_RF_CHECK_CONSTRAINTS, ATH_RF_TABLE_COMMENT, ATH_RF_DEFAULT_SCHEMA_NAME, ATH_RF_VIEW_DEFINITION, ATH_RF__COUNT
 } ath_rf_what;
 
 int ath_reflect__inspect(ath_buf *out, struct ath_engine *e, int what, const char *schema, const char *table,

@@ -338,7 +338,7 @@ static int my_table(ath_rf *rf, const char *schema, const char *name, ath_rf_tab
 }
 
 const ath_reflect_ops ath_reflect_mysql = {
-	.version = 1,
+	.version = 2,
 	.schema_names_sql = "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA ORDER BY SCHEMA_NAME",
 	.default_schema_sql = "SELECT DATABASE()",
 	.table_names_sql = "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = coalesce(:a, DATABASE()) "
@@ -347,4 +347,8 @@ const ath_reflect_ops ath_reflect_mysql = {
 	.where_option = "mysql_where",
 	.table = my_table,
 	.type = my_type,
+	/* the SELECT as information_schema keeps it; SQLAlchemy's SHOW CREATE TABLE would need the name
+	 * in the SQL text, and reflection binds every name */
+	.view_definition_sql = "SELECT VIEW_DEFINITION FROM information_schema.VIEWS WHERE TABLE_SCHEMA = coalesce(:a, DATABASE()) "
+			       "AND TABLE_NAME = :b",
 };

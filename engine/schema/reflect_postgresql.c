@@ -355,7 +355,7 @@ static int pg_table(ath_rf *rf, const char *schema, const char *name, ath_rf_tab
 }
 
 const ath_reflect_ops ath_reflect_postgresql = {
-	.version = 1,
+	.version = 2,
 	.schema_names_sql = "SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname NOT LIKE 'pg!_%' ESCAPE '!' "
 			    "AND nspname <> 'information_schema' ORDER BY nspname",
 	.default_schema_sql = "SELECT current_schema()",
@@ -368,4 +368,7 @@ const ath_reflect_ops ath_reflect_postgresql = {
 	.where_option = "postgresql_where",
 	.table = pg_table,
 	.type = pg_type,
+	.view_definition_sql = "SELECT pg_catalog.pg_get_viewdef(c.oid) FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n "
+			       "ON n.oid = c.relnamespace WHERE n.nspname = coalesce(CAST(:a AS TEXT), current_schema()) "
+			       "AND c.relname = CAST(:b AS TEXT) AND c.relkind IN ('v', 'm')",
 };

@@ -522,7 +522,7 @@ static int sqlite_table(ath_rf *rf, const char *schema, const char *name, ath_rf
 }
 
 const ath_reflect_ops ath_reflect_sqlite = {
-	.version = 1,
+	.version = 2,
 	.schema_names_sql = "SELECT name FROM pragma_database_list WHERE name <> 'temp' ORDER BY seq",
 	.default_schema_sql = "SELECT 'main'",
 	.table_names_sql = "SELECT name FROM pragma_table_list WHERE schema = coalesce(:a, 'main') AND type = :b "
@@ -531,4 +531,7 @@ const ath_reflect_ops ath_reflect_sqlite = {
 	.where_option = "sqlite_where",
 	.table = sqlite_table,
 	.type = sqlite_type,
+	/* sqlite_master keeps the CREATE VIEW statement, which SQLAlchemy returns as it is */
+	.view_definition_sql = "SELECT sql FROM sqlite_master WHERE type = 'view' AND name = :b AND coalesce(:a, 'main') = 'main' "
+			       "UNION ALL SELECT sql FROM sqlite_temp_master WHERE type = 'view' AND name = :b AND :a = 'temp'",
 };

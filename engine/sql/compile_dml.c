@@ -3,6 +3,7 @@
  * Dialect differences (RETURNING, USING, multi-table forms) come from dialect flags. Mirrors
  * visit_insert / visit_update / visit_delete of sqlalchemy/sql/compiler.py and sql/crud.py. */
 #include "compiler_int.h"
+#include "dialects/ddl_dialect.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -44,8 +45,10 @@ static int returning(ath_compiler *c, const ath_list *l, unsigned kind)
 }
 
 
+/* `mt`: the metadata table the names are columns of, whose types the values' binds take (an
+ * upsert's SET, as SQLAlchemy's on_conflict_do_update(set_=...) / on_duplicate_key_update()). */
 static int set_list(ath_compiler *c, const char *const *names, const ath_list *values, const char *eq,
-		    const ath_node *qualify)
+		    const ath_node *qualify, const ath_table *mt)
 {
 	int rc = 0;
 	for (uint32_t i = 0; i < values->n && !rc; i++) {
@@ -59,7 +62,9 @@ static int set_list(ath_compiler *c, const char *const *names, const ath_list *v
 		if ((rc = ident(c, names[i])))
 			return rc;
 		ath_compiler__puts(c, eq);
-		rc = ath_compiler__grouped(c, values->v[i], GROUP_ALL, OP_NONE);
+		const ath_column *col = mt ? ath_table__column(mt, names[i]) : NULL;
+		ath_bindcol typed = { col ? &col->type : NULL, col ? mt->name : NULL, col ? col->name : NULL, 0, 0 };
+		rc = ath_compiler__typed_visit(c, values->v[i], &typed, GROUP_ALL, OP_NONE);
 	}
 	return rc;
 }
@@ -67,7 +72,7 @@ static int set_list(ath_compiler *c, const char *const *names, const ath_list *v
 /* ON CONFLICT (PostgreSQL, SQLite) / ON DUPLICATE KEY UPDATE (MySQL, whose target is implied by
  * the table's unique keys). Mirrors the dialects' visit_on_conflict_do_* and
  * visit_on_duplicate_key_update. */
-static int on_conflict(ath_compiler *c, const ath_on_conflict *oc)
+static int on_conflict(ath_compiler *c, const ath_on_conflict *oc, const ath_table *mt)
 {
 	int rc = 0;
 	switch (c->d->upsert_style) {
@@ -81,7 +86,7 @@ static int on_conflict(ath_compiler *c, const ath_on_conflict *oc)
 						  "an upsert WHERE or constraint is not supported by the %s dialect "
 						  "(ON DUPLICATE KEY UPDATE)", c->d->name);
 		ath_compiler__puts(c, " ON DUPLICATE KEY UPDATE ");
-		return set_list(c, oc->set_names, &oc->set_values, " = ", NULL);
+		return set_list(c, oc->set_names, &oc->set_values, " = ", NULL, mt);
 	case ATH_UPSERT_ON_CONFLICT:
 		break;
 	default:
@@ -119,7 +124,7 @@ static int on_conflict(ath_compiler *c, const ath_on_conflict *oc)
 		return 0;
 	}
 	ath_compiler__puts(c, " DO UPDATE SET ");
-	if ((rc = set_list(c, oc->set_names, &oc->set_values, " = ", NULL)))
+	if ((rc = set_list(c, oc->set_names, &oc->set_values, " = ", NULL, mt)))
 		return rc;
 	if (oc->set_where) {
 		ath_compiler__puts(c, " WHERE ");
@@ -153,6 +158,79 @@ static int client_default(ath_compiler *c, const ath_sexpr *e)
 	return ath_compiler__grouped(c, e->node, GROUP_ALL, OP_NONE);
 }
 
+/* A column whose value, when not given, is its sequence's next one (a Sequence default on a
+ * backend with sequences; an optional one there leaves it to SERIAL, as sequences_optional). */
+static int next_value(const ath_compiler *c, const ath_column *col)
+{
+	return col->sequence && !col->sequence->optional && !col->default_.node && c->d->ddl &&
+	       c->d->ddl->supports_sequences;
+}
+
+/* nextval('schema.seq'): the sequence's name as DDL quotes it, inside a string literal */
+static int sequence_next(ath_compiler *c, const ath_sequence *q)
+{
+	size_t at = c->sql.len;
+	int rc = q->schema ? ident(c, q->schema) : 0;
+	if (!rc && q->schema)
+		ath_strbuf__putc(&c->sql, '.');
+	if (!rc)
+		rc = ident(c, q->name);
+	if (rc || c->sql.oom)
+		return rc ? rc : oom(c);
+	char *name = ath_arena__strndup(&c->tmp, c->sql.ptr + at, c->sql.len - at);
+	if (!name)
+		return oom(c);
+	c->sql.len = at;
+	ath_compiler__puts(c, "nextval(");
+	if ((rc = put_string_literal(c, name, strlen(name))))
+		return rc;
+	ath_strbuf__putc(&c->sql, ')');
+	return 0;
+}
+
+/* SQLAlchemy's _append_param_insert_pk_returning: the key columns the server generates and the
+ * INSERT does not give (the autoincrement column, a server default, a sequence, a SQL default)
+ * are fetched with a RETURNING kept beside the SQL (ath_compiled.ret_suffix), used only when the
+ * statement is executed once, since executemany wants no rows back. */
+static int implicit_returning(ath_compiler *c, const ath_insert *s, const ath_table *mt, ath_compiled *out)
+{
+	const ath_constraint *pk = mt->pk;
+	const char **names = ath_arena__alloc(&out->arena, (pk->ncolumns + 1) * sizeof *names);
+	if (!names)
+		return oom(c);
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < pk->ncolumns; i++) {
+		const ath_column *k = pk->columns[i];
+		int given = find_name(s->columns, s->ncolumns, k->name) >= 0;
+		int lit_default = k->default_.node && k->default_.node->kind == ATH_N_LIT; /* known client-side */
+		if (!given && !lit_default &&
+		    (k == mt->autoinc || k->server_default.node || k->default_.node || next_value(c, k) || k->identity))
+			names[n++] = k->name;
+	}
+	if (!n)
+		return 0;
+	size_t at = c->sql.len;
+	ath_compiler__puts(c, " RETURNING ");
+	int rc = 0;
+	for (uint32_t i = 0; i < n && !rc; i++) {
+		if (i)
+			ath_compiler__puts(c, ", ");
+		if (!(rc = table_name(c, s->table))) {
+			ath_strbuf__putc(&c->sql, '.');
+			rc = ident(c, names[i]);
+		}
+	}
+	if (rc || c->sql.oom)
+		return rc ? rc : oom(c);
+	out->ret_suffix = ath_arena__strndup(&out->arena, c->sql.ptr + at, c->sql.len - at);
+	c->sql.len = at; /* not part of the statement executemany runs */
+	if (!out->ret_suffix)
+		return oom(c);
+	out->ret_names = names;
+	out->nret = n;
+	return 0;
+}
+
 /* The INSERT with the table's rules applied: the given columns plus those with a client-side
  * default, in table column order; the values rows reordered to match. A column the table does not
  * have is a CompileError. Fills the INSERT's metadata facts in `out`. */
@@ -183,7 +261,7 @@ static int insert_crud(ath_compiler *c, const ath_insert *s, const ath_table *mt
 	for (uint32_t j = 0; j < mt->ncolumns; j++) {
 		const ath_column *col = &mt->columns[j];
 		int g = find_name(s->columns, s->ncolumns, col->name);
-		if (g < 0 && !col->default_.node)
+		if (g < 0 && !col->default_.node && !next_value(c, col))
 			continue;
 		given[n] = g;
 		cols[n++] = col->name;
@@ -213,9 +291,11 @@ static int insert_crud(ath_compiler *c, const ath_insert *s, const ath_table *mt
 					ath_compiler__puts(c, ", ");
 				if (given[i] >= 0) {
 					const ath_column *tc = ath_table__column(mt, cols[i]);
-					ath_bindcol typed = { &tc->type, mt->name, tc->name, 0 };
+					ath_bindcol typed = { &tc->type, mt->name, tc->name, 0, 0 };
 					rc = ath_compiler__typed_visit(c, s->rows[r].v[given[i]], &typed, GROUP_ALL, OP_NONE);
 				}
+				else if (next_value(c, ath_table__column(mt, cols[i])))
+					rc = sequence_next(c, ath_table__column(mt, cols[i])->sequence);
 				else
 					rc = client_default(c, &ath_table__column(mt, cols[i])->default_);
 			}
@@ -223,9 +303,11 @@ static int insert_crud(ath_compiler *c, const ath_insert *s, const ath_table *mt
 		}
 	}
 	if (!rc && s->on_conflict)
-		rc = on_conflict(c, s->on_conflict);
+		rc = on_conflict(c, s->on_conflict, mt);
 	if (!rc)
 		rc = returning(c, &s->returning, ATH_RETURNING_INSERT);
+	if (!rc && c->d->implicit_returning && s->nrows <= 1 && !s->returning.n)
+		rc = implicit_returning(c, s, mt, out);
 	if (rc)
 		return rc;
 	out->single_row_insert = s->nrows <= 1;
@@ -234,7 +316,7 @@ static int insert_crud(ath_compiler *c, const ath_insert *s, const ath_table *mt
 		const ath_node *v = given[i] >= 0 && s->nrows == 1 ? s->rows[0].v[given[i]] : NULL;
 		const ath_column *col = ath_table__column(mt, cols[i]);
 		params[i] = v && v->kind == ATH_N_BIND ? (int32_t)v->index : -1;
-		if (given[i] < 0 && col->default_.node->kind == ATH_N_LIT) { /* a bound default: -2 - its index */
+		if (given[i] < 0 && col->default_.node && col->default_.node->kind == ATH_N_LIT) { /* a bound default: -2 - its index */
 			for (uint32_t k = 0; k < c->ndefaults; k++)
 				if (c->defaults[k] == col->default_.node->value)
 					params[i] = -2 - (int32_t)k;
@@ -299,7 +381,7 @@ int ath_compiler__insert(ath_compiler *c, const ath_insert *s, ath_compiled *out
 			ath_strbuf__putc(&c->sql, ')');
 		}
 	}
-	if (s->on_conflict && (rc = on_conflict(c, s->on_conflict)))
+	if (s->on_conflict && (rc = on_conflict(c, s->on_conflict, ath_compiler__md_table(c, s->table))))
 		return rc;
 	if ((rc = returning(c, &s->returning, ATH_RETURNING_INSERT)))
 		return rc;
@@ -345,7 +427,7 @@ static int update_crud(ath_compiler *c, const ath_update *s, const ath_table *mt
 		if ((rc = ident(c, col->name)))
 			return rc;
 		ath_strbuf__putc(&c->sql, '=');
-		ath_bindcol typed = { &col->type, mt->name, col->name, 0 };
+		ath_bindcol typed = { &col->type, mt->name, col->name, 0, 0 };
 		rc = g >= 0 ? ath_compiler__typed_visit(c, s->set_values.v[g], &typed, GROUP_ALL, OP_NONE)
 			    : client_default(c, &col->onupdate);
 	}
@@ -392,7 +474,7 @@ int ath_compiler__update(ath_compiler *c, const ath_update *s)
 	ath_compiler__puts(c, " SET ");
 	const ath_table *mt = ath_compiler__md_table(c, s->table);
 	if ((rc = mt ? update_crud(c, s, mt, multi ? s->table : NULL)
-		     : set_list(c, s->set_names, &s->set_values, "=", multi ? s->table : NULL)))
+		     : set_list(c, s->set_names, &s->set_values, "=", multi ? s->table : NULL, NULL)))
 		return rc;
 	if (s->from.n && !multi) {
 		ath_compiler__puts(c, " FROM ");

@@ -8,9 +8,11 @@
 
 #include <ctype.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 
 static int precedence(const ath_node *n, int *op)
@@ -107,15 +109,57 @@ static int is_comparison(int op)
 	return (op >= ATH_OP_EQ && op <= ATH_OP_GE) || op == ATH_OP_IS_DISTINCT_FROM || op == ATH_OP_IS_NOT_DISTINCT_FROM;
 }
 
-/* The typed column among the operands of a comparison, for its binds. */
-static ath_bindcol operand_type(ath_compiler *c, const ath_node *const *kids, uint32_t n)
+static int is_arithmetic(int op) { return op >= ATH_OP_ADD && op <= ATH_OP_CONCAT; }
+
+/* SQLAlchemy's ReturnTypeFromArgs functions (and the dialects' two-argument spellings): the type
+ * of their first typed argument is theirs, and their binds'. */
+static int returns_arg_type(const char *name)
+{
+	static const char *const names[] = { "coalesce", "nullif", "ifnull", "greatest", "least", "max", "min", "sum" };
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static ath_bindcol operands_type(ath_compiler *c, const ath_node *const *kids, uint32_t n, int depth);
+
+static ath_bindcol expr_type(ath_compiler *c, const ath_node *e, int depth)
+{
+	ath_bindcol none = { 0 };
+	if (!c->md || depth > 16)
+		return none;
+	if (e->kind == ATH_N_LABEL)
+		e = e->kids[0];
+	if (e->kind == ATH_N_COL || e->kind == ATH_N_CAST)
+		return ath_compiler__typeof(c, e);
+	if (e->kind == ATH_N_FN && returns_arg_type(e->name))
+		return operands_type(c, (const ath_node *const *)e->kids, e->n, depth + 1);
+	if (e->kind != ATH_N_BINARY || !is_arithmetic(e->op))
+		return none;
+	/* numbers and strings keep their type through arithmetic; a date's or an interval's result
+	 * type depends on the other operand's value (SQLAlchemy's coerce_compared_value), so stays open */
+	ath_bindcol t = operands_type(c, (const ath_node *const *)e->kids, e->n, depth + 1);
+	switch (t.type ? t.type->kind : ATH_T_DIALECT) {
+	case ATH_T_INTEGER: case ATH_T_BIGINT: case ATH_T_SMALLINT: case ATH_T_FLOAT: case ATH_T_DOUBLE:
+	case ATH_T_NUMERIC: case ATH_T_STRING: case ATH_T_TEXT: case ATH_T_UNICODE: case ATH_T_UNICODE_TEXT:
+		t.arith = 1;
+		return t;
+	default: return none;
+	}
+}
+
+/* The first typed operand, for the binds among the others. */
+static ath_bindcol operands_type(ath_compiler *c, const ath_node *const *kids, uint32_t n, int depth)
 {
 	ath_bindcol t = { 0 };
 	for (uint32_t i = 0; i < n && !t.type; i++)
-		if (kids[i]->kind == ATH_N_COL)
-			t = ath_compiler__typeof(c, kids[i]);
+		if (kids[i]->kind != ATH_N_BIND && kids[i]->kind != ATH_N_EXPANDING)
+			t = expr_type(c, kids[i], depth);
 	return t;
 }
+
+ath_bindcol ath_compiler__expr_type(ath_compiler *c, const ath_node *e) { return expr_type(c, e, 0); }
 
 static int visit_expanding(ath_compiler *c, const ath_node *n)
 {
@@ -254,7 +298,9 @@ static int visit_binary(ath_compiler *c, const ath_node *n)
 	}
 	ath_bindcol typed = { 0 };
 	if (c->md && is_comparison(n->op))
-		typed = operand_type(c, (const ath_node *const *)n->kids, n->n);
+		typed = operands_type(c, (const ath_node *const *)n->kids, n->n, 0);
+	else if (c->md && is_arithmetic(n->op))
+		typed = ath_compiler__expr_type(c, n);
 	for (uint32_t i = 0; i < n->n; i++) {
 		if (i) {
 			ath_strbuf__putc(&c->sql, ' ');
@@ -457,10 +503,11 @@ static int visit_fn_call(ath_compiler *c, const ath_node *n)
 	ath_strbuf__putc(&c->sql, '(');
 	if (n->n == 0 && len < sizeof lower && strcmp(lower, "count") == 0)
 		ath_strbuf__putc(&c->sql, '*');
+	ath_bindcol typed = ath_compiler__expr_type(c, n);
 	for (uint32_t i = 0; i < n->n; i++) {
 		if (i)
 			ath_compiler__puts(c, ", ");
-		if ((rc = visit(c, n->kids[i])))
+		if ((rc = ath_compiler__typed_visit(c, n->kids[i], &typed, INT_MIN, OP_NONE)))
 			return rc;
 	}
 	ath_strbuf__putc(&c->sql, ')');

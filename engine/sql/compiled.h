@@ -49,6 +49,11 @@ typedef enum ath_stmt_kind {
 
 struct ath_metadata;
 
+typedef struct ath_bytes {
+	const unsigned char *ptr;
+	size_t len;
+} ath_bytes;
+
 typedef struct ath_compiled {
 	atomic_int refs;
 	const ath_dialect *dialect;
@@ -80,12 +85,26 @@ typedef struct ath_compiled {
 	const char *const *pk_names;
 	uint32_t npk;
 	int pk_autoinc;          /* the key is one autoincrement integer column (lastrowid) */
+	/* implicit RETURNING (SQLAlchemy's implicit_returning, PostgreSQL): a single-row INSERT whose
+	 * server-generated key columns are not given runs, when executed once (not executemany), as
+	 * ret_sql = sql + ret_suffix (" RETURNING t.id"); ret_names are those columns, in order */
+	const char *ret_suffix;
+	const char *ret_sql;
+	size_t ret_sql_len;
+	uint64_t ret_sql_hash;
+	const char *const *ret_names;
+	uint32_t nret;
 	/* compiled against a metadata: the processor of each bind (binds[i]; NULL = untyped), chosen
 	 * from the column it is inserted into / set / compared with, and of each result column (a
 	 * plain column of a known table, a CAST); NULL arrays when nothing is typed */
 	const struct ath_typeproc *const *bind_procs;
 	const struct ath_typeproc *const *col_procs;
 	uint32_t ncol_procs;
+	/* the wire type form of each result column (msgpack bytes; len 0 = unknown), for the result
+	 * header; NULL when the columns are not known (`*`, columns_of, no metadata) */
+	const struct ath_bytes *col_types;
+	uint32_t ncol_types;
+	int col_types_all;       /* every column typed: the driver's types are not needed */
 	/* compile cache bookkeeping */
 	uint64_t key_hash;
 	const unsigned char *key;

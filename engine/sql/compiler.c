@@ -5,6 +5,7 @@
 #include "compiler_int.h"
 #include "schema/ddl.h"
 #include "types/process.h"
+#include "wire/mpbuf.h"
 
 #include <ctype.h>
 #include <inttypes.h>
@@ -203,12 +204,48 @@ static const ath_typeproc *const *make_procs(const ath_compiler *c, const ath_bi
 			return NULL;
 		if (tp && cols[i].cast)
 			tp->type = NULL; /* parsed in the compiler's scratch arena */
+		if (tp && cols[i].arith && tp->proc == ATH_PROC_INT)
+			tp->any_number = true; /* `int_col + 1.5` binds a float (SQLAlchemy's coerce_compared_value) */
 		if (tp && results && ath_typeproc__passthrough(tp))
 			tp = NULL;
 		v[i] = tp;
 		any |= tp != NULL;
 	}
 	return any ? v : NULL;
+}
+
+/* The result columns' wire type forms, packed once for every result header. */
+static int col_types(ath_compiled *cs, const ath_compiler *c, ath_arena *arena)
+{
+	ath_bytes *v = ath_arena__zalloc(arena, c->nrcols * sizeof *v);
+	if (!v)
+		return 1;
+	ath_buf b = ATH_BUF_INIT;
+	msgpack_packer pk;
+	uint32_t any = 0;
+	int bad = 0;
+	for (uint32_t i = 0; i < c->nrcols && !bad; i++) {
+		const ath_type *t = c->rcols[i].type;
+		if (!t || !t->wire)
+			continue;
+		ath_wire__packer_init(&pk, &b);
+		unsigned char *p = NULL;
+		if (msgpack_pack_object(&pk, *t->wire) < 0 || !(p = ath_arena__alloc(arena, b.size))) {
+			bad = 1;
+			break;
+		}
+		memcpy(p, b.ptr, b.size);
+		v[i].ptr = p;
+		v[i].len = b.size;
+		any++;
+	}
+	ath__free(b.ptr);
+	if (!bad && any) {
+		cs->col_types = v;
+		cs->ncol_types = c->nrcols;
+		cs->col_types_all = any == c->nrcols;
+	}
+	return bad;
 }
 
 int ath_compiler__table_name(ath_compiler *c, const ath_node *t)
@@ -483,6 +520,8 @@ int ath_sql__compile(ath_compiled **out, const ath_dialect *d, const ath_metadat
 		cs->col_procs = make_procs(&c, c.rcols, c.nrcols, 1, &arena, &procs_oom);
 	if (cs->col_procs)
 		cs->ncol_procs = c.nrcols;
+	if (!c.rbad && c.nrcols && !procs_oom)
+		procs_oom = col_types(cs, &c, &arena);
 	if (procs_oom) {
 		compiler_free(&c);
 		ath_arena__free(&arena);
@@ -512,6 +551,21 @@ int ath_sql__compile(ath_compiled **out, const ath_dialect *d, const ath_metadat
 			ath_arena__free(&arena);
 			return rc ? rc : ath_err__oom(err);
 		}
+		if (cs->ret_suffix) {
+			size_t n = strlen(cs->ret_suffix);
+			char *sql = ath_arena__alloc(&arena, cs->sql_len + n + 1);
+			if (!sql) {
+				ath_arena__free(&arena);
+				return ath_err__oom(err);
+			}
+			memcpy(sql, cs->sql, cs->sql_len);
+			memcpy(sql + cs->sql_len, cs->ret_suffix, n + 1);
+			cs->ret_sql = sql;
+			cs->ret_sql_len = cs->sql_len + n;
+			cs->ret_sql_hash = ath_sql__hash(sql, cs->ret_sql_len);
+		}
+	} else {
+		cs->nret = 0; /* an expanding INSERT (rare): its key as without RETURNING */
 	}
 	if (md) { /* the compiled form points into the metadata (defaults, key names) */
 		ath_metadata__incref(md);

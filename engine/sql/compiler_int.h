@@ -14,6 +14,7 @@ typedef struct ath_bindcol {
 	const ath_type *type;
 	const char *table, *column;
 	int cast;                 /* type parsed from a CAST (lives in the compiler's tmp arena) */
+	int arith;                /* met in arithmetic: an Integer column's bind takes any number */
 } ath_bindcol;
 
 /* Precedence pseudo-operators for AND/OR, so "a AND b AND c" stays flat as in SQLAlchemy. */
@@ -104,6 +105,10 @@ int ath_compiler__default_bind(ath_compiler *c, const msgpack_object *value);
 int ath_compiler__ddl(ath_compiler *c, const ath_node *n);
 /* The metadata column `e` is (a ["col", ...] of a known table, through a label), or a CAST's type. */
 ath_bindcol ath_compiler__typeof(ath_compiler *c, const ath_node *e);
+/* The type an expression gives the binds it meets (SQLAlchemy's type coercion): a column or CAST
+ * (ath_compiler__typeof), arithmetic over a numeric or string one (`col + ?`), a function that
+ * returns its arguments' type (`coalesce(col, ?)`); untyped otherwise. */
+ath_bindcol ath_compiler__expr_type(ath_compiler *c, const ath_node *e);
 /* ath_compiler__grouped(c, n, prec, op), with `typed` the column a bind `n` belongs to. */
 int ath_compiler__typed_visit(ath_compiler *c, const ath_node *n, const ath_bindcol *typed, int prec, int op);
 /* Record result column `e` of the top-level columns list (compile_select.c, RETURNING). */

@@ -36,7 +36,7 @@ static uint8_t proc_of(const ath_type *t)
 	case ATH_T_NUMERIC: return ATH_PROC_NUMERIC;
 	case ATH_T_DATE: return ATH_PROC_DATE;
 	case ATH_T_DATETIME: return ATH_PROC_DATETIME;
-	case ATH_T_TIME: return t->timezone ? ATH_PROC_NONE : ATH_PROC_TIME;
+	case ATH_T_TIME: return ATH_PROC_TIME; /* with timezone: PostgreSQL only (ath_typeproc__make) */
 	case ATH_T_INTERVAL: return ATH_PROC_INTERVAL;
 	case ATH_T_LARGEBINARY: return ATH_PROC_BINARY;
 	case ATH_T_ENUM: return ATH_PROC_ENUM;
@@ -67,6 +67,9 @@ const ath_typeproc *ath_typeproc__make(const ath_type *t, const char *dialect_na
 {
 	uint8_t p = t ? proc_of(t) : ATH_PROC_NONE;
 	if (p == ATH_PROC_NONE)
+		return NULL;
+	/* TIME WITH TIME ZONE exists on PostgreSQL only; elsewhere Time(timezone=True) stays untyped */
+	if (t->kind == ATH_T_TIME && t->timezone && strcmp(dialect_name, "postgresql") != 0)
 		return NULL;
 	ath_typeproc *tp = ath_arena__zalloc(arena, sizeof *tp);
 	if (!tp) {
@@ -195,6 +198,28 @@ static int check_time(const char *p, size_t n, int *h, int *mi, int *s, int *us)
 	return 0;
 }
 
+/* "HH:MM:SS[.f]" followed by a UTC offset "+HH", "+HH:MM" or "+HH:MM:SS" (PostgreSQL's timetz
+ * text, Python's time.isoformat() of an aware time); *off in seconds east of UTC. */
+static int check_time_tz(const char *p, size_t n, int *h, int *mi, int *s, int *us, int *off)
+{
+	size_t k = 8;
+	while (k < n && p[k] != '+' && p[k] != '-')
+		k++;
+	if (k == n || check_time(p, k, h, mi, s, us))
+		return -1;
+	const char *o = p + k + 1;
+	size_t on = n - k - 1;
+	int oh = on >= 2 ? digits(o, 2) : -1, om = 0, os = 0;
+	if (oh < 0 || oh > 23 || !(on == 2 || on == 5 || on == 8))
+		return -1;
+	if (on >= 5 && (o[2] != ':' || (om = digits(o + 3, 2)) < 0 || om > 59))
+		return -1;
+	if (on == 8 && (o[5] != ':' || (os = digits(o + 6, 2)) < 0 || os > 59))
+		return -1;
+	*off = (p[k] == '-' ? -1 : 1) * (oh * 3600 + om * 60 + os);
+	return 0;
+}
+
 /* "YYYY-MM-DD[T ]HH:MM:SS[.f]" */
 static int check_datetime(const char *p, size_t n, int f[7])
 {
@@ -314,6 +339,9 @@ int ath_typeproc__bind(const ath_typeproc *tp, const msgpack_object *v, const ms
 	int f[7];
 	switch (tp->proc) {
 	case ATH_PROC_INT:
+		if (tp->any_number && (is_int(v) || v->type == MSGPACK_OBJECT_FLOAT32 || v->type == MSGPACK_OBJECT_FLOAT64 ||
+				       (v->type == MSGPACK_OBJECT_EXT && v->via.ext.type == 2)))
+			return 0;
 		if (v->type == MSGPACK_OBJECT_BOOLEAN) {
 			msgpack_object *o = new_obj(scratch);
 			if (!o)
@@ -406,6 +434,15 @@ int ath_typeproc__bind(const ath_typeproc *tp, const msgpack_object *v, const ms
 		}
 		return wrong(tp, err, "expected a date (ext 3), got %s", kind_name(v));
 	case ATH_PROC_TIME:
+		if (tp->timezone) { /* Time(timezone=True): an aware time, as DateTime(timezone=True) wants an instant */
+			if (v->type == MSGPACK_OBJECT_EXT && v->via.ext.type == 4) {
+				if (check_time_tz(v->via.ext.ptr, v->via.ext.size, &f[0], &f[1], &f[2], &f[3], &f[4]))
+					return wrong(tp, err, "malformed time with UTC offset '%.*s'",
+						     (int)(v->via.ext.size > 40 ? 40 : v->via.ext.size), v->via.ext.ptr);
+				return 0;
+			}
+			return wrong(tp, err, "expected a time with a UTC offset (ext 4, HH:MM:SS[.f]+HH:MM), got %s", kind_name(v));
+		}
 		if (v->type == MSGPACK_OBJECT_EXT && v->via.ext.type == 4) {
 			if (check_time(v->via.ext.ptr, v->via.ext.size, &f[0], &f[1], &f[2], &f[3]))
 				return wrong(tp, err, "malformed time '%.*s'", (int)(v->via.ext.size > 40 ? 40 : v->via.ext.size),
@@ -563,6 +600,19 @@ static int pack_time_text(msgpack_packer *pk, int8_t type, const char *date, int
 	return pack_ext(pk, type, buf, (size_t)n);
 }
 
+/* an aware time as Python's isoformat: 03:04:05[.ffffff]+02:00 (seconds of the offset when not 0) */
+static int pack_time_tz(msgpack_packer *pk, int h, int mi, int s, int us, int off)
+{
+	char buf[48];
+	int n = snprintf(buf, sizeof buf, "%02d:%02d:%02d", h, mi, s), a = off < 0 ? -off : off;
+	if (us)
+		n += snprintf(buf + n, sizeof buf - (size_t)n, ".%06d", us);
+	n += snprintf(buf + n, sizeof buf - (size_t)n, "%c%02d:%02d", off < 0 ? '-' : '+', a / 3600, a / 60 % 60);
+	if (a % 60)
+		n += snprintf(buf + n, sizeof buf - (size_t)n, ":%02d", a % 60);
+	return pack_ext(pk, 4, buf, (size_t)n);
+}
+
 static int pack_instant(msgpack_packer *pk, int8_t type, int64_t secs, uint32_t nsec)
 {
 	char buf[12];
@@ -642,8 +692,10 @@ int ath_typeproc__result(const ath_typeproc *tp, const msgpack_object *v, msgpac
 	case ATH_PROC_TIME: {
 		const char *p = v->type == MSGPACK_OBJECT_STR ? v->via.str.ptr : v->via.ext.ptr;
 		uint32_t n = v->type == MSGPACK_OBJECT_STR ? v->via.str.size : v->via.ext.size;
-		if ((v->type == MSGPACK_OBJECT_STR || (v->type == MSGPACK_OBJECT_EXT && v->via.ext.type == 4)) &&
-		    check_time(p, n, &f[0], &f[1], &f[2], &f[3]) == 0)
+		int text = v->type == MSGPACK_OBJECT_STR || (v->type == MSGPACK_OBJECT_EXT && v->via.ext.type == 4);
+		if (text && tp->timezone && check_time_tz(p, n, &f[0], &f[1], &f[2], &f[3], &f[4]) == 0)
+			return pack_time_tz(pk, f[0], f[1], f[2], f[3], f[4]);
+		if (text && !tp->timezone && check_time(p, n, &f[0], &f[1], &f[2], &f[3]) == 0)
 			return pack_time_text(pk, 4, NULL, f[0], f[1], f[2], f[3]);
 		break;
 	}

@@ -40,6 +40,7 @@ typedef enum ath_proc {
 typedef struct ath_typeproc {
 	uint8_t proc;            /* ath_proc */
 	bool timezone;           /* DateTime(timezone=True): ext -1 */
+	bool any_number;         /* ATH_PROC_INT in arithmetic: a float or decimal passes too, any int unchecked */
 	int32_t scale;           /* Numeric: digits after the point in results read from floats; -1 none */
 	int64_t min, max;        /* ATH_PROC_INT range for this backend */
 	const ath_type *type;    /* Enum values, ARRAY item; NULL for a CAST target */

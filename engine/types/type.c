@@ -39,6 +39,15 @@ static const struct {
 	{ "Uuid", ATH_T_UUID, 0 }, /* SQLAlchemy 2.0's generic Uuid: CHAR(32) where there is no UUID type */
 };
 
+const char *ath_type__generic_name(int kind)
+{
+	const char *name = kind == ATH_T_ENUM ? "Enum" : kind == ATH_T_ARRAY ? "ARRAY" : NULL;
+	for (size_t i = 0; i < sizeof generic / sizeof *generic; i++)
+		if (generic[i].kind == kind)
+			name = generic[i].wire; /* the last spelling: Uuid rather than 1.4's UUID */
+	return name;
+}
+
 static char *dup(ath_arena *a, mobj *o) { return ath_arena__strndup(a, o->via.str.ptr, o->via.str.size); }
 
 /* options map: {"timezone": bool, "name": str, "native": bool, "create_constraint": bool} */

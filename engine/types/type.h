@@ -63,6 +63,9 @@ typedef struct ath_type {
  * caller to prefix with its path. */
 int ath_type__parse(ath_type *out, const msgpack_object *o, ath_arena *arena, char *err, size_t errlen);
 
+/* The wire name of a generic type kind ("Integer", "DateTime", "Uuid", ...); NULL for a dialect type. */
+const char *ath_type__generic_name(int kind);
+
 /* SQLAlchemy's _type_affinity checks. */
 bool ath_type__is_integer(const ath_type *t);
 /* The longest Enum value, in characters (SQLAlchemy's Enum.length for the VARCHAR form). */

@@ -174,6 +174,18 @@ static void test_execute(ath_engine *e)
 	CHECK_ROWS("[[\"spongebob\"],[\"sandy\"]]", c, SELECT_NAMES, NULL);
 	CHECK_ROWS("[[2]]", c, COUNT_USERS, NULL);
 	CHECK_ROWS("[[42]]", c, "{\"k\": \"select\", \"columns\": [[\"lit\", 42]]}", NULL);
+
+	TEST_CASE("suite/header_types"); /* no metadata: the driver's types, mapped to generic ones */
+	CHECK_INT(ATH_OK, run(&r, c, "{\"k\": \"select\", \"columns\": [[\"col\", \"users\", \"id\"], [\"col\", \"users\", \"name\"], "
+			      "[\"col\", \"users\", \"fullname\"]]}", NULL));
+	CHECK_INT(ATH_OK, ath_result_header(&b, r));
+	json_t *h = jsonwire_from_msgpack(b.ptr, b.size, NULL, 0);
+	j = json_dumps(json_object_get(h, "columns"), JSON_COMPACT);
+	CHECK_STR("[{\"name\":\"id\",\"type\":[\"Integer\"]},{\"name\":\"name\",\"type\":[\"String\"]},"
+		  "{\"name\":\"fullname\",\"type\":[\"Text\"]}]", j);
+	free(j);
+	json_decref(h);
+	ath_result_close(r);
 	CHECK_ROWS("[[\"caf\u00e9\"]]", c, "{\"k\": \"select\", \"columns\": [[\"bind\", 0]]}", "[\"caf\u00e9\"]");
 
 	TEST_CASE("suite/update_delete_rowcount");
@@ -662,6 +674,119 @@ static void test_pk_rows(ath_engine *e, ath_engine *er)
 
 /* ---- two-phase commit ---------------------------------------------------------------------- */
 
+/* The last statement an echo engine logged. */
+static void last_sql(ath_log_level level, const char *msg, void *payload)
+{
+	(void)level;
+	if (strncmp(msg, "INSERT", 6) == 0)
+		snprintf(payload, 512, "%s", msg);
+}
+
+static char *pk_of(ath_result *r)
+{
+	ath_buf b = ATH_BUF_INIT;
+	char *j = ath_result_inserted_primary_key(&b, r) == ATH_OK ? as_json(b.ptr, b.size) : strdup(ath_error_last()->message);
+	ath_buf_dispose(&b);
+	return j;
+}
+
+/* inserted_primary_key of tables whose key the server generates, compiled against a metadata:
+ * SERIAL / AUTO_INCREMENT / rowid, an identity column and a Sequence (nextval() rendered on
+ * PostgreSQL); PostgreSQL fetches the key with an implicit RETURNING (SQLAlchemy's
+ * implicit_returning), the others from lastrowid. A statement with its own RETURNING keeps it. */
+static void test_implicit_returning(void)
+{
+	static const char *const tables[] = { "ir_serial", "ir_identity", "ir_seq" };
+	TEST_CASE("suite/implicit_returning");
+	ath_buf spec = mp("{\"k\": \"metadata\", \"tables\": ["
+			  "{\"name\": \"ir_serial\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true}, {\"name\": \"name\", \"type\": [\"String\", 20]}]},"
+			  "{\"name\": \"ir_identity\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true, \"identity\": {\"start\": 10}}, {\"name\": \"name\", \"type\": [\"String\", 20]}]},"
+			  "{\"name\": \"ir_seq\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true, \"sequence\": {\"name\": \"ir_seq_id\", \"start\": 100}}, {\"name\": \"name\", \"type\": [\"String\", 20]}]},"
+			  "{\"name\": \"ir_uniq\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true}, {\"name\": \"name\", \"type\": [\"String\", 20], \"unique\": true}]}]}");
+	ath_metadata *md = NULL;
+	CHECK_INT(ATH_OK, ath_metadata_create(&md, spec.ptr, spec.size));
+	mp_free(&spec);
+	char sql[512] = "";
+	ath_engine_options o = ATH_ENGINE_OPTIONS_INIT;
+	o.metadata = md;
+	o.flags = ATH_ENGINE_ECHO;
+	o.log_cb = last_sql;
+	o.log_payload = sql;
+	ath_engine *e = engine_at(returning_url, &o);
+	ath_engine_drop_all(e, md, 0);
+	CHECK_INT(ATH_OK, ath_engine_create_all(e, md, 0));
+	ath_conn *c = connect_or_die(e);
+	int pg = strcmp(B->name, "postgresql") == 0;
+	for (size_t t = 0; t < sizeof tables / sizeof *tables; t++) {
+		char shape[512], name[128], want[64], ret[128];
+		snprintf(name, sizeof name, "suite/implicit_returning/%s", tables[t]);
+		TEST_CASE(name);
+		snprintf(shape, sizeof shape, "{\"k\": \"insert\", \"table\": [\"table\", \"%s\"], \"columns\": [\"name\"], "
+			 "\"values\": [[[\"bind\", 0]]]}", tables[t]);
+		/* SQLite and MySQL have neither sequences nor identity options: the rowid / AUTO_INCREMENT counts from 1 */
+		long long first = t == 1 && pg ? 10 : t == 2 && pg ? 100 : 1;
+		for (int i = 0; i < 2; i++) {
+			ath_result *r = NULL;
+			CHECK_INT(ATH_OK, run(&r, c, shape, "[\"a\"]"));
+			CHECK_INT(1, ath_result_rowcount(r));
+			CHECK_INT(0, ath_result_returns_rows(r));
+			char *j = pk_of(r);
+			snprintf(want, sizeof want, "[%lld]", first + i);
+			CHECK_STR(want, j);
+			free(j);
+			ath_result_close(r);
+			snprintf(ret, sizeof ret, " RETURNING %s.id", tables[t]);
+			size_t n = strlen(sql), m = strlen(ret);
+			CHECK_INT(pg, n >= m && strstr(sql, ret) != NULL);
+		}
+		/* executemany of the same statement: no RETURNING, no rows */
+		ath_result *r = NULL;
+		ath_buf s = mp("%s", shape), rows = mp("[[\"b\"], [\"c\"]]");
+		CHECK_INT(ATH_OK, ath_conn_executemany(&r, c, s.ptr, s.size, rows.ptr, rows.size));
+		CHECK_INT(2, ath_result_rowcount(r));
+		CHECK_INT(0, ath_result_returns_rows(r));
+		ath_result_close(r);
+		mp_free(&s);
+		mp_free(&rows);
+		/* a key given: nothing to fetch */
+		snprintf(shape, sizeof shape, "{\"k\": \"insert\", \"table\": [\"table\", \"%s\"], \"columns\": [\"id\", \"name\"], "
+			 "\"values\": [[[\"bind\", 0], [\"bind\", 1]]]}", tables[t]);
+		CHECK_INT(ATH_OK, run(&r, c, shape, "[5000, \"d\"]"));
+		char *j = pk_of(r);
+		CHECK_STR("[5000]", j);
+		free(j);
+		ath_result_close(r);
+		CHECK_INT(0, strstr(sql, "RETURNING") != NULL);
+	}
+	/* an upsert that inserts nothing brings no row back: no key, and no currval() guess */
+	if (pg) {
+		TEST_CASE("suite/implicit_returning/do_nothing");
+		const char *upsert = "{\"k\": \"insert\", \"table\": [\"table\", \"ir_uniq\"], \"columns\": [\"name\"], "
+				     "\"values\": [[[\"bind\", 0]]], \"on_conflict\": {\"target\": [\"name\"], \"do\": \"nothing\"}}";
+		for (int i = 0; i < 2; i++) {
+			ath_result *r = NULL;
+			CHECK_INT(ATH_OK, run(&r, c, upsert, "[\"u\"]"));
+			CHECK_INT(!i, ath_result_rowcount(r));
+			char *j = pk_of(r);
+			CHECK_STR(i ? "[null]" : "[1]", j);
+			free(j);
+			ath_result_close(r);
+		}
+	}
+	/* the statement's own RETURNING is kept and nothing is added */
+	TEST_CASE("suite/implicit_returning/own_returning");
+	if (B->name[0] != 'm' || strcmp(returning_url, url) != 0) {
+		CHECK_ROWS("[[\"own\"]]", c, "{\"k\": \"insert\", \"table\": [\"table\", \"ir_serial\"], \"columns\": [\"name\"], "
+			   "\"values\": [[[\"bind\", 0]]], \"returning\": [[\"col\", \"ir_serial\", \"name\"]]}", "[\"own\"]");
+		CHECK(strstr(sql, "RETURNING ir_serial.name") != NULL && strstr(sql, "ir_serial.id") == NULL);
+	}
+	ath_conn_rollback(c);
+	ath_conn_close(c);
+	CHECK_INT(ATH_OK, ath_engine_drop_all(e, md, 0));
+	ath_engine_free(e);
+	ath_metadata_free(md);
+}
+
 static int xid_listed(ath_conn *c, const char *xid)
 {
 	ath_buf b = ATH_BUF_INIT;
@@ -900,6 +1025,7 @@ int main(int argc, char **argv)
 	test_transactions(e);
 	test_executemany(e, er);
 	test_pk_rows(e, er);
+	test_implicit_returning();
 	test_twophase(e);
 	test_errors(e);
 	if (er != e)

@@ -138,7 +138,8 @@ static void test_insert_select_header(void)
 	CHECK_INT(1, ath_result_returns_rows(r));
 	CHECK_INT(ATH_OK, ath_result_header(&b, r));
 	j = field_json(b.ptr, b.size, "columns");
-	CHECK_STR("[{\"name\":\"id\",\"type\":null},{\"name\":\"n\",\"type\":null},{\"name\":\"upper_1\",\"type\":null}]", j);
+	/* no metadata: the declared types, mapped to generic ones; an expression has none on SQLite */
+	CHECK_STR("[{\"name\":\"id\",\"type\":[\"Integer\"]},{\"name\":\"n\",\"type\":[\"String\"]},{\"name\":\"upper_1\",\"type\":null}]", j);
 	free(j);
 	ath_result_close(r);
 	ath_buf_dispose(&b);

@@ -3,7 +3,10 @@
  * expected lists (runs of CREATE INDEX / ALTER TABLE compared sorted, as sqla_ddl.py does, since
  * SQLAlchemy leaves their order to set iteration); an expected {"error": class} must fail with
  * that class; "invalid" cases must fail ath_metadata_create with the class and a message
- * containing the given text. sqla_ddl.py checks the same expectations against SQLAlchemy 1.4. */
+ * containing the given text. sqla_ddl.py checks the same expectations against SQLAlchemy 1.4.
+ * Every valid case also goes spec -> metadata -> ath_metadata_spec -> metadata: the normalised spec
+ * must come back byte for byte from the metadata it builds, and that metadata must render the same
+ * expected DDL. */
 #include <athanor/athanor.h>
 #include <dirent.h>
 #include <stdio.h>
@@ -14,6 +17,7 @@
 #include "wirejson.h"
 
 static const char *const dialects[] = { "sqlite", "postgresql", "mysql", "mariadb" };
+static int spec_checks;
 
 static int is_run(const char *s)
 {
@@ -44,31 +48,9 @@ static void normalise(json_t *arr)
 	free(v);
 }
 
-static void run_case(const char *file, json_t *c)
+static void check_ddl(const char *name, json_t *c, const ath_metadata *md)
 {
-	char name[512];
-	snprintf(name, sizeof name, "schema/%.200s/%.200s", file, json_string_value(json_object_get(c, "name")));
-	TEST_CASE(name);
-	char *spec = json_dumps(json_object_get(c, "spec"), JSON_COMPACT);
-	ath_buf s = mp("%s", spec);
-	free(spec);
-	ath_metadata *md = NULL;
-	int rc = ath_metadata_create(&md, s.ptr, s.size);
-	mp_free(&s);
-	json_t *inv = json_object_get(c, "invalid");
-	if (inv) {
-		CHECK(rc < 0);
-		if (rc < 0) {
-			CHECK_STR(json_string_value(json_object_get(inv, "class")), ath_error_class_name(ath_error_last()->klass));
-			CHECK_CONTAINS(ath_error_last()->message, json_string_value(json_object_get(inv, "contains")));
-		}
-		ath_metadata_free(md);
-		return;
-	}
-	if (rc < 0) {
-		CHECK_STR("(metadata built)", ath_error_last()->message);
-		return;
-	}
+	int rc;
 	for (int what = 0; what < 2; what++) {
 		json_t *exp = json_object_get(c, what ? "drop" : "create");
 		for (size_t i = 0; exp && i < sizeof dialects / sizeof *dialects; i++) {
@@ -102,6 +84,73 @@ static void run_case(const char *file, json_t *c)
 			ath_buf_dispose(&out);
 		}
 	}
+}
+
+/* spec -> metadata -> normalised spec -> metadata -> normalised spec: the two specs are equal */
+static ath_metadata *round_trip(const char *name, const ath_metadata *md)
+{
+	char sub[600];
+	snprintf(sub, sizeof sub, "%s spec round trip", name);
+	TEST_CASE(sub);
+	ath_buf s1 = ATH_BUF_INIT, s2 = ATH_BUF_INIT;
+	ath_metadata *again = NULL;
+	if (ath_metadata_spec(&s1, md) < 0) {
+		CHECK_STR("(spec)", ath_error_last()->message);
+	} else if (ath_metadata_create(&again, s1.ptr, s1.size) < 0) {
+		CHECK_STR("(metadata from the normalised spec)", ath_error_last()->message);
+	} else if (ath_metadata_spec(&s2, again) < 0) {
+		CHECK_STR("(spec of the rebuilt metadata)", ath_error_last()->message);
+	} else {
+		char err[256];
+		json_t *j1 = jsonwire_from_msgpack(s1.ptr, s1.size, err, sizeof err);
+		json_t *j2 = jsonwire_from_msgpack(s2.ptr, s2.size, err, sizeof err);
+		char *a = json_dumps(j1, JSON_COMPACT), *b = json_dumps(j2, JSON_COMPACT);
+		CHECK_STR(a, b);
+		CHECK(s1.size == s2.size && memcmp(s1.ptr, s2.ptr, s1.size) == 0);
+		free(a);
+		free(b);
+		json_decref(j1);
+		json_decref(j2);
+		spec_checks++;
+	}
+	ath_buf_dispose(&s1);
+	ath_buf_dispose(&s2);
+	return again;
+}
+
+static void run_case(const char *file, json_t *c)
+{
+	char name[512];
+	snprintf(name, sizeof name, "schema/%.200s/%.200s", file, json_string_value(json_object_get(c, "name")));
+	TEST_CASE(name);
+	char *spec = json_dumps(json_object_get(c, "spec"), JSON_COMPACT);
+	ath_buf s = mp("%s", spec);
+	free(spec);
+	ath_metadata *md = NULL;
+	int rc = ath_metadata_create(&md, s.ptr, s.size);
+	mp_free(&s);
+	json_t *inv = json_object_get(c, "invalid");
+	if (inv) {
+		CHECK(rc < 0);
+		if (rc < 0) {
+			CHECK_STR(json_string_value(json_object_get(inv, "class")), ath_error_class_name(ath_error_last()->klass));
+			CHECK_CONTAINS(ath_error_last()->message, json_string_value(json_object_get(inv, "contains")));
+		}
+		ath_metadata_free(md);
+		return;
+	}
+	if (rc < 0) {
+		CHECK_STR("(metadata built)", ath_error_last()->message);
+		return;
+	}
+	ath_metadata *again = round_trip(name, md);
+	check_ddl(name, c, md);
+	if (again) {
+		char sub[600];
+		snprintf(sub, sizeof sub, "%s (from ath_metadata_spec)", name);
+		check_ddl(sub, c, again);
+	}
+	ath_metadata_free(again);
 	ath_metadata_free(md);
 }
 
@@ -139,5 +188,12 @@ int main(void)
 		free(ents[i]);
 	}
 	free(ents);
+	TEST_CASE("schema/ath_metadata_spec/null_args");
+	ath_buf b = ATH_BUF_INIT;
+	CHECK(ath_metadata_spec(&b, NULL) == ATH_EMISUSE);
+	CHECK_CONTAINS(ath_error_last()->message, "md is NULL");
+	CHECK(ath_metadata_spec(NULL, NULL) == ATH_EMISUSE);
+	CHECK_CONTAINS(ath_error_last()->message, "out is NULL");
+	printf("%d specs round-tripped through ath_metadata_spec\n", spec_checks);
 	return files ? test_exit() : 1;
 }

@@ -430,8 +430,63 @@ int main(int argc, char **argv)
 	ath_metadata_free(m2);
 	CHECK(ath_metadata_reflect(&rmd, e, NULL, 0) == ATH_OK);
 	CHECK(rmd && ath_metadata_table_count(rmd) >= json_array_size(nin));
+	/* the reflected metadata's normalised spec builds a metadata with the same spec */
+	TEST_CASE("reflected metadata spec round trip");
+	ath_buf s1 = ATH_BUF_INIT, s2 = ATH_BUF_INIT;
+	ath_metadata *m3 = NULL;
+	CHECK(rmd && ath_metadata_spec(&s1, rmd) == ATH_OK);
+	rc = ath_metadata_create(&m3, s1.ptr, s1.size);
+	if (rc)
+		fprintf(stderr, "normalised spec: %s\n", ath_error_last()->message);
+	CHECK(rc == ATH_OK && ath_metadata_spec(&s2, m3) == ATH_OK);
+	CHECK(s1.size > 0 && s1.size == s2.size && memcmp(s1.ptr, s2.ptr, s1.size) == 0);
+	ath_metadata_free(m3);
+	ath_buf_dispose(&s1);
+	ath_buf_dispose(&s2);
 	if (be == SQLITE)
 		inspector_shapes(e);
+
+	/* views: listed by VIEW_NAMES, defined by VIEW_DEFINITION, never in the reflected spec */
+	TEST_CASE("view definition");
+	ath_conn *vc = NULL;
+	CHECK(ath_engine_connect(&vc, e) == ATH_OK);
+	ath_buf vs = mp("{\"k\": \"text\", \"sql\": \"CREATE VIEW rf_view AS SELECT id, code FROM rf_parent WHERE id > 7\"}");
+	ath_result *vr = NULL;
+	CHECK(vc && ath_conn_execute(&vr, vc, vs.ptr, vs.size, NULL, 0) == ATH_OK && ath_conn_commit(vc) == ATH_OK);
+	ath_result_close(vr);
+	mp_free(&vs);
+	json_t *views = inspect(e, ATH_INSPECT_VIEW_NAMES, NULL);
+	check_json("view names", views, "[\"rf_view\"]");
+	json_decref(views);
+	json_t *vdef = inspect(e, ATH_INSPECT_VIEW_DEFINITION, "rf_view");
+	const char *def = json_string_value(vdef);
+	if (getenv("ATHANOR_TEST_VERBOSE"))
+		fprintf(stderr, "view definition: %s\n", def ? def : "(none)");
+	CHECK(def != NULL);
+	CHECK_CONTAINS(def ? def : "", "rf_parent");
+	CHECK_CONTAINS(def ? def : "", "> 7");
+	if (be == SQLITE) /* sqlite_master's text, as SQLAlchemy returns it */
+		CHECK_STR("CREATE VIEW rf_view AS SELECT id, code FROM rf_parent WHERE id > 7", def);
+	json_decref(vdef);
+	ath_buf vb = ATH_BUF_INIT;
+	CHECK(ath_engine_inspect(&vb, e, ATH_INSPECT_VIEW_DEFINITION, NULL, "rf_parent") == ATH_ENOTFOUND);
+	CHECK_STR("NoSuchTableError", ath_error_class_name(ath_error_last()->klass));
+	CHECK(ath_engine_inspect(&vb, e, ATH_INSPECT_VIEW_DEFINITION, NULL, "rf_nope") == ATH_ENOTFOUND);
+	CHECK_CONTAINS(ath_error_last()->message, "rf_nope");
+	CHECK(ath_engine_inspect(&vb, e, ATH_INSPECT_VIEW_DEFINITION, NULL, NULL) == ATH_EINVALID);
+	CHECK_CONTAINS(ath_error_last()->message, "needs a view name");
+	CHECK(ath_reflect_spec(&vb, e, NULL) == ATH_OK);
+	json_t *vspec = jsonwire_from_msgpack(vb.ptr, vb.size, err, sizeof err);
+	char *vtext = dumps(vspec);
+	CHECK(vtext && strstr(vtext, "rf_view") == NULL);
+	free(vtext);
+	json_decref(vspec);
+	ath_buf_dispose(&vb);
+	vs = mp("{\"k\": \"text\", \"sql\": \"DROP VIEW rf_view\"}");
+	CHECK(vc && ath_conn_execute(&vr, vc, vs.ptr, vs.size, NULL, 0) == ATH_OK && ath_conn_commit(vc) == ATH_OK);
+	ath_result_close(vr);
+	mp_free(&vs);
+	ath_conn_close(vc);
 
 	/* drop_all leaves nothing behind */
 	TEST_CASE("drop_all");

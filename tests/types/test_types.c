@@ -42,6 +42,7 @@ static const tcase types[] = {
 	{ "datetime", "[\"DateTime\"]", NULL, "[\"mysql.DATETIME\", 6]", ALL },
 	{ "datetime_tz", "[\"DateTime\", {\"timezone\": true}]", NULL, NULL, ALL },
 	{ "time", "[\"Time\"]", NULL, "[\"mysql.TIME\", 6]", ALL },
+	{ "time_tz", NULL, "[\"Time\", {\"timezone\": true}]", NULL, PG },
 	{ "interval", "[\"Interval\"]", NULL, NULL, ALL },
 	{ "binary", "[\"LargeBinary\"]", NULL, NULL, ALL },
 	{ "enum", "[\"Enum\", [\"sad\", \"ok\", \"happy\"], {\"name\": \"ath_ty_mood\"}]", NULL, NULL, ALL },
@@ -120,6 +121,12 @@ static const tval values[] = {
 	{ "time", T("00:00:00"), NULL, NULL, NULL, ALL },
 	{ "time", T("23:59:59.999999"), NULL, NULL, NULL, ALL },
 	{ "time", T("12:30:00.5"), T("12:30:00.500000"), NULL, NULL, ALL },
+	{ "time_tz", T("03:04:05+02:00"), NULL, NULL, NULL, PG },
+	{ "time_tz", T("00:00:00+00:00"), NULL, NULL, NULL, PG },
+	{ "time_tz", T("23:59:59.999999-01:30"), NULL, NULL, NULL, PG },
+	{ "time_tz", T("12:30:00.5+05:30"), T("12:30:00.500000+05:30"), NULL, NULL, PG },
+	{ "time_tz", T("06:00:00-08"), T("06:00:00-08:00"), NULL, NULL, PG },
+	{ "time_tz", "null", NULL, NULL, NULL, PG },
 	{ "interval", "@IV:0@", NULL, NULL, NULL, ALL },
 	{ "interval", "@IV:1000000@", NULL, NULL, NULL, ALL },
 	{ "interval", "@IV:-1000000@", NULL, NULL, NULL, ALL },
@@ -172,6 +179,10 @@ static const struct {
 	{ "datetime", DT("2024-01-01T25:00:00"), "column ath_ty_datetime.v: malformed datetime", ALL },
 	{ "datetime_tz", DT("2024-01-01T00:00:00"), "column ath_ty_datetime_tz.v: expected a timezone-aware timestamp (ext -1), got datetime (ext 5)", ALL },
 	{ "time", T("24:00:00"), "column ath_ty_time.v: malformed time", ALL },
+	{ "time", T("03:04:05+02:00"), "column ath_ty_time.v: malformed time", ALL },
+	{ "time_tz", T("03:04:05"), "column ath_ty_time_tz.v: malformed time with UTC offset '03:04:05'", PG },
+	{ "time_tz", T("03:04:05+24:00"), "column ath_ty_time_tz.v: malformed time with UTC offset", PG },
+	{ "time_tz", "\"03:04:05+02:00\"", "column ath_ty_time_tz.v: expected a time with a UTC offset (ext 4, HH:MM:SS[.f]+HH:MM), got str", PG },
 	{ "interval", "5", "column ath_ty_interval.v: expected an interval (ext 6), got int", ALL },
 	{ "binary", "\"x\"", "column ath_ty_binary.v: expected bytes (bin), got str", ALL },
 	{ "enum", "\"angry\"", "column ath_ty_enum.v: 'angry' is not among the defined enum values", ALL },
@@ -266,6 +277,23 @@ static int run(ath_conn *c, const char *shape, const char *params, int many, cha
 	mp_free(&s);
 	mp_free(&p);
 	return rc;
+}
+
+/* The rows of `shape` with `params`, compared as JSON. */
+static void check_rows(ath_conn *c, const char *shape, const char *params, const char *want)
+{
+	char *got = NULL;
+	CHECK_INT(ATH_OK, run(c, shape, params, 0, &got));
+	CHECK_STR(want, got);
+	free(got);
+}
+
+/* `shape` with `params` is a DataError naming the column before the server sees it. */
+static void check_data_error(ath_conn *c, const char *shape, const char *params, const char *msg)
+{
+	CHECK(run(c, shape, params, 0, NULL) < 0);
+	CHECK_STR("DataError", ath_error_class_name(ath_error_last()->klass));
+	CHECK_CONTAINS(ath_error_last()->message, msg);
 }
 
 static ath_metadata *make_md(int bi, unsigned mask)
@@ -495,6 +523,30 @@ int main(int argc, char **argv)
 			CHECK_STR("[[{\"$ext\":3,\"v\":\"1900-03-01\"}]]", got);
 			free(got);
 		}
+		/* the result header's types: the metadata column's wire form, a CAST's target type */
+		TEST_CASE("types/header");
+		ath_result *hr = NULL;
+		ath_buf hs = mp("{\"k\": \"select\", \"columns\": [[\"col\", \"ath_ty_numeric\", \"v\"], [\"col\", \"ath_ty_datetime_tz\", \"v\"], "
+				"[\"cast\", [\"col\", \"ath_ty_numeric\", \"id\"], [\"String\", 12]]], \"from\": [[\"table\", \"ath_ty_numeric\"], [\"table\", \"ath_ty_datetime_tz\"]]}"),
+		       hb = ATH_BUF_INIT;
+		CHECK_INT(ATH_OK, ath_conn_execute(&hr, c, hs.ptr, hs.size, NULL, 0));
+		CHECK_INT(ATH_OK, ath_result_header(&hb, hr));
+		json_t *h = jsonwire_from_msgpack(hb.ptr, hb.size, NULL, 0);
+		json_t *cols = json_object_get(h, "columns");
+		char *ht = NULL;
+		for (size_t k = 0; k < json_array_size(cols); k++) {
+			char *one = json_dumps(json_object_get(json_array_get(cols, k), "type"), JSON_COMPACT | JSON_ENCODE_ANY);
+			size_t len = ht ? strlen(ht) : 0;
+			ht = realloc(ht, len + strlen(one) + 2);
+			snprintf(ht + len, strlen(one) + 2, "%s%s", len ? " " : "", one);
+			free(one);
+		}
+		CHECK_STR("[\"Numeric\",38,10] [\"DateTime\",{\"timezone\":true}] [\"String\",12]", ht);
+		free(ht);
+		json_decref(h);
+		ath_buf_dispose(&hb);
+		mp_free(&hs);
+		ath_result_close(hr);
 		/* every item of an expanding IN, and both BETWEEN bounds, take the column's type */
 		TEST_CASE("types/in_between");
 		const char *in_shape = "{\"k\": \"select\", \"columns\": [[\"col\", \"ath_ty_date\", \"id\"]], \"from\": [[\"table\", \"ath_ty_date\"]], "
@@ -510,6 +562,26 @@ int main(int argc, char **argv)
 			      "[" D("2000-01-01") ", " D("2100-01-01") "]", 0, &got));
 		CHECK_STR("[[2]]", got);
 		free(got);
+		/* binds inside functions, arithmetic and upsert SET values take the column they meet */
+		TEST_CASE("types/fn_arith_upsert");
+		const char *fn_shape = "{\"k\": \"select\", \"columns\": [[\"col\", \"ath_ty_date\", \"id\"]], \"from\": [[\"table\", \"ath_ty_date\"]], "
+				       "\"where\": [\"=\", [\"fn\", \"coalesce\", [[\"col\", \"ath_ty_date\", \"v\"], [\"bind\", 0]]], [\"bind\", 1]]}";
+		check_rows(c, fn_shape, "[" D("1970-01-01") ", " D("2024-02-29") "]", "[[2]]");
+		check_data_error(c, fn_shape, "[7, " D("2024-02-29") "]", "column ath_ty_date.v: expected a date (ext 3), got int");
+		const char *arith_shape = "{\"k\": \"select\", \"columns\": [[\"col\", \"ath_ty_integer\", \"id\"]], \"from\": [[\"table\", \"ath_ty_integer\"]], "
+					  "\"where\": [\"=\", [\"+\", [\"col\", \"ath_ty_integer\", \"v\"], [\"bind\", 0]], [\"bind\", 1]]}";
+		check_rows(c, arith_shape, "[1, 1]", "[[1]]");
+		check_rows(c, arith_shape, "[0.5, 0.5]", "[[1]]"); /* int_col + 0.5 binds a float */
+		check_data_error(c, arith_shape, "[\"1\", 1]", "column ath_ty_integer.v: expected an integer, got str");
+		check_data_error(c, "{\"k\": \"select\", \"columns\": [[\"*\", [\"col\", \"ath_ty_numeric\", \"v\"], [\"bind\", 0]]], "
+				    "\"from\": [[\"table\", \"ath_ty_numeric\"]]}", "[\"2\"]",
+				 "column ath_ty_numeric.v: expected a decimal (ext 2), int or finite float, got str");
+		const char *upsert_shape = "{\"k\": \"insert\", \"table\": [\"table\", \"ath_ty_date\"], \"columns\": [\"id\", \"v\"], "
+					   "\"values\": [[[\"bind\", 0], [\"bind\", 1]]], \"on_conflict\": {\"target\": [\"id\"], \"do\": \"update\", "
+					   "\"set\": [[\"v\", [\"bind\", 2]]]}}";
+		CHECK_INT(ATH_OK, run(c, upsert_shape, "[2, " D("2024-02-29") ", " D("2024-03-01") "]", 0, NULL));
+		check_rows(c, in_shape, "[[" D("2024-03-01") "]]", "[[2]]");
+		check_data_error(c, upsert_shape, "[2, " D("2024-02-29") ", 7]", "column ath_ty_date.v: expected a date (ext 3), got int");
 		wrong_types(c, bi, mask);
 		ath_conn_rollback(c);
 		ath_conn_close(c);

@@ -44,6 +44,16 @@ ATH_EXTERN(size_t) ath_metadata_table_count(const ath_metadata *md);
 ATH_EXTERN(const char *) ath_metadata_table_name(const ath_metadata *md, size_t i);
 
 /**
+ * The normalised schema spec of `md` (docs/schema-spec.md "The normalised spec"): a msgpack map
+ * with every key of every table, column, constraint and index, names completed by the naming
+ * conventions and `"naming_convention": {}`, so that ath_metadata_create() of it builds the same
+ * metadata again (spec -> metadata -> spec round-trips). May run on any thread.
+ * @param[out] out replaced; dispose with ath_buf_dispose().
+ * @return ATH_OK; ATH_EMISUSE (NULL `out` or not a metadata); ATH_ENOMEM.
+ */
+ATH_EXTERN(int) ath_metadata_spec(ath_buf *out, const ath_metadata *md);
+
+/**
  * The DDL of create_all (or drop_all with ATH_DDL_DROP) for a dialect by name ("sqlite",
  * "postgresql", "mysql", "mariadb"), as run with checkfirst off: a msgpack array of SQL strings in
  * execution order. ATH_DDL_NO_CHECKFIRST is implied.
@@ -82,7 +92,8 @@ typedef enum ath_inspect_kind {
 	ATH_INSPECT_UNIQUE_CONSTRAINTS = 8, /**< [{"name", "column_names"}] */
 	ATH_INSPECT_CHECK_CONSTRAINTS = 9,  /**< [{"name", "sqltext"}] */
 	ATH_INSPECT_TABLE_COMMENT = 10,     /**< {"text": comment or nil} */
-	ATH_INSPECT_DEFAULT_SCHEMA_NAME = 11 /**< "public" / the database name / "main" */
+	ATH_INSPECT_DEFAULT_SCHEMA_NAME = 11, /**< "public" / the database name / "main" */
+	ATH_INSPECT_VIEW_DEFINITION = 12    /**< the definition of view `table` as a string (Inspector.get_view_definition): SQLite the CREATE VIEW statement, PostgreSQL pg_get_viewdef(), MySQL information_schema.VIEWS.VIEW_DEFINITION */
 } ath_inspect_kind;
 
 /**
@@ -92,8 +103,9 @@ typedef enum ath_inspect_kind {
  * May run on any thread. Catalog queries bind every name; nothing is cached.
  * @param[out] out replaced; dispose with ath_buf_dispose().
  * @param schema NULL = the connection's default schema (SQLite: "main" or "temp" only).
- * @param table the table for the per-table kinds (ATH_INSPECT_COLUMNS ... ATH_INSPECT_TABLE_COMMENT); ignored otherwise.
- * @return ATH_OK; ATH_ENOTFOUND (InvalidRequestError "NoSuchTableError: t") for a missing table;
+ * @param table the table for the per-table kinds (ATH_INSPECT_COLUMNS ... ATH_INSPECT_TABLE_COMMENT), the
+ *        view for ATH_INSPECT_VIEW_DEFINITION; ignored otherwise.
+ * @return ATH_OK; ATH_ENOTFOUND (InvalidRequestError "NoSuchTableError: t") for a missing table or view;
  *         ATH_EINVALID (ArgumentError: unknown kind, no table given); ATH_ERROR with the driver's error.
  */
 ATH_EXTERN(int) ath_engine_inspect(ath_buf *out, ath_engine *engine, ath_inspect_kind what, const char *schema,
@@ -102,7 +114,8 @@ ATH_EXTERN(int) ath_engine_inspect(ath_buf *out, ath_engine *engine, ath_inspect
 /**
  * The schema spec of every table of `schema` as reflected (docs/schema-spec.md "Reflection"): a
  * msgpack map `{"k": "metadata", "tables": [...]}` that ath_metadata_create() accepts, tables sorted
- * by name; usable as the seed of a mapping spec (as sqlacodegen / automap). Thread-safety as
+ * by name; usable as the seed of a mapping spec (as sqlacodegen / automap). Views are not in it
+ * (the spec has none): ATH_INSPECT_VIEW_NAMES and ATH_INSPECT_VIEW_DEFINITION give them. Thread-safety as
  * ath_engine_inspect().
  * @param[out] out replaced; dispose with ath_buf_dispose().
  * @return ATH_OK; ATH_ERROR with the driver's error.

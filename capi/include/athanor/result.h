@@ -17,7 +17,10 @@ ATH_BEGIN_DECL
 
 /**
  * The result header as a msgpack map: {"columns": [{"name": n, "type": t}], "returns_rows": bool,
- * "rowcount": n, "lastrowid": v, "inserted_primary_key": [v...] or nil}.
+ * "rowcount": n, "lastrowid": v, "inserted_primary_key": [v...] or nil}. `t` is the column's type
+ * form (["Integer"], ["String", 40]): the metadata's or a CAST's when the statement was compiled
+ * against a metadata, else the driver's type mapped to a generic one, else nil
+ * (docs/wire-format.md "Results").
  * @param[out] out replaced; dispose with ath_buf_dispose().
  */
 ATH_EXTERN(int) ath_result_header(ath_buf *out, ath_result *res);

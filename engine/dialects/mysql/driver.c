@@ -17,6 +17,7 @@
 
 #include "conn/url.h"
 #include "dialects/dialect.h"
+#include "types/type.h"
 #include "errors.h"
 #include "util/alloc.h"
 #include "wire/ext.h"
@@ -643,6 +644,34 @@ static const char *my_column_name(void *stmt, size_t i)
 	return i < s->ncols ? s->cols[i].name : NULL;
 }
 
+/* MySQL field types to the generic types (SQLAlchemy's MySQL ischema_names); the binary character
+ * set (63) makes a string or BLOB column bytes. */
+static int my_column_type(void *stmt, size_t i, int *timezone)
+{
+	my_stmt *s = stmt;
+	*timezone = 0;
+	if (i >= s->ncols)
+		return -1;
+	const my_col *c = &s->cols[i];
+	switch (c->type) {
+	case MYSQL_TYPE_TINY: case MYSQL_TYPE_SHORT: return ATH_T_SMALLINT;
+	case MYSQL_TYPE_INT24: case MYSQL_TYPE_LONG: return ATH_T_INTEGER;
+	case MYSQL_TYPE_LONGLONG: return ATH_T_BIGINT;
+	case MYSQL_TYPE_FLOAT: return ATH_T_FLOAT;
+	case MYSQL_TYPE_DOUBLE: return ATH_T_DOUBLE;
+	case MYSQL_TYPE_DECIMAL: case MYSQL_TYPE_NEWDECIMAL: return ATH_T_NUMERIC;
+	case MYSQL_TYPE_DATE: return ATH_T_DATE;
+	case MYSQL_TYPE_DATETIME: case MYSQL_TYPE_TIMESTAMP: return ATH_T_DATETIME;
+	case MYSQL_TYPE_TIME: return ATH_T_TIME;
+	case MYSQL_TYPE_JSON: return ATH_T_JSON;
+	case MYSQL_TYPE_VARCHAR: case MYSQL_TYPE_VAR_STRING: case MYSQL_TYPE_STRING:
+		return c->binary ? ATH_T_LARGEBINARY : ATH_T_STRING;
+	case MYSQL_TYPE_TINY_BLOB: case MYSQL_TYPE_MEDIUM_BLOB: case MYSQL_TYPE_LONG_BLOB: case MYSQL_TYPE_BLOB:
+		return c->binary ? ATH_T_LARGEBINARY : ATH_T_TEXT;
+	default: return -1;
+	}
+}
+
 static int my_exec_simple(void *native, const char *sql, ath_err *err)
 {
 	my_conn *c = native;
@@ -801,7 +830,7 @@ static int my_recover_twophase(void *native, void (*each)(const char *, void *),
 }
 
 const ath_driver_ops ath_mysql_driver = {
-	.version = 3,
+	.version = 4,
 	.check_url = check_url,
 	.is_memory = is_memory,
 	.connect = my_connect,
@@ -813,6 +842,7 @@ const ath_driver_ops ath_mysql_driver = {
 	.reset = my_reset,
 	.column_count = my_column_count,
 	.column_name = my_column_name,
+	.column_type = my_column_type,
 	.exec_simple = my_exec_simple,
 	.in_transaction = my_in_transaction,
 	.primary_key = my_primary_key,

@@ -84,6 +84,7 @@ const ath_dialect ath_dialect_postgresql = {
 	.placeholder = placeholder,
 	.limit_clause = limit_clause,
 	.returning = ATH_RETURNING_ALL,
+	.implicit_returning = 1,
 	.supports_full_join = 1,
 	.supports_ilike = 1,
 	.native_boolean = 1,

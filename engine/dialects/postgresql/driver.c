@@ -16,6 +16,7 @@
 
 #include "conn/url.h"
 #include "dialects/dialect.h"
+#include "types/type.h"
 #include "errors.h"
 #include "util/alloc.h"
 #include "util/strbuf.h"
@@ -25,7 +26,7 @@
 enum {
 	OID_BOOL = 16, OID_BYTEA = 17, OID_INT8 = 20, OID_INT2 = 21, OID_INT4 = 23, OID_OID = 26,
 	OID_FLOAT4 = 700, OID_FLOAT8 = 701, OID_DATE = 1082, OID_TIME = 1083, OID_TIMESTAMP = 1114,
-	OID_TIMESTAMPTZ = 1184, OID_INTERVAL = 1186, OID_NUMERIC = 1700, OID_UUID = 2950
+	OID_TIMESTAMPTZ = 1184, OID_TIMETZ = 1266, OID_INTERVAL = 1186, OID_NUMERIC = 1700, OID_UUID = 2950
 };
 
 typedef struct pg_stmt pg_stmt;
@@ -52,6 +53,7 @@ struct pg_stmt {
 	int active;         /* rows remain */
 	int nfields;
 	char **names;
+	Oid *oids;          /* each column's type */
 };
 
 static void conn_unref(pg_conn *c)
@@ -263,7 +265,9 @@ static void free_names(pg_stmt *s)
 	for (int i = 0; i < s->nfields; i++)
 		ath__free(s->names[i]);
 	ath__free(s->names);
+	ath__free(s->oids);
 	s->names = NULL;
+	s->oids = NULL;
 	s->nfields = 0;
 }
 
@@ -322,7 +326,11 @@ static Oid value_type(const msgpack_object *v)
 		switch (v->via.ext.type) {
 		case 2: return OID_NUMERIC;
 		case 3: return OID_DATE;
-		case 4: return OID_TIME;
+		case 4: /* a time with a UTC offset (Time(timezone=True)) is a timetz */
+			for (uint32_t k = 8; k < v->via.ext.size; k++)
+				if (v->via.ext.ptr[k] == '+' || v->via.ext.ptr[k] == '-')
+					return OID_TIMETZ;
+			return OID_TIME;
 		case 5: return OID_TIMESTAMP;
 		case -1: return OID_TIMESTAMPTZ;
 		case 6: return OID_INTERVAL;
@@ -461,12 +469,14 @@ static int keep_fields(pg_stmt *s, const PGresult *r, ath_err *err)
 	int n = PQnfields(r);
 	if (!n)
 		return 0;
-	if (!(s->names = ath__calloc((size_t)n, sizeof *s->names)))
+	if (!(s->names = ath__calloc((size_t)n, sizeof *s->names)) || !(s->oids = ath__calloc((size_t)n, sizeof *s->oids)))
 		return ath_err__oom(err);
 	s->nfields = n;
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		if (!(s->names[i] = ath__strdup(PQfname(r, i))))
 			return ath_err__oom(err);
+		s->oids[i] = PQftype(r, i);
+	}
 	return 0;
 }
 
@@ -750,7 +760,8 @@ static int pack_value(msgpack_packer *pk, const PGresult *r, int row, int col)
 		if (isdigit((unsigned char)s[0]) && !strstr(s, " BC"))
 			return pack_ext_text(pk, 3, s, n);
 		break;
-	case OID_TIME: return pack_ext_text(pk, 4, s, n);
+	case OID_TIME:
+	case OID_TIMETZ: return pack_ext_text(pk, 4, s, n);
 	case OID_TIMESTAMP:
 		if (isdigit((unsigned char)s[0]) && n >= 19 && n < 40 && !strstr(s, " BC")) {
 			char buf[40];
@@ -837,6 +848,36 @@ static const char *pg_column_name(void *stmt, size_t i)
 {
 	pg_stmt *s = stmt;
 	return i < (size_t)s->nfields ? s->names[i] : NULL;
+}
+
+/* pg_type OIDs of the built-in types to the generic types (SQLAlchemy's PostgreSQL ischema_names). */
+static int pg_column_type(void *stmt, size_t i, int *timezone)
+{
+	pg_stmt *s = stmt;
+	*timezone = 0;
+	if (i >= (size_t)s->nfields || !s->oids)
+		return -1;
+	switch (s->oids[i]) {
+	case 16: return ATH_T_BOOLEAN;
+	case 17: return ATH_T_LARGEBINARY;
+	case 20: return ATH_T_BIGINT;
+	case 21: return ATH_T_SMALLINT;
+	case 23: return ATH_T_INTEGER;
+	case 25: return ATH_T_TEXT;
+	case 114: case 3802: return ATH_T_JSON;
+	case 700: return ATH_T_FLOAT;
+	case 701: return ATH_T_DOUBLE;
+	case 1042: case 1043: return ATH_T_STRING;
+	case 1082: return ATH_T_DATE;
+	case 1083: return ATH_T_TIME;
+	case 1114: return ATH_T_DATETIME;
+	case 1184: *timezone = 1; return ATH_T_DATETIME;
+	case 1186: return ATH_T_INTERVAL;
+	case 1266: *timezone = 1; return ATH_T_TIME;
+	case 1700: return ATH_T_NUMERIC;
+	case 2950: return ATH_T_UUID;
+	default: return -1;
+	}
 }
 
 static int pg_exec_simple(void *native, const char *sql, ath_err *err) { return run_simple(native, sql, err); }
@@ -1123,7 +1164,7 @@ static int pg_recover_twophase(void *native, void (*each)(const char *, void *),
 }
 
 const ath_driver_ops ath_postgresql_driver = {
-	.version = 3,
+	.version = 4,
 	.check_url = check_url,
 	.is_memory = is_memory,
 	.connect = pg_connect,
@@ -1135,6 +1176,7 @@ const ath_driver_ops ath_postgresql_driver = {
 	.reset = pg_reset,
 	.column_count = pg_column_count,
 	.column_name = pg_column_name,
+	.column_type = pg_column_type,
 	.exec_simple = pg_exec_simple,
 	.in_transaction = pg_in_transaction,
 	.primary_key = pg_primary_key,

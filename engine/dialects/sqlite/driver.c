@@ -14,6 +14,7 @@
 
 #include "conn/url.h"
 #include "dialects/dialect.h"
+#include "types/type.h"
 #include "errors.h"
 #include "util/alloc.h"
 #include "wire/ext.h"
@@ -352,6 +353,34 @@ static size_t sq_column_count(void *stmt) { return (size_t)sqlite3_column_count(
 
 static const char *sq_column_name(void *stmt, size_t i) { return sqlite3_column_name(((sq_stmt *)stmt)->st, (int)i); }
 
+/* The declared type of a table column, as SQLAlchemy's SQLite ischema_names reads it (the name
+ * before any "(", case-insensitive); an expression has none. */
+static int sq_column_type(void *stmt, size_t i, int *timezone)
+{
+	static const struct {
+		const char *name;
+		int kind;
+	} names[] = { { "INTEGER", ATH_T_INTEGER }, { "INT", ATH_T_INTEGER },     { "BIGINT", ATH_T_BIGINT },
+		      { "SMALLINT", ATH_T_SMALLINT }, { "BOOLEAN", ATH_T_BOOLEAN }, { "BOOL", ATH_T_BOOLEAN },
+		      { "VARCHAR", ATH_T_STRING },   { "NVARCHAR", ATH_T_STRING },  { "CHAR", ATH_T_STRING },
+		      { "NCHAR", ATH_T_STRING },     { "TEXT", ATH_T_TEXT },        { "CLOB", ATH_T_TEXT },
+		      { "FLOAT", ATH_T_FLOAT },      { "REAL", ATH_T_FLOAT },       { "DOUBLE", ATH_T_DOUBLE },
+		      { "DOUBLE PRECISION", ATH_T_DOUBLE }, { "NUMERIC", ATH_T_NUMERIC }, { "DECIMAL", ATH_T_NUMERIC },
+		      { "DATE", ATH_T_DATE },        { "DATETIME", ATH_T_DATETIME }, { "TIMESTAMP", ATH_T_DATETIME },
+		      { "TIME", ATH_T_TIME },        { "BLOB", ATH_T_LARGEBINARY }, { "JSON", ATH_T_JSON } };
+	*timezone = 0;
+	const char *decl = sqlite3_column_decltype(((sq_stmt *)stmt)->st, (int)i);
+	if (!decl)
+		return -1;
+	size_t n = strcspn(decl, "(");
+	while (n && decl[n - 1] == ' ')
+		n--;
+	for (size_t k = 0; k < sizeof names / sizeof *names; k++)
+		if (strlen(names[k].name) == n && strncasecmp(decl, names[k].name, n) == 0)
+			return names[k].kind;
+	return -1;
+}
+
 static int sq_exec_simple(void *native, const char *sql, ath_err *err)
 {
 	int rc = sqlite3_exec(native, sql, NULL, NULL, NULL);
@@ -419,7 +448,7 @@ static int sq_set_isolation(void *native, const char *level, ath_err *err)
 }
 
 const ath_driver_ops ath_sqlite_driver = {
-	.version = 1,
+	.version = 4,
 	.check_url = check_url,
 	.is_memory = is_memory,
 	.connect = sq_connect,
@@ -431,6 +460,7 @@ const ath_driver_ops ath_sqlite_driver = {
 	.reset = sq_reset,
 	.column_count = sq_column_count,
 	.column_name = sq_column_name,
+	.column_type = sq_column_type,
 	.exec_simple = sq_exec_simple,
 	.in_transaction = sq_in_transaction,
 	.primary_key = sq_primary_key,
