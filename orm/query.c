@@ -1384,7 +1384,10 @@ int ath_query__run(ath_buf *out, ath_session *s, const void *shape, size_t len, 
 	rowset seen = { 0 };
 	msgpack_packer op;
 	ath_wire__packer_init(&op, &body);
-	for (uint32_t r = 0; r < nrows && !rc; r++) {
+	/* first() needs one row, one() / one_or_none() two (to see a second); a joined collection
+	 * spreads one parent over several rows, so then every row is read */
+	uint32_t want = unique ? nrows : (flags & ATH_ROWS_FIRST) ? 1 : (flags & (ATH_ROWS_ONE | ATH_ROWS_ONE_OR_NONE)) ? 2 : nrows;
+	for (uint32_t r = 0; r < nrows && r < want && !rc; r++) {
 		uint32_t ncols;
 		const unsigned char *vals[512];
 		uint32_t lens[512];

@@ -859,6 +859,61 @@ static void test_orm_dml(void)
 #undef upd
 }
 
+static void test_100k_released(void)
+{
+	TEST_CASE("100,000 loaded objects are released once the host drops them");
+	ath_session *s = session();
+	/* 100,000 on SQLite; 20,000 over the network to the servers, to keep the run short */
+	const int N = strcmp(B->name, "sqlite") == 0 ? 100000 : 20000;
+	enum { CHUNK = 10000 };
+	size_t cap = (size_t)CHUNK * 40;
+	char *rows = malloc(cap);
+	for (int c = 0; c < N / CHUNK; c++) { /* ORM bulk INSERT, 10,000 rows a statement */
+		size_t off = 0;
+		rows[off++] = '[';
+		for (int i = 0; i < CHUNK; i++)
+			off += (size_t)snprintf(rows + off, cap - off, "%s{\"name\": \"k%06d\", \"version\": 1}", i ? ", " : "",
+						c * CHUNK + i);
+		rows[off++] = ']';
+		rows[off] = 0;
+		CHECK_INT(ATH_OK, exec_json(s, "{\"k\": \"insert\", \"table\": [\"entity\", \"User\"]}", rows));
+	}
+	free(rows);
+	CHECK(ath_session_commit(s) == ATH_OK);
+	ath_buf sh = mp("{\"k\": \"select\", \"columns\": [[\"entity\", \"User\"]], \"where\": [\"like\", [\"attr\", \"User\", \"name\"], [\"lit\", \"k%%\"]]}");
+	ath_buf out = ATH_BUF_INIT;
+	CHECK(ath_session_execute(&out, s, sh.ptr, sh.size, NULL, 0, ATH_ROWS_SCALARS) == ATH_OK);
+	CHECK_INT(N, ath_session_count(s)); /* held for the result's references */
+	/* the host takes every object and drops it again */
+	msgpack_zone z;
+	msgpack_zone_init(&z, 4096);
+	msgpack_object root;
+	size_t off = 0, taken = 0;
+	msgpack_unpack((const char *)out.ptr, out.size, &off, &z, &root);
+	for (uint32_t i = 0; i < root.via.array.size; i++) {
+		uint64_t id = 0;
+		for (int k = 0; k < 8; k++)
+			id = id << 8 | (unsigned char)root.via.array.ptr[i].via.ext.ptr[k];
+		ath_obj *o = NULL;
+		if (ath_session_object(&o, s, id) == ATH_OK) {
+			taken++;
+			ath_obj_free(o);
+		}
+	}
+	msgpack_zone_destroy(&z);
+	CHECK_INT(N, taken);
+	/* the next statement releases the result's references: nothing else holds the objects */
+	CHECK(ath_session_execute(&out, s, sh.ptr, sh.size, NULL, 0, ATH_ROWS_SCALARS | ATH_ROWS_FIRST) == ATH_OK);
+	CHECK_INT(1, ath_session_count(s)); /* only the one the latest result refers to */
+	ath_buf_dispose(&out);
+	mp_free(&sh);
+	CHECK_INT(ATH_OK, exec_json(s, "{\"k\": \"delete\", \"table\": [\"entity\", \"User\"], \"where\": [\"like\", [\"attr\", \"User\", \"name\"], [\"lit\", \"k%%\"]], "
+				       "\"synchronize_session\": false}", NULL));
+	CHECK_INT(N, ath_session_rowcount(s));
+	CHECK(ath_session_commit(s) == ATH_OK);
+	ath_session_close(s);
+}
+
 static void test_errors(void)
 {
 	TEST_CASE("errors");
@@ -992,6 +1047,7 @@ int main(int argc, char **argv)
 	test_relationship_criteria();
 	test_session_api();
 	test_orm_dml();
+	test_100k_released();
 	test_errors();
 	ath_engine_drop_all(eng, ath_registry_metadata(reg), 0);
 	ath_engine_free(eng);
