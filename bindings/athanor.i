@@ -65,6 +65,8 @@ struct ath_metadata {};
 %ignore ath_error_last;
 %ignore ath_error_clear;
 
+%include <stdint.i>
+
 #if defined(SWIGLUA)
 %include "lua/lua.i"
 #endif
