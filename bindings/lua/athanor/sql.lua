@@ -244,7 +244,7 @@ Expr.__bor = function(a, b) return M.or_(a, b) end
 Expr.__bnot = function(a) return M.not_(a) end
 -- Copy the metamethods into every class made so far and later (class() copies from Expr).
 for _, c in ipairs { Bind, BindParam, Form } do
-  for k, v in pairs(Expr) do if c[k] == nil and k:sub(1, 2) == "__" and k ~= "__index" and k ~= "__name" then c[k] = v end end
+  for k, v in pairs(Expr) do if rawget(c, k) == nil and k:sub(1, 2) == "__" and k ~= "__index" and k ~= "__name" then c[k] = v end end
 end
 
 function M.and_(...)
@@ -388,10 +388,26 @@ M.func = func_proxy(nil)
 -- Columns and FROM items
 
 local Column = class("col")     -- a column of a FROM item, or unqualified
+-- Aliases and subqueries are not tables the C compiler can infer from a qualifier: the select that
+-- refers to one lists it in its FROM (unless an enclosing select supplies it: correlation).
+local function note_from(ctx, from)
+  local k = kind(from)
+  if k ~= "alias" and k ~= "subquery" then return end
+  local scopes = ctx.scopes
+  for i = #scopes, 1, -1 do
+    if scopes[i].exposed[from:_exposed()] then return end
+  end
+  local top = scopes[#scopes]
+  if top then
+    top.exposed[from:_exposed()] = true
+    top.inferred[#top.inferred + 1] = from
+  end
+end
 compilers.col = function(n, ctx)
   local from = n.table
   if from == nil then return { "col", n.name } end
   if from._register then from:_register(ctx) end
+  note_from(ctx, from)
   return { "col", from:_exposed(), n.name }
 end
 --- column(name): an unqualified column (ColumnClause).
@@ -402,6 +418,7 @@ local Star = class("star")
 compilers.star = function(n, ctx)
   if n.table then
     if n.table._register then n.table:_register(ctx) end
+    note_from(ctx, n.table)
     return { "*", n.table:_exposed() }
   end
   return { "*" }
@@ -518,7 +535,7 @@ end
 local Ctx = {}
 Ctx.__index = Ctx
 local function new_ctx(inline)
-  return setmetatable({ plan = {}, n = 0, names = {}, ctes = {}, cte_state = {}, inline = inline }, Ctx)
+  return setmetatable({ plan = {}, n = 0, names = {}, ctes = {}, cte_state = {}, inline = inline, scopes = {} }, Ctx)
 end
 function Ctx:add_value(v)
   local i = self.n
@@ -718,14 +735,15 @@ compilers.cte = function(n, ctx)
 end
 function CTE:_exposed() return self.name end
 --- cte:union_all(select): the recursive part of a recursive CTE (same name).
-function CTE:union_all(other)
-  return setmetatable({ element = M.union_all(self.element, other), name = self.name, recursive = self.recursive,
-    col_names = self.col_names, c = self.c }, CTE)
+-- The new CTE keeps the name; references to the old object inside `other` are the recursion.
+local function cte_compound(self, op, other)
+  local c = setmetatable({ element = op(self.element, other), name = self.name, recursive = self.recursive,
+    col_names = self.col_names }, CTE)
+  c.c = open_columns(c)
+  return c
 end
-function CTE:union(other)
-  return setmetatable({ element = M.union(self.element, other), name = self.name, recursive = self.recursive,
-    col_names = self.col_names, c = self.c }, CTE)
-end
+function CTE:union_all(other) return cte_compound(self, M.union_all, other) end
+function CTE:union(other) return cte_compound(self, M.union, other) end
 
 local function compile_list(l, ctx)
   local out = {}
@@ -738,9 +756,16 @@ local function finish(stmt, ctx, top)
   return stmt
 end
 
+local function expose(f, set)
+  if f._left then expose(f._left, set); expose(f._right, set)
+  elseif f._exposed then set[f:_exposed() or ""] = true end
+end
 compilers.select = function(n, ctx, top)
+  local scope = { exposed = {}, inferred = {} }
+  for _, f in ipairs(n._from) do expose(f, scope.exposed) end
+  ctx.scopes[#ctx.scopes + 1] = scope
+  local from = #n._from > 0 and compile_list(n._from, ctx) or nil
   local s = values.map { k = "select", columns = compile_list(n._columns, ctx) }
-  if #n._from > 0 then s.from = compile_list(n._from, ctx) end
   if n._where then s.where = compile(n._where, ctx) end
   if #n._group_by > 0 then s.group_by = compile_list(n._group_by, ctx) end
   if n._having then s.having = compile(n._having, ctx) end
@@ -750,6 +775,12 @@ compilers.select = function(n, ctx, top)
   if n._distinct then s.distinct = true end
   if n._correlate then s.correlate = n._correlate end
   if n._for_update then s.for_update = n._for_update end
+  ctx.scopes[#ctx.scopes] = nil
+  for _, f in ipairs(scope.inferred) do
+    from = from or {}
+    from[#from + 1] = compile(f, ctx)
+  end
+  s.from = from
   return finish(s, ctx, top)
 end
 

@@ -62,17 +62,16 @@ end
 local iv_mt = { __ath_ext = 6, __name = "athanor.Interval" }
 iv_mt.__index = iv_mt
 iv_mt.__eq = function(a, b) return a.us == b.us end
+-- As Python's timedelta: days (possibly negative), then a non-negative H:MM:SS[.ffffff].
 iv_mt.__tostring = function(v)
   local us = v.us
-  local sign = us < 0 and "-" or ""
-  us = math.abs(us)
-  local s = math.floor(us / 1e6)
-  local frac = us - s * 1e6
-  local d = math.floor(s / 86400)
-  s = s - d * 86400
-  local out = ("%s%d day%s, %d:%02d:%02d"):format(sign, d, d == 1 and "" or "s", math.floor(s / 3600),
-    math.floor(s % 3600 / 60), s % 60)
+  local days = math.floor(us / 86400e6)
+  local rem = us - days * 86400e6
+  local s = math.floor(rem / 1e6)
+  local frac = rem - s * 1e6
+  local out = ("%d:%02d:%02d"):format(math.floor(s / 3600), math.floor(s % 3600 / 60), s % 60)
   if frac ~= 0 then out = out .. (".%06d"):format(frac) end
+  if days ~= 0 then out = ("%d day%s, "):format(days, (days == 1 or days == -1) and "" or "s") .. out end
   return out
 end
 function iv_mt.seconds(v) return v.us / 1e6 end
