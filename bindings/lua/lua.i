@@ -288,6 +288,10 @@ static int athlua_fetch(lua_State *L) { return athlua_fetch_impl(L, 0); }
 static int athlua_fetch_all(lua_State *L) { return athlua_fetch_impl(L, 1); }
 %}
 
+%init %{
+	athlua_open(L);
+%}
+
 %native(close) int athlua_close(lua_State *L);
 %native(fetch) int athlua_fetch(lua_State *L);
 %native(fetch_all) int athlua_fetch_all(lua_State *L);

@@ -14,9 +14,11 @@
  *   table with __ath_map, or with keys that are not exactly 1..n -> map (keys sorted: canonical bytes)
  *   other table -> array (an empty table is an empty array); __ath_array: array of length t.n (nils kept)
  * Maps decode to tables, dropping nil values; arrays decode with nil holes. */
+#define _GNU_SOURCE /* dladdr, RTLD_NODELETE */
 #include "luaglue.h"
 
 #include <athanor/athanor.h>
+#include <dlfcn.h>
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -56,6 +58,47 @@ static void athlua_config_field(lua_State *L, const char *name)
 		lua_pop(L, 1);
 		lua_pushnil(L);
 	}
+}
+
+static char athlua_state_key;
+
+static int athlua_state_gc(lua_State *L)
+{
+	(void)L;
+	ath_shutdown();
+	return 0;
+}
+
+void athlua_open(lua_State *L)
+{
+	/* ath_init() now and ath_shutdown() when the Lua state closes (a registry userdata's __gc, which
+	 * runs after the handles' own, being the oldest): global driver state (libmariadb's) is then
+	 * released at lua_close, so a Lua host under LeakSanitizer stays clean. */
+	lua_pushlightuserdata(L, &athlua_state_key);
+	lua_rawget(L, LUA_REGISTRYINDEX);
+	if (!lua_isnil(L, -1)) {
+		lua_pop(L, 1);
+		return;
+	}
+	lua_pop(L, 1);
+	/* lua_close() unloads this module, and with it libathanor and the drivers, unless something else
+	 * holds them: pin libathanor. Its thread-local error slot has a destructor that would otherwise
+	 * point into unmapped code when a thread exits later, and the drivers' global state (libmariadb's
+	 * one-time initialisation) would become unreachable memory (LeakSanitizer reports it). */
+	{
+		Dl_info info;
+		if (dladdr((void *)&ath_version_string, &info) && info.dli_fname)
+			(void)dlopen(info.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE);
+	}
+	if (ath_init() < 0)
+		return;
+	lua_pushlightuserdata(L, &athlua_state_key);
+	lua_newuserdata(L, 1);
+	lua_createtable(L, 0, 1);
+	lua_pushcfunction(L, athlua_state_gc);
+	lua_setfield(L, -2, "__gc");
+	lua_setmetatable(L, -2);
+	lua_rawset(L, LUA_REGISTRYINDEX);
 }
 
 /* error_classes(): {[id] = {name =, parent =, code =}} for every class of errors.def. */
@@ -339,7 +382,8 @@ static int encode_map(lua_State *L, athlua_out *o, int idx, size_t count, int de
 		keys[i].s = lua_tolstring(L, -1, &keys[i].n);
 		i++;
 	}
-	qsort(keys, count, sizeof *keys, key_cmp);
+	if (count)
+		qsort(keys, count, sizeof *keys, key_cmp);
 	if (out_container(o, count, 1) < 0)
 		r = -1;
 	for (i = 0; r == 0 && i < count; i++) {

@@ -15,6 +15,9 @@ int athlua_decode_rows(lua_State *L, const unsigned char *p, size_t size, int mt
 /* Push the calling thread's last athanor error as a Lua error object (rc is the call's code). */
 void athlua_push_last_error(lua_State *L, int rc);
 
+/* Called once per Lua state when the module loads: ath_init(), and ath_shutdown() at lua_close. */
+void athlua_open(lua_State *L);
+
 int athlua_pack(lua_State *L);
 int athlua_unpack(lua_State *L);
 int athlua_configure(lua_State *L);
