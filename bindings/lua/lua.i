@@ -31,7 +31,11 @@ ATH_OWNED_OUT(ath_metadata)
 
 /* ath_buf *out: the msgpack the library wrote, decoded into a Lua value; the buffer is disposed. */
 %typemap(in, numinputs=0) ath_buf *out (ath_buf tmp = ATH_BUF_INIT) { $1 = &tmp; }
-%typemap(argout) ath_buf *out { athlua_decode_push(L, tmp$argnum.ptr, tmp$argnum.size); SWIG_arg++; }
+%typemap(argout) ath_buf *out {
+	if (athlua_decode_push(L, tmp$argnum.ptr, tmp$argnum.size) < 0)
+		SWIG_fail;
+	SWIG_arg++;
+}
 %typemap(freearg) ath_buf *out { ath_buf_dispose(&tmp$argnum); }
 
 /* (bytes, length) inputs: a Lua string, or nil for none. Borrowed for the call, as the C API says. */

@@ -821,18 +821,20 @@ static int decode(lua_State *L, athlua_in *in, int depth)
 	}
 }
 
-void athlua_decode_push(lua_State *L, const unsigned char *p, size_t size)
+int athlua_decode_push(lua_State *L, const unsigned char *p, size_t size)
 {
 	athlua_in in = { p, p + size, NULL };
 	int top = lua_gettop(L);
 	if (!size) {
 		lua_pushnil(L);
-		return;
+		return 0;
 	}
 	if (decode(L, &in, 0) < 0 || in.p != in.end) {
 		lua_settop(L, top);
-		luaL_error(L, "athanor: %s", in.err ? in.err : "trailing bytes after msgpack value");
+		lua_pushfstring(L, "athanor: %s", in.err ? in.err : "trailing bytes after msgpack value");
+		return -1;
 	}
+	return 0;
 }
 
 int athlua_decode_rows(lua_State *L, const unsigned char *p, size_t size, int mt_idx)
@@ -898,6 +900,7 @@ int athlua_unpack(lua_State *L)
 {
 	size_t n;
 	const char *s = luaL_checklstring(L, 1, &n);
-	athlua_decode_push(L, (const unsigned char *)s, n);
+	if (athlua_decode_push(L, (const unsigned char *)s, n) < 0)
+		return lua_error(L);
 	return 1;
 }

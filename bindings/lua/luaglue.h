@@ -7,8 +7,9 @@
 #include <lua.h>
 #include <lauxlib.h>
 
-/* Push the Lua value of one msgpack object (size 0 pushes nil); raises a Lua error on bad bytes. */
-void athlua_decode_push(lua_State *L, const unsigned char *p, size_t size);
+/* Push the Lua value of one msgpack object (size 0 pushes nil). Returns 0, or -1 with an error
+ * message pushed instead (malformed bytes), for the caller to raise after releasing its buffer. */
+int athlua_decode_push(lua_State *L, const unsigned char *p, size_t size);
 /* Push a batch (a msgpack array of rows) as a Lua array of row tables with the metatable at
  * stack index mt_idx (none when nil). Returns 0, or -1 with an error message pushed. */
 int athlua_decode_rows(lua_State *L, const unsigned char *p, size_t size, int mt_idx);

@@ -64,8 +64,12 @@ local Result = {}
 Result.__index = Result
 Result.__name = "athanor.Result"
 
-local function new_result(conn, h)
+local function new_result(conn, h, pk_rows)
   local self = setmetatable({ _h = h, _conn = conn, _buffer = nil, _pos = 1 }, Result)
+  if pk_rows then -- read before a row-less result closes itself
+    local _, keys = raw.ath_result_inserted_primary_key_rows(h)
+    self._pk_rows = keys
+  end
   local _, header = raw.ath_result_header(h)
   self.returns_rows = header.returns_rows
   self.rowcount = header.rowcount
@@ -99,6 +103,8 @@ end
 --- The next batch of rows (a list; nil when none remain). max_rows: 0 or nil = 500.
 function Result:fetchmany(max_rows)
   need_rows(self)
+  argcheck(max_rows == nil or (type(max_rows) == "number" and max_rows >= 0 and max_rows < 2 ^ 31),
+    "fetchmany", "the batch size must be a non-negative number")
   if self._buffer then
     local b, pos = self._buffer, self._pos
     self._buffer = nil
@@ -258,12 +264,9 @@ function MappingResult:iter(batch)
   end
 end
 
---- The primary keys of every inserted row (executemany with return_defaults), or nil.
-function Result:inserted_primary_key_rows()
-  if not self._h then return nil end
-  local _, keys = raw.ath_result_inserted_primary_key_rows(self._h)
-  return keys
-end
+--- The primary keys of every inserted row, each a list in key column order (executemany with
+--- {return_defaults = true}), or nil.
+function Result:inserted_primary_key_rows() return self._pk_rows end
 
 ---------------------------------------------------------------------------------------------------
 -- Transaction
@@ -323,7 +326,7 @@ function Connection:execute(stmt, params, opts)
   else
     _, res = raw.ath_conn_execute(h, shape, packed)
   end
-  return new_result(self, res)
+  return new_result(self, res, many and opts and opts.return_defaults)
 end
 
 --- The first column of the first row.

@@ -116,6 +116,42 @@ describe("the expression language", function()
       sql(insert(athanor.table("archive", "id", "name")):from_select({ "id", "name" }, select(u.id, u.name))))
   end)
 
+  it("builds the schema spec: constraints, indexes, defaults, enums, naming conventions", function()
+    local m = athanor.MetaData { naming_convention = { uq = "uq_%(table_name)s_%(column_0_name)s" } }
+    athanor.Table("items", m,
+      athanor.Column("id", T.Integer, { primary_key = true }),
+      athanor.Column("sku", T.String(20), { nullable = false, unique = true }),
+      athanor.Column("qty", T.Integer, { default = 0, server_default = athanor.text("1") }),
+      athanor.Column("mood", T.Enum({ "ok", "sad" }, { name = "mood" })),
+      athanor.Column("created", T.DateTime { timezone = true }, { server_default = func.now() }),
+      athanor.CheckConstraint(athanor.column("qty"):ge(0), { name = "qty_nonneg" }),
+      athanor.Index("ix_items_lower_sku", func.lower(athanor.column("sku")), { unique = true }),
+      { comment = "stock" })
+    local ddl = table.concat(m:ddl("postgresql"), ";\n")
+    assert.is_truthy(ddl:find("CREATE TYPE mood AS ENUM ('ok', 'sad')", 1, true))
+    assert.is_truthy(ddl:find("qty INTEGER DEFAULT 1", 1, true))
+    assert.is_truthy(ddl:find("created TIMESTAMP WITH TIME ZONE DEFAULT now()", 1, true))
+    assert.is_truthy(ddl:find("CONSTRAINT qty_nonneg CHECK (qty >= 0)", 1, true))
+    assert.is_truthy(ddl:find("CONSTRAINT uq_items_sku UNIQUE (sku)", 1, true))
+    assert.is_truthy(ddl:find("CREATE UNIQUE INDEX ix_items_lower_sku ON items (lower(sku))", 1, true))
+    assert.is_truthy(ddl:find("COMMENT ON TABLE items IS 'stock'", 1, true))
+    local drops = m:ddl("sqlite", { drop = true })
+    assert.are.equal("DROP TABLE items", drops[#drops])
+    -- the client-side default is sent when qty is not given
+    local md2 = athanor.MetaData()
+    local t2 = athanor.Table("t2", md2, athanor.Column("id", T.Integer, { primary_key = true }),
+      athanor.Column("qty", T.Integer, { default = 7 }))
+    assert.are.equal("ArgumentError", require("spec.helper").error_of(function()
+      athanor.Table("t2", md2, athanor.Column("id", T.Integer)) end).class)
+    local e = athanor.create_engine("sqlite://", { metadata = md2 })
+    md2:create_all(e)
+    local c = e:connect()
+    c:execute(insert(t2):values { id = 1 })
+    assert.are.equal(7, c:scalar(select(t2.c.qty)))
+    c:close()
+    e:dispose()
+  end)
+
   it("parses text() markers as named parameters", function()
     local t = athanor.text("SELECT :b, :a, x::int, '12:30', \\:c FROM t WHERE y = :b")
     assert.are.equal("SELECT ?, ?, x::int, '12:30', :c FROM t WHERE y = ?", sql(t, "sqlite", { a = 1, b = 2 }))
