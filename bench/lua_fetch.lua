@@ -8,12 +8,14 @@ local path = os.tmpname() .. ".db"
 
 local engine = athanor.create_engine("sqlite:///" .. path)
 local t = athanor.table("t", "id", "name", "value")
+local t0 = os.clock()
 engine:begin(function(conn)
   conn:execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, value REAL)")
   local rows = {}
   for i = 1, N do rows[i] = { id = i, name = "name " .. i, value = i * 0.5 } end
   conn:execute(athanor.insert(t), rows)
 end)
+print(("athanor   executemany insert of %d rows: %.3f s"):format(N, os.clock() - t0))
 
 local function best(f)
   local b = math.huge

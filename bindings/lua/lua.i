@@ -81,153 +81,15 @@ static int athlua_to_metadata(lua_State *L, int idx, const ath_metadata **out)
 	return 0;
 }
 
-static const struct {
-	const char *name;
-	uint32_t bit;
-} athlua_engine_flags[] = {
-	{ "echo", ATH_ENGINE_ECHO },
-	{ "no_compile_cache", ATH_ENGINE_NO_COMPILE_CACHE },
-	{ "stream_results", ATH_ENGINE_STREAM_RESULTS },
-};
-static const struct {
-	const char *name;
-	uint32_t bit;
-} athlua_pool_flags[] = {
-	{ "pool_use_lifo", ATH_POOL_LIFO },
-	{ "pool_pre_ping", ATH_POOL_PRE_PING },
-};
-static const char *const athlua_pool_classes[] = { "default", "queue", "null", "static", "singleton_thread", NULL };
-
-static int athlua_opt_uint(lua_State *L, const char *key, double scale, uint32_t *out)
-{
-	lua_Number n;
-	if (!lua_isnumber(L, -1)) {
-		lua_pushfstring(L, "athanor: option %s must be a number", key);
-		return -1;
-	}
-	n = lua_tonumber(L, -1) * scale;
-	if (!(n >= 0 && n <= 4294967295.0)) {
-		lua_pushfstring(L, "athanor: option %s is out of range", key);
-		return -1;
-	}
-	*out = (uint32_t)n;
-	return 0;
-}
-
-/* Engine options from a Lua table (keys as SQLAlchemy's create_engine arguments); an unknown key is
- * an error rather than ignored. Strings stay owned by the table, which is on the stack for the call. */
-static int athlua_engine_options_fill(lua_State *L, int idx, ath_engine_options *o)
-{
-	ath_engine_options_init(o, ATH_ENGINE_OPTIONS_VERSION);
-	if (lua_isnoneornil(L, idx))
-		return 0;
-	if (!lua_istable(L, idx)) {
-		lua_pushstring(L, "athanor: engine options must be a table");
-		return -1;
-	}
-	lua_pushnil(L);
-	while (lua_next(L, idx)) {
-		const char *k = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : NULL;
-		size_t i;
-		int done = 0;
-		if (!k) {
-			lua_pushstring(L, "athanor: engine option names must be strings");
-			return -1;
-		}
-		for (i = 0; i < sizeof athlua_engine_flags / sizeof athlua_engine_flags[0]; i++)
-			if (!strcmp(k, athlua_engine_flags[i].name)) {
-				if (lua_toboolean(L, -1))
-					o->flags |= athlua_engine_flags[i].bit;
-				done = 1;
-			}
-		for (i = 0; i < sizeof athlua_pool_flags / sizeof athlua_pool_flags[0]; i++)
-			if (!strcmp(k, athlua_pool_flags[i].name)) {
-				if (lua_toboolean(L, -1))
-					o->pool_flags |= athlua_pool_flags[i].bit;
-				done = 1;
-			}
-		if (done) {
-		} else if (!strcmp(k, "isolation_level")) {
-			if (lua_type(L, -1) != LUA_TSTRING) {
-				lua_pushstring(L, "athanor: option isolation_level must be a string");
-				return -1;
-			}
-			o->isolation_level = lua_tostring(L, -1);
-		} else if (!strcmp(k, "metadata")) {
-			if (athlua_to_metadata(L, lua_gettop(L), &o->metadata) < 0)
-				return -1;
-		} else if (!strcmp(k, "pool_class")) {
-			int c = -1;
-			if (lua_type(L, -1) == LUA_TSTRING)
-				for (i = 0; athlua_pool_classes[i]; i++)
-					if (!strcmp(lua_tostring(L, -1), athlua_pool_classes[i]))
-						c = (int)i;
-			if (c < 0) {
-				lua_pushstring(L, "athanor: option pool_class must be one of default, queue, null, static, singleton_thread");
-				return -1;
-			}
-			o->pool_class = (uint32_t)c;
-		} else if (!strcmp(k, "max_overflow")) {
-			if (!lua_isnumber(L, -1)) {
-				lua_pushstring(L, "athanor: option max_overflow must be a number");
-				return -1;
-			}
-			o->max_overflow = (int32_t)lua_tonumber(L, -1);
-			if (o->max_overflow == 0)
-				o->max_overflow = ATH_POOL_OVERFLOW_NONE;
-		} else if (!strcmp(k, "pool_size")) {
-			if (athlua_opt_uint(L, k, 1, &o->pool_size) < 0)
-				return -1;
-		} else if (!strcmp(k, "pool_timeout")) { /* seconds, as SQLAlchemy */
-			if (athlua_opt_uint(L, k, 1000, &o->pool_timeout_ms) < 0)
-				return -1;
-		} else if (!strcmp(k, "pool_recycle")) {
-			if (athlua_opt_uint(L, k, 1, &o->pool_recycle_s) < 0)
-				return -1;
-		} else if (!strcmp(k, "compile_cache_size")) {
-			if (athlua_opt_uint(L, k, 1, &o->compile_cache_size) < 0)
-				return -1;
-		} else if (!strcmp(k, "stmt_cache_size")) {
-			if (athlua_opt_uint(L, k, 1, &o->stmt_cache_size) < 0)
-				return -1;
-		} else if (!strcmp(k, "max_depth")) {
-			if (athlua_opt_uint(L, k, 1, &o->max_depth) < 0)
-				return -1;
-		} else if (!strcmp(k, "max_input_bytes")) {
-			if (athlua_opt_uint(L, k, 1, &o->max_input_bytes) < 0)
-				return -1;
-		} else if (!strcmp(k, "max_items")) {
-			if (athlua_opt_uint(L, k, 1, &o->max_items) < 0)
-				return -1;
-		} else {
-			lua_pushfstring(L, "athanor: unknown engine option '%s'", k);
-			return -1;
-		}
-		lua_pop(L, 1);
-	}
-	return 0;
-}
-
-/* The typemaps' entry points: on failure the message is left on top of the stack for SWIG_fail. */
+/* Options structs from Lua tables (luaglue.c), given the metadata conversion that needs SWIG's types. */
 static int athlua_engine_options(lua_State *L, int idx, ath_engine_options *o)
 {
-	return athlua_engine_options_fill(L, idx, o);
+	return athlua_engine_options_fill(L, idx, o, athlua_to_metadata);
 }
 
 static int athlua_compile_options(lua_State *L, int idx, ath_compile_options *o)
 {
-	ath_compile_options_init(o, ATH_COMPILE_OPTIONS_VERSION);
-	if (lua_isnoneornil(L, idx))
-		return 0;
-	if (!lua_istable(L, idx)) {
-		lua_pushstring(L, "athanor: compile options must be a table");
-		return -1;
-	}
-	lua_getfield(L, idx, "metadata");
-	if (!lua_isnil(L, -1) && athlua_to_metadata(L, lua_gettop(L), &o->metadata) < 0)
-		return -1;
-	lua_pop(L, 1);
-	return 0;
+	return athlua_compile_options_fill(L, idx, o, athlua_to_metadata);
 }
 
 /* close(handle): call the handle's destructor now and leave the userdata empty, so a later call
@@ -300,6 +162,7 @@ static int athlua_fetch_all(lua_State *L) { return athlua_fetch_impl(L, 1); }
 %native(fetch) int athlua_fetch(lua_State *L);
 %native(fetch_all) int athlua_fetch_all(lua_State *L);
 %native(pack) int athlua_pack(lua_State *L);
+%native(pack_rows) int athlua_pack_rows(lua_State *L);
 %native(unpack) int athlua_unpack(lua_State *L);
 %native(configure) int athlua_configure(lua_State *L);
 %native(error_classes) int athlua_error_classes(lua_State *L);

@@ -10,6 +10,7 @@ local values = require "athanor.values"
 
 local M = {}
 local function argerr(msg) errors.raise("ArgumentError", msg) end
+local table_from_spec, engine_handle -- below
 
 ---------------------------------------------------------------------------------------------------
 -- Types: types.Integer, types.String(40), types.Numeric(10, 2), types.DateTime{timezone = true},
@@ -187,10 +188,20 @@ Table.__index = Table
 Table.__name = "athanor.Table"
 setmetatable(Table, { __index = sql.TableClause })
 
---- Table(name, metadata, Column(...)..., constraints/indexes..., {schema =, comment =})
+--- Table(name, metadata, Column(...)..., constraints/indexes..., {schema =, comment =});
+--- Table(name, metadata, {autoload_with = engine [, schema =]}) reflects it (from the whole schema's spec).
 function M.Table(name, metadata, ...)
   if type(name) ~= "string" then argerr("Table() needs a name") end
   if getmetatable(metadata) ~= M.MetaData_class then argerr("Table('" .. name .. "'): the second argument must be a MetaData") end
+  local n = select("#", ...)
+  local last = n > 0 and select(n, ...) or nil
+  if type(last) == "table" and getmetatable(last) == nil and last.autoload_with then
+    local _, spec = raw.ath_reflect_spec(engine_handle(last.autoload_with), last.schema)
+    for _, ts in ipairs(spec.tables or {}) do
+      if ts.name == name then return table_from_spec(metadata, ts) end
+    end
+    errors.raise("NoSuchTableError", name)
+  end
   local t = setmetatable({ name = name, _base_name = name, metadata = metadata, columns = {}, c = {},
     constraints = {}, indexes = {}, opts = {} }, Table)
   for i = 1, select("#", ...) do
@@ -261,7 +272,7 @@ function Table:_spec()
 end
 
 -- A Table from a reflected spec table.
-local function table_from_spec(md, ts)
+function table_from_spec(md, ts)
   local args = {}
   local fks = {}
   for _, c in ipairs(ts.constraints or {}) do
@@ -337,7 +348,7 @@ function MetaData:_handle()
   return self._h
 end
 
-local function engine_handle(engine)
+function engine_handle(engine)
   if type(engine) ~= "table" or not engine._handle then argerr("expected an Engine") end
   return engine:_handle()
 end

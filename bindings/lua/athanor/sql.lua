@@ -1086,10 +1086,21 @@ end
 function M.prepare(stmt, params, many, shape_only)
   local c = compiled(stmt, params, many)
   if shape_only then return c.shape end
-  if many then
-    local rows = {}
-    for i, p in ipairs(params) do rows[i] = param_row(c, p) end
-    return c.shape, raw.pack(rows)
+  if many then -- packed in C straight from the {name = value} rows
+    if not c.names then
+      c.names, c.consts, c.has = {}, {}, {}
+      for i = 1, c.n do
+        local e = c.plan[i]
+        c.names[i] = e.name
+        if e.name then c.consts[i], c.has[i] = e.default, e.has_default else c.consts[i], c.has[i] = e.v, true end
+      end
+    end
+    local packed, row, name = raw.pack_rows(params, c.n, c.names, c.consts, c.has)
+    if not packed then
+      errors.raise("ArgumentError", "A value is required for bind parameter '" .. name .. "' in parameter row " ..
+        row .. " (use athanor.null for NULL)")
+    end
+    return c.shape, packed
   end
   return c.shape, raw.pack(param_row(c, params), nil)
 end
