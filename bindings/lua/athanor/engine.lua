@@ -284,6 +284,12 @@ function Transaction:rollback()
   raw.ath_txn_rollback(self._h)
 end
 function Transaction:is_active() return self._h ~= nil and raw.ath_txn_is_active(self._h) == 1 end
+--- Two-phase only: PREPARE (then commit() / rollback() finish it), and the transaction id.
+function Transaction:prepare()
+  if not self._h then closed("transaction") end
+  raw.ath_txn_prepare(self._h)
+end
+function Transaction:xid() return self._h and raw.ath_txn_xid(self._h) end
 --- Release the transaction, rolling it back if still active. Idempotent.
 function Transaction:close()
   if self._h then
@@ -369,6 +375,21 @@ function Connection:begin_nested(fn)
   if fn == nil then return tx end
   return run_in(tx, self, fn)
 end
+
+--- A two-phase transaction (PostgreSQL PREPARE TRANSACTION, MySQL XA): tx:prepare(), then
+--- tx:commit() / tx:rollback(); tx:xid() is its id (generated when not given).
+function Connection:begin_twophase(xid)
+  argcheck(xid == nil or type(xid) == "string", "begin_twophase", "xid must be a string")
+  local _, t = raw.ath_conn_begin_twophase(h_of(self), xid)
+  return setmetatable({ _h = t, _conn = self }, Transaction)
+end
+--- The xids of the prepared transactions the server holds.
+function Connection:recover_twophase()
+  local _, xids = raw.ath_conn_recover_twophase(h_of(self))
+  return xids
+end
+function Connection:commit_prepared(xid) raw.ath_conn_commit_prepared(h_of(self), xid) end
+function Connection:rollback_prepared(xid) raw.ath_conn_rollback_prepared(h_of(self), xid) end
 
 --- Return the connection to the pool (rolling back what was not committed). Idempotent.
 function Connection:close()

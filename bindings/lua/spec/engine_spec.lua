@@ -141,6 +141,19 @@ describe("on " .. H.backend .. " (" .. H.runtime .. ")", function()
     assert.are.equal(5, conn:scalar(count))
     conn:rollback()
     assert.are.equal("x", conn:begin(function(c) return "x" end))
+    if H.backend == "sqlite" then
+      assert.are.equal("NotSupportedError", H.error_of(conn.begin_twophase, conn).class)
+    elseif H.backend == "mysql" then -- XA on MariaDB (PostgreSQL needs max_prepared_transactions > 0)
+      local x = conn:begin_twophase("lua_xa_" .. H.runtime)
+      assert.are.equal("lua_xa_" .. H.runtime, x:xid())
+      conn:execute(insert(users):values { name = "xa" })
+      x:prepare()
+      x:commit()
+      x:close()
+      assert.are.equal(1, conn:scalar(select(func.count()):select_from(users):where(u.name:eq("xa"))))
+      conn:execute(delete(users):where(u.name:eq("xa")))
+      conn:commit()
+    end
     if _VERSION == "Lua 5.4" then
       local chunk = load([[local engine, insert, users = ...
         do local c <close> = engine:begin(); c:execute(insert(users):values { name = "t6" }) end
