@@ -331,9 +331,12 @@ compilers.fn = function(n, ctx)
   if #args == 0 then return { "fn", n.name } end
   return { "fn", n.name, args }
 end
+-- A generative copy; the compiled-shape caches stay with the original (the copy is a new statement).
 local function copy(t, extra)
   local c = {}
-  for k, v in pairs(t) do c[k] = v end
+  for k, v in pairs(t) do
+    if k ~= "_cache" and k ~= "_named_cache" then c[k] = v end
+  end
   for k, v in pairs(extra or {}) do c[k] = v end
   return setmetatable(c, getmetatable(t))
 end
@@ -396,6 +399,7 @@ local function note_from(ctx, from)
   local scopes = ctx.scopes
   for i = #scopes, 1, -1 do
     if scopes[i].exposed[from:_exposed()] then return end
+    if scopes[i].isolated then break end -- a FROM subquery, CTE or INSERT's select: no correlation
   end
   local top = scopes[#scopes]
   if top then
@@ -714,7 +718,14 @@ end
 Compound.subquery, Compound.alias, Compound.cte = Select.subquery, Select.subquery, Select.cte
 Compound.scalar_subquery, Compound.exists, Compound.label = Select.scalar_subquery, Select.exists, Select.label
 
-compilers.subquery = function(n, ctx) return { "subquery", compile(n.element, ctx), n.name } end
+-- Compile a select that does not correlate to the statements around it.
+local function compile_isolated(e, ctx)
+  ctx.isolate = true
+  local out = compile(e, ctx)
+  ctx.isolate = nil
+  return out
+end
+compilers.subquery = function(n, ctx) return { "subquery", compile_isolated(n.element, ctx), n.name } end
 function Subquery:_exposed() return self.name end
 
 -- A CTE is emitted in the top-level statement's WITH once it is referenced.
@@ -722,7 +733,7 @@ function CTE:_register(ctx)
   local state = ctx.cte_state[self.name]
   if state then return end
   ctx.cte_state[self.name] = "compiling"
-  local q = compile(self.element, ctx)
+  local q = compile_isolated(self.element, ctx)
   local entry = values.map { name = self.name, query = q }
   if self.recursive then entry.recursive = true end
   if self.col_names then entry.columns = self.col_names end
@@ -761,7 +772,8 @@ local function expose(f, set)
   elseif f._exposed then set[f:_exposed() or ""] = true end
 end
 compilers.select = function(n, ctx, top)
-  local scope = { exposed = {}, inferred = {} }
+  local scope = { exposed = {}, inferred = {}, isolated = ctx.isolate }
+  ctx.isolate = nil
   for _, f in ipairs(n._from) do expose(f, scope.exposed) end
   ctx.scopes[#ctx.scopes + 1] = scope
   local from = #n._from > 0 and compile_list(n._from, ctx) or nil
@@ -803,7 +815,14 @@ Select.except_ = function(self, ...) return M.except_(self, ...) end
 Compound.except_ = Select.except_
 Compound.order_by, Compound.limit, Compound.offset = Select.order_by, Select.limit, Select.offset
 compilers.compound = function(n, ctx, top)
-  local s = values.map { k = n.kind, selects = compile_list(n.selects, ctx) }
+  local iso = ctx.isolate
+  local selects = {}
+  for i, e in ipairs(n.selects) do
+    ctx.isolate = iso
+    selects[i] = compile(e, ctx)
+  end
+  ctx.isolate = nil
+  local s = values.map { k = n.kind, selects = selects }
   if #n._order_by > 0 then s.order_by = compile_list(n._order_by, ctx) end
   if n._limit then s.limit = compile(n._limit, ctx) end
   if n._offset then s.offset = compile(n._offset, ctx) end
@@ -886,7 +905,7 @@ compilers.insert = function(n, ctx, top, keys)
   local s = values.map { k = "insert", table = compile(n.table, ctx) }
   if n._from_select then
     s.columns = names_of(n._select_names)
-    s.select = compile(n._from_select, ctx)
+    s.select = compile_isolated(n._from_select, ctx)
   elseif n._values then
     local names = ordered_names(n.table, n._values[1])
     s.columns = names

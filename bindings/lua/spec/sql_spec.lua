@@ -32,6 +32,9 @@ describe("the expression language", function()
     assert.are.equal(s1:shape(), s2:shape())
     assert.are_not.equal(s1:shape(), select(u.id):where(u.name:ne("b")):shape())
     assert.are.equal(s1:shape(), s1:shape()) -- cached on the statement
+    local s3 = s1:where(u.age:gt(1)) -- derived after s1 was compiled: its own shape
+    assert.are.equal("SELECT users.id FROM users WHERE users.name = ? AND users.age > ?", sql(s3))
+    assert.are.equal("SELECT users.id FROM users WHERE users.name = ?", sql(s1))
   end)
 
   it("turns nil and booleans into IS NULL / true in the shape", function()
@@ -75,6 +78,12 @@ describe("the expression language", function()
       sql(select(u.name, a.email):outerjoin(addresses)))
     local u2 = users:alias("u2")
     assert.are.equal("SELECT u2.name FROM users AS u2 WHERE u2.id = ?", sql(select(u2.c.name):where(u2.c.id:eq(1))))
+    -- an alias of the enclosing query correlates into a scalar subquery, not into a FROM subquery
+    assert.are.equal("SELECT u2.name, (SELECT max(addresses.id) AS max_1 FROM addresses WHERE addresses.user_id = u2.id) AS m FROM users AS u2",
+      sql(select(u2.c.name, select(func.max(a.id)):where(a.user_id:eq(u2.c.id)):label("m"))))
+    local inner = select(u2.c.id):subquery("s")
+    assert.are.equal("SELECT u2.name, s.id FROM users AS u2, (SELECT u2.id FROM users AS u2) AS s",
+      sql(select(u2.c.name, inner.c.id)))
     local sq = select(a.user_id, func.count(a.id):label("n")):group_by(a.user_id):subquery("counts")
     assert.are.equal("SELECT users.name, counts.n FROM users JOIN (SELECT addresses.user_id, count(addresses.id) AS n FROM addresses GROUP BY addresses.user_id) AS counts ON counts.user_id = users.id",
       sql(select(u.name, sq.c.n):select_from(users:join(sq, sq.c.user_id:eq(u.id)))))
