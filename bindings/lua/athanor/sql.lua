@@ -866,10 +866,13 @@ end
 function Insert:values(...)
   local rows = { ... }
   if #rows == 1 and type(rows[1]) == "table" and rows[1][1] ~= nil and getmetatable(rows[1]) == nil then rows = rows[1] end
-  for _, r in ipairs(rows) do
+  local own = {}
+  for i, r in ipairs(rows) do
     if type(r) ~= "table" or getmetatable(r) ~= nil then argerr("values() takes {column = value} tables") end
+    own[i] = {}
+    for k, v in pairs(r) do own[i][k] = v end -- the statement keeps what was given then
   end
-  return copy(self, { _values = rows })
+  return copy(self, { _values = own })
 end
 function Insert:returning(...) return copy(self, { _returning = column_entries(list_of(...)) }) end
 --- insert(t):from_select({names}, select).
@@ -944,7 +947,9 @@ end
 Delete.where = Update.where
 function Update:values(kv)
   if type(kv) ~= "table" or getmetatable(kv) ~= nil then argerr("values() takes a {column = value} table") end
-  return copy(self, { _values = kv })
+  local own = {}
+  for k, v in pairs(kv) do own[k] = v end
+  return copy(self, { _values = own })
 end
 Update.returning, Delete.returning = Insert.returning, Insert.returning
 --- update(t):where(...):values{...}:from(other...) / delete(t):using(other...)
