@@ -2,6 +2,7 @@
 -- pkg-config), offline from a checkout:
 --   make install PREFIX=/opt/athanor            (then PKG_CONFIG_PATH=/opt/athanor/lib/pkgconfig)
 --   luarocks --lua-version=5.4 make bindings/lua/athanor-scm-1.rockspec     (from the checkout root)
+--   luarocks --lua-version=5.1 make bindings/lua/athanor-scm-1.rockspec LUA_INCDIR=/usr/include/luajit-2.1  (LuaJIT)
 -- SWIG generates the wrapper of bindings/athanor.i into build/luarocks/ (never into the sources).
 rockspec_format = "3.0"
 package = "athanor"
