@@ -12,6 +12,10 @@ local M = {}
 local unpack = table.unpack or unpack
 local function pack(...) return { n = select("#", ...), ... } end
 
+-- conn:execute("SQL text"): one text() statement per distinct string while it is in use, so its
+-- compiled shape is reused (weak values: unused ones are collected).
+local text_cache = setmetatable({}, { __mode = "v" })
+
 local function closed(what) errors.raise("ResourceClosedError", "This " .. what .. " is closed") end
 
 -- The ArgumentError for a wrong argument type, naming the method.
@@ -322,7 +326,11 @@ end
 function Connection:execute(stmt, params, opts)
   local h = h_of(self)
   argcheck(params == nil or type(params) == "table", "execute", "params must be a table or a list of tables")
-  if type(stmt) == "string" then stmt = sql.text(stmt) end
+  if type(stmt) == "string" then
+    local t = text_cache[stmt]
+    if not t then t = sql.text(stmt); text_cache[stmt] = t end
+    stmt = t
+  end
   local many = params ~= nil and params[1] ~= nil and type(params[1]) == "table" and getmetatable(params) == nil
   local shape, packed = sql.prepare(stmt, params, many)
   local _, res
