@@ -1,0 +1,36 @@
+/* luaglue.h — the hand-written C half of the Lua binding (luaglue.c): msgpack <-> Lua values and the
+ * Lua error object. Included by the SWIG wrapper generated from bindings/athanor.i. */
+#ifndef ATHANOR_LUAGLUE_H
+#define ATHANOR_LUAGLUE_H
+
+#include <stddef.h>
+#include <athanor/athanor.h>
+#include <lua.h>
+#include <lauxlib.h>
+
+/* Push the Lua value of one msgpack object (size 0 pushes nil). Returns 0, or -1 with an error
+ * message pushed instead (malformed bytes), for the caller to raise after releasing its buffer. */
+int athlua_decode_push(lua_State *L, const unsigned char *p, size_t size);
+/* Push a batch (a msgpack array of rows) as a Lua array of row tables with the metatable at
+ * stack index mt_idx (none when nil). Returns 0, or -1 with an error message pushed. */
+int athlua_decode_rows(lua_State *L, const unsigned char *p, size_t size, int mt_idx);
+/* Push the calling thread's last athanor error as a Lua error object (rc is the call's code). */
+void athlua_push_last_error(lua_State *L, int rc);
+
+/* Called once per Lua state when the module loads: ath_init(), and ath_shutdown() at lua_close. */
+void athlua_open(lua_State *L);
+
+/* The ath_metadata behind the value at idx, or -1 with an error message pushed (SWIG's types). */
+typedef int (*athlua_metadata_fn)(lua_State *L, int idx, const ath_metadata **out);
+/* Options structs from a Lua table (nil: defaults); -1 with an error message pushed. Engine option
+ * keys are SQLAlchemy's create_engine keywords; an unknown key is an error. */
+int athlua_engine_options_fill(lua_State *L, int idx, ath_engine_options *o, athlua_metadata_fn to_md);
+int athlua_compile_options_fill(lua_State *L, int idx, ath_compile_options *o, athlua_metadata_fn to_md);
+
+int athlua_pack(lua_State *L);
+int athlua_pack_rows(lua_State *L);
+int athlua_unpack(lua_State *L);
+int athlua_configure(lua_State *L);
+int athlua_error_classes(lua_State *L);
+
+#endif
