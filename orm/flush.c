@@ -13,31 +13,12 @@
 #include "util/alloc.h"
 #include "wire/mpbuf.h"
 
-typedef struct objvec {
-	ath_obj **v;
-	size_t n, cap;
-} objvec;
-
-static int vec_push(objvec *a, ath_obj *o)
-{
-	if (a->n == a->cap) {
-		size_t cap = a->cap ? a->cap * 2 : 64;
-		ath_obj **g = ath__realloc(a->v, sizeof *g * cap);
-		if (!g)
-			return -1;
-		a->v = g;
-		a->cap = cap;
-	}
-	a->v[a->n++] = o;
-	return 0;
-}
-
 typedef struct flush {
 	ath_session *s;
 	ath_err *err;
 	ath_conn *conn;
-	objvec all;      /* every object of the session, each held */
-	objvec inserted, updated, deleted;
+	ath_objvec all;      /* every object of the session, each held */
+	ath_objvec inserted, updated, deleted;
 } flush;
 
 static int oom(flush *f) { return ath_err__oom(f->err); }
@@ -276,7 +257,7 @@ static int insert_group(flush *f, ath_obj **objs, size_t n)
 		o->status = ATH_OBJ_PERSISTENT;
 		o->ins_level = (uint16_t)(f->s->nested + 1);
 		o->just_inserted = true;
-		if (vec_push(&f->inserted, o) < 0)
+		if (ath_objvec__push(&f->inserted, o) < 0)
 			rc = oom(f);
 	}
 	return rc;
@@ -497,7 +478,7 @@ static int update_group(flush *f, ath_obj **objs, size_t n)
 static int update_objs(flush *f, ath_obj **objs, size_t n)
 {
 	/* those with changes, the version counter moved on; grouped by the set of changed columns */
-	objvec todo = { 0 };
+	ath_objvec todo = { 0 };
 	int rc = 0;
 	for (size_t j = 0; j < n && !rc; j++) {
 		ath_obj *o = objs[j];
@@ -510,16 +491,16 @@ static int update_objs(flush *f, ath_obj **objs, size_t n)
 						  o->m->name);
 		if (!rc && o->m->version_prop >= 0)
 			rc = next_version(o, f->err);
-		if (!rc && vec_push(&todo, o) < 0)
+		if (!rc && ath_objvec__push(&todo, o) < 0)
 			rc = oom(f);
 	}
 	size_t i = 0;
 	while (!rc && i < todo.n) {
 		/* gather every object with the same changed columns (keeps first-seen order) */
-		objvec grp = { 0 };
+		ath_objvec grp = { 0 };
 		for (size_t j = i; j < todo.n && !rc; j++)
 			if (todo.v[j] && same_changes(todo.v[i], todo.v[j])) {
-				if (vec_push(&grp, todo.v[j]) < 0)
+				if (ath_objvec__push(&grp, todo.v[j]) < 0)
 					rc = oom(f);
 				if (j != i)
 					todo.v[j] = NULL;
@@ -527,7 +508,7 @@ static int update_objs(flush *f, ath_obj **objs, size_t n)
 		if (!rc)
 			rc = update_group(f, grp.v, grp.n);
 		for (size_t j = 0; j < grp.n && !rc; j++)
-			if (vec_push(&f->updated, grp.v[j]) < 0)
+			if (ath_objvec__push(&f->updated, grp.v[j]) < 0)
 				rc = oom(f);
 		ath__free(grp.v);
 		do
@@ -618,7 +599,7 @@ static bool other_side_writes(const ath_rel *r, ath_obj *o, ath_obj *t, bool add
 
 static int m2m_changes(flush *f, bool add)
 {
-	objvec ts = { 0 };
+	ath_objvec ts = { 0 };
 	int rc = 0;
 	for (size_t i = 0; i < f->all.n && !rc; i++) {
 		ath_obj *o = f->all.v[i];
@@ -635,7 +616,7 @@ static int m2m_changes(flush *f, bool add)
 				ath_obj *t = add ? rv->items[j] : rv->orig[j];
 				bool changed = add ? !ath_relval__has(&(ath_relval){ .items = rv->orig, .n = rv->norig }, t)
 						   : !ath_relval__has(rv, t);
-				if (changed && !other_side_writes(rel, o, t, add) && vec_push(&ts, t) < 0)
+				if (changed && !other_side_writes(rel, o, t, add) && ath_objvec__push(&ts, t) < 0)
 					rc = oom(f);
 			}
 			if (!rc)
@@ -810,7 +791,7 @@ static int delete_objs(flush *f, ath_obj **objs, size_t n)
 			o->status = ATH_OBJ_DELETED;
 			o->del_level = (uint16_t)(f->s->nested + 1);
 			o->marked_deleted = false;
-			if (vec_push(&f->deleted, o) < 0)
+			if (ath_objvec__push(&f->deleted, o) < 0)
 				rc = oom(f);
 		}
 		i = j;
@@ -826,7 +807,7 @@ static int snapshot(flush *f)
 		ath_obj__decref(f->all.v[i]);
 	f->all.n = 0;
 	for (ath_obj *o = f->s->head; o; o = o->next) {
-		if (vec_push(&f->all, o) < 0)
+		if (ath_objvec__push(&f->all, o) < 0)
 			return oom(f);
 		o->host_refs++;
 	}
@@ -865,7 +846,7 @@ static int run(flush *f)
 		rc = snapshot(f);
 	if (rc)
 		return rc;
-	objvec ins = { 0 }, upd = { 0 }, del = { 0 };
+	ath_objvec ins = { 0 }, upd = { 0 }, del = { 0 };
 	const ath_registry *reg = s->reg;
 	/* secondary rows of deleted objects and removed pairs go before anything is deleted */
 	for (size_t i = 0; i < f->all.n && !rc; i++)
@@ -879,9 +860,9 @@ static int run(flush *f)
 			if (o->m != m || o->marked_deleted)
 				continue;
 			if (o->status == ATH_OBJ_PENDING)
-				rc = vec_push(&ins, o) < 0 ? oom(f) : 0;
+				rc = ath_objvec__push(&ins, o) < 0 ? oom(f) : 0;
 			else if (o->status == ATH_OBJ_PERSISTENT)
-				rc = vec_push(&upd, o) < 0 ? oom(f) : 0;
+				rc = ath_objvec__push(&upd, o) < 0 ? oom(f) : 0;
 		}
 		if (!rc && ins.n)
 			rc = m->self_ref ? insert_waves(f, ins.v, ins.n) : insert_objs(f, ins.v, ins.n);
@@ -903,7 +884,7 @@ static int run(flush *f)
 		del.n = 0;
 		for (size_t i = 0; i < f->all.n && !rc; i++)
 			if (f->all.v[i]->m == m && f->all.v[i]->marked_deleted && f->all.v[i]->has_key)
-				rc = vec_push(&del, f->all.v[i]) < 0 ? oom(f) : 0;
+				rc = ath_objvec__push(&del, f->all.v[i]) < 0 ? oom(f) : 0;
 		if (!rc && del.n)
 			rc = delete_objs(f, del.v, del.n);
 	}

@@ -464,23 +464,8 @@ typedef struct pslot {
 	const unsigned char *k;
 	uint32_t len;
 	ath_obj *o;
-	ath_obj **kids;
-	uint32_t nkids, cap;
+	ath_objvec kids;
 } pslot;
-
-static int add_kid(pslot *p, ath_obj *t)
-{
-	if (p->nkids == p->cap) {
-		uint32_t cap = p->cap ? p->cap * 2 : 4;
-		ath_obj **n = ath__realloc(p->kids, sizeof *n * cap);
-		if (!n)
-			return -1;
-		p->kids = n;
-		p->cap = cap;
-	}
-	p->kids[p->nkids++] = t;
-	return 0;
-}
 
 static pslot *find_parent(pslot *ps, uint32_t n, const unsigned char *k, uint32_t len)
 {
@@ -491,8 +476,7 @@ static pslot *find_parent(pslot *ps, uint32_t n, const unsigned char *k, uint32_
 }
 
 /* one batch: parents ps[0..n) whose join values are packed one after another in `vals` */
-static int selectin_batch(ath_session *s, const ath_rel *r, pslot *ps, uint32_t n, ath_obj ***loaded, size_t *nloaded,
-			  size_t *capl, ath_err *err)
+static int selectin_batch(ath_session *s, const ath_rel *r, pslot *ps, uint32_t n, ath_objvec *loaded, ath_err *err)
 {
 	const uint32_t *props;
 	uint32_t nk = parent_props(r, &props);
@@ -554,28 +538,21 @@ static int selectin_batch(ath_session *s, const ath_rel *r, pslot *ps, uint32_t 
 			for (uint32_t i = 0; i < n && !rc; i++) {
 				if (ps[i].len != kbuf.size || memcmp(ps[i].k, kbuf.ptr, kbuf.size) != 0)
 					continue;
-				if (add_kid(&ps[i], t) < 0)
+				if (ath_objvec__push(&ps[i].kids, t) < 0)
 					rc = ath_err__oom(err);
 				seen = true;
 			}
 			if (!rc && seen) {
-				if (*nloaded == *capl) {
-					size_t cap = *capl ? *capl * 2 : 64;
-					ath_obj **g = ath__realloc(*loaded, sizeof *g * cap);
-					if (!g) {
-						rc = ath_err__oom(err);
-						break;
-					}
-					*loaded = g;
-					*capl = cap;
+				if (ath_objvec__push(loaded, t) < 0) {
+					rc = ath_err__oom(err);
+					break;
 				}
 				t->host_refs++;
-				(*loaded)[(*nloaded)++] = t;
 			}
 		}
 	}
 	for (uint32_t i = 0; i < n && !rc; i++)
-		rc = ath_obj__rel_load(ps[i].o, r, ps[i].kids, ps[i].nkids, err);
+		rc = ath_obj__rel_load(ps[i].o, r, ps[i].kids.v, (uint32_t)ps[i].kids.n, err);
 	ath_buf_dispose(&shape);
 	ath_buf_dispose(&params);
 	ath_buf_dispose(&rows);
@@ -583,8 +560,7 @@ static int selectin_batch(ath_session *s, const ath_rel *r, pslot *ps, uint32_t 
 	return rc;
 }
 
-static int selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, ath_obj ***loaded, size_t *nloaded,
-		    size_t *capl, ath_err *err)
+static int selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, ath_objvec *loaded, ath_err *err)
 {
 	const uint32_t *props;
 	uint32_t nk = parent_props(r, &props);
@@ -628,9 +604,9 @@ static int selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, 
 			ps[k].k = keys.ptr + offs[k];
 		ath__free(offs);
 		if (!rc && np)
-			rc = selectin_batch(s, r, ps, np, loaded, nloaded, capl, err);
+			rc = selectin_batch(s, r, ps, np, loaded, err);
 		for (uint32_t k = 0; k < np; k++) {
-			ath__free(ps[k].kids);
+			ath__free(ps[k].kids.v);
 			memset(&ps[k], 0, sizeof ps[k]);
 		}
 	}
@@ -642,14 +618,13 @@ static int selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, 
 int ath_load__selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, const ath_loadopts *opts,
 		       ath_err *err)
 {
-	ath_obj **loaded = NULL;
-	size_t nloaded = 0, capl = 0;
-	int rc = selectin(s, objs, n, r, &loaded, &nloaded, &capl, err);
+	ath_objvec loaded = { 0 };
+	int rc = selectin(s, objs, n, r, &loaded, err);
 	if (!rc)
-		rc = ath_load__eager(s, loaded, nloaded, opts, err);
-	for (size_t i = 0; i < nloaded; i++)
-		ath_obj__decref(loaded[i]);
-	ath__free(loaded);
+		rc = ath_load__eager(s, loaded.v, loaded.n, opts, err);
+	for (size_t i = 0; i < loaded.n; i++)
+		ath_obj__decref(loaded.v[i]);
+	ath__free(loaded.v);
 	return rc;
 }
 

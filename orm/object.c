@@ -76,6 +76,20 @@ bool ath_relval__has(const ath_relval *rv, const ath_obj *o)
 	return false;
 }
 
+int ath_objvec__push(ath_objvec *a, ath_obj *o)
+{
+	if (a->n == a->cap) {
+		size_t cap = a->cap ? a->cap * 2 : 16;
+		ath_obj **g = ath__realloc(a->v, sizeof *g * cap);
+		if (!g)
+			return -1;
+		a->v = g;
+		a->cap = cap;
+	}
+	a->v[a->n++] = o;
+	return 0;
+}
+
 static void link_drop(ath_obj *t)
 {
 	t->link_refs--;

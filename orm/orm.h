@@ -189,6 +189,15 @@ bool ath_relval__has(const ath_relval *rv, const ath_obj *o);
 /* For a detached object: free a cycle of objects only the cycle refers to. */
 void ath_obj__collect_cycle(ath_obj *o);
 
+/* A growable array of objects (no references taken: callers that hold them count them). */
+typedef struct ath_objvec {
+	ath_obj **v;
+	size_t n, cap;
+} ath_objvec;
+
+/* Append; -1 when out of memory. */
+int ath_objvec__push(ath_objvec *a, ath_obj *o);
+
 /* ---- session -------------------------------------------------------------------------------- */
 
 /* open-addressing set of objects, keyed by id or by (mapper, identity key) */

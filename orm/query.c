@@ -34,16 +34,7 @@ static const char *cstr(mobj *o, char *buf, size_t cap)
 	return memchr(buf, 0, o->via.str.size) ? NULL : buf;
 }
 
-static int orm_error(ath_err *err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int orm_error(ath_err *err, const char *fmt, ...)
-{
-	char msg[512];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, "%s", msg);
-}
+#define orm_error(err, ...) ath_err__set((err), ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, __VA_ARGS__)
 
 static const ath_mapper *mapper_of(mobj *name, const ath_registry *reg, ath_err *err)
 {
@@ -1052,6 +1043,23 @@ static int matched_keys(ath_buf *keys, ath_session *s, const orm_plan *plan, con
 	return rc;
 }
 
+/* append holding a reference */
+static int push(ath_objvec *l, ath_obj *o)
+{
+	if (ath_objvec__push(l, o) < 0)
+		return -1;
+	o->host_refs++;
+	return 0;
+}
+
+static void list_free(ath_objvec *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		ath_obj__decref(l->v[i]);
+	ath__free(l->v);
+	memset(l, 0, sizeof *l);
+}
+
 /* load path p's relationships level by level, from the result's objects (selectinload, noload) */
 static int run_path(ath_session *s, const orm_plan *plan, uint32_t p, ath_obj **objs, size_t n, ath_err *err)
 {
@@ -1071,33 +1079,22 @@ static int run_path(ath_session *s, const orm_plan *plan, uint32_t p, ath_obj **
 		if (rc || strat == ATH_LAZY_SELECT || strat == ATH_LAZY_NOLOAD)
 			break; /* lazyload: nothing now (and nothing below it either) */
 		/* the next level: every object this step's relationship holds */
-		size_t cap = 0, nn = 0;
-		ath_obj **nx = NULL;
+		ath_objvec nx = { 0 };
 		for (size_t i = 0; i < nlevel && !rc; i++) {
 			if (level[i]->m != r->owner)
 				continue;
 			ath_relval *rv = &level[i]->rels[r->idx];
-			for (uint32_t j = 0; j < rv->n; j++) {
-				if (nn == cap) {
-					cap = cap ? cap * 2 : 64;
-					ath_obj **g = ath__realloc(nx, sizeof *g * cap);
-					if (!g) {
-						rc = ath_err__oom(err);
-						break;
-					}
-					nx = g;
-				}
-				rv->items[j]->host_refs++;
-				nx[nn++] = rv->items[j];
-			}
+			for (uint32_t j = 0; j < rv->n && !rc; j++)
+				if (push(&nx, rv->items[j]) < 0)
+					rc = ath_err__oom(err);
 		}
 		if (next) {
 			for (size_t i = 0; i < nlevel; i++)
 				ath_obj__decref(next[i]);
 			ath__free(next);
 		}
-		next = level = nx;
-		nlevel = nn;
+		next = level = nx.v;
+		nlevel = nx.n;
 	}
 	if (next) {
 		for (size_t i = 0; i < nlevel; i++)
@@ -1109,39 +1106,11 @@ static int run_path(ath_session *s, const orm_plan *plan, uint32_t p, ath_obj **
 
 /* ---- rows -> objects ------------------------------------------------------------------------ */
 
-typedef struct objlist {
-	ath_obj **v;
-	size_t n, cap;
-} objlist;
-
-static int push(objlist *l, ath_obj *o)
-{
-	if (l->n == l->cap) {
-		size_t cap = l->cap ? l->cap * 2 : 16;
-		ath_obj **g = ath__realloc(l->v, sizeof *g * cap);
-		if (!g)
-			return -1;
-		l->v = g;
-		l->cap = cap;
-	}
-	l->v[l->n++] = o;
-	o->host_refs++;
-	return 0;
-}
-
-static void list_free(objlist *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		ath_obj__decref(l->v[i]);
-	ath__free(l->v);
-	memset(l, 0, sizeof *l);
-}
-
 /* what a joined eager load collected for one parent */
 typedef struct jgroup {
 	ath_obj *parent;
 	uint32_t join;
-	objlist kids;
+	ath_objvec kids;
 	struct jgroup *next;
 } jgroup;
 
@@ -1211,8 +1180,8 @@ static void rowset_free(rowset *rs) { ath__free(rs->hash), ath__free(rs->off), a
 
 /* One result row: entities and joined objects loaded, the output row packed into `body`. */
 static int one_row(ath_session *s, const orm_plan *plan, const unsigned char *const *vals, const uint32_t *lens,
-		   uint32_t ncols, uint32_t flags, bool pin, msgpack_packer *op, objlist *ents, jgroup **groups,
-		   objlist *joined, ath_err *err)
+		   uint32_t ncols, uint32_t flags, bool pin, msgpack_packer *op, ath_objvec *ents, jgroup **groups,
+		   ath_objvec *joined, ath_err *err)
 {
 	ath_obj *eo[MAX_ENTITIES] = { 0 }, *jo[MAX_JOINS] = { 0 };
 	int rc = 0;
@@ -1379,7 +1348,7 @@ int ath_query__run(ath_buf *out, ath_session *s, const void *shape, size_t len, 
 	bool unique = false;
 	for (uint32_t j = 0; j < plan.njoins; j++)
 		unique |= plan.joins[j].rel->uselist; /* a joined collection repeats its parent's row */
-	objlist ents = { 0 }, joined = { 0 };
+	ath_objvec ents = { 0 }, joined = { 0 };
 	jgroup *groups = NULL;
 	rowset seen = { 0 };
 	msgpack_packer op;

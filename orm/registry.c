@@ -16,16 +16,8 @@
 	for (uint32_t i = 0; i < (o)->via.map.size; i++)                                           \
 		for (mobj *k = &(o)->via.map.ptr[i].key, *v = &(o)->via.map.ptr[i].val; k; k = NULL)
 
-static int cfg_error(dec *d, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int cfg_error(dec *d, const char *fmt, ...)
-{
-	char msg[600];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	return ath_err__set(d->err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, "%s", msg);
-}
+/* a configure error: ArgumentError naming the class and attribute */
+#define cfg_error(d, ...) ath_err__set((d)->err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, __VA_ARGS__)
 
 static int get_bool(dec *d, mobj *v, bool *out)
 {
