@@ -97,9 +97,10 @@ static void link_drop(ath_obj *t)
 }
 
 /* Free the object's memory; its own links are dropped first. */
-static void obj_destroy(ath_obj *o)
+void ath_obj__destroy(ath_obj *o)
 {
 	const ath_mapper *m = o->m;
+	ath_gc__forget(o);
 	o->magic = ATH_MAGIC_DEAD;
 	for (uint32_t i = 0; i < m->nprops; i++) {
 		ath_val__clear(&o->cur[i]);
@@ -145,11 +146,15 @@ bool ath_obj__needs_session(const ath_obj *o)
 
 void ath_obj__maybe_release(ath_obj *o)
 {
-	if (o->magic != ATH_MAGIC_OBJ || o->host_refs > 0 || o->link_refs > 0 || ath_obj__needs_session(o))
+	if (o->magic != ATH_MAGIC_OBJ || o->host_refs > 0 || ath_obj__needs_session(o))
 		return;
+	if (o->link_refs > 0) { /* only other objects hold it: perhaps a garbage cycle */
+		ath_gc__suspect(o);
+		return;
+	}
 	if (o->sess)
 		ath_session__detach(o->sess, o);
-	obj_destroy(o);
+	ath_obj__destroy(o);
 }
 
 void ath_obj__incref(ath_obj *o) { o->host_refs++; }
@@ -158,10 +163,7 @@ void ath_obj__decref(ath_obj *o)
 {
 	if (--o->host_refs > 0)
 		return;
-	if (o->link_refs > 0 && !o->sess)
-		ath_obj__collect_cycle(o);
-	else
-		ath_obj__maybe_release(o);
+	ath_obj__maybe_release(o);
 }
 
 /* ---- column attributes ----------------------------------------------------------------------- */
@@ -396,79 +398,4 @@ void ath_obj__expire(ath_obj *o, const bool *props, bool rels)
 			}
 			ath_obj__rel_expire(o, &o->m->rels[i]);
 		}
-}
-
-/* ---- cycles of detached objects -------------------------------------------------------------- */
-
-/* Trial deletion (CPython's gc) over what `o` reaches through relationships: when every link
- * reference into those objects comes from inside them, and nothing else holds any of them, they
- * are garbage. Only objects in no session take part. */
-void ath_obj__collect_cycle(ath_obj *o)
-{
-	size_t n = 0, cap = 16;
-	ath_obj **set = ath__malloc(sizeof *set * cap);
-	int *internal = NULL;
-	if (!set)
-		return;
-	static _Thread_local uint32_t epoch;
-	uint32_t mark = ++epoch | 0x80000000u;
-	set[n++] = o;
-	o->mark = mark;
-	o->wave = 0; /* scratch: the position in `set` */
-	bool garbage = true;
-	for (size_t i = 0; i < n && garbage; i++) {
-		ath_obj *x = set[i];
-		if (x->host_refs > 0 || x->sess)
-			garbage = false;
-		for (uint32_t r = 0; r < x->m->nrels && garbage; r++) {
-			ath_relval *rv = &x->rels[r];
-			for (uint32_t j = 0; j < rv->n + rv->norig; j++) {
-				ath_obj *t = j < rv->n ? rv->items[j] : rv->orig[j - rv->n];
-				if (t->mark == mark)
-					continue;
-				if (n == cap) {
-					ath_obj **g = ath__realloc(set, sizeof *set * cap * 2);
-					if (!g) {
-						garbage = false;
-						break;
-					}
-					set = g;
-					cap *= 2;
-				}
-				t->mark = mark;
-				t->wave = (uint32_t)n;
-				set[n++] = t;
-			}
-		}
-	}
-	if (garbage)
-		internal = ath__calloc(n, sizeof *internal);
-	if (internal) {
-		for (size_t i = 0; i < n; i++) {
-			ath_obj *x = set[i];
-			for (uint32_t r = 0; r < x->m->nrels; r++) {
-				ath_relval *rv = &x->rels[r];
-				for (uint32_t j = 0; j < rv->n + rv->norig; j++) {
-					ath_obj *t = j < rv->n ? rv->items[j] : rv->orig[j - rv->n];
-					internal[t->wave]++;
-				}
-			}
-		}
-		for (size_t i = 0; i < n; i++)
-			if (set[i]->link_refs != internal[i])
-				garbage = false;
-		if (garbage) {
-			/* hold every member, cut the links, then release all */
-			for (size_t i = 0; i < n; i++)
-				set[i]->host_refs++;
-			for (size_t i = 0; i < n; i++)
-				ath_obj__expire(set[i], NULL, true);
-			for (size_t i = 0; i < n; i++)
-				set[i]->host_refs--;
-			for (size_t i = 0; i < n; i++)
-				ath_obj__maybe_release(set[i]);
-		}
-	}
-	ath__free(internal);
-	ath__free(set);
 }

@@ -8,6 +8,7 @@
 #define ATH_ORM_H
 
 #include <msgpack.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -99,6 +100,12 @@ struct ath_registry {
 	ath_mapper *mappers;
 	uint32_t nmappers;
 	ath_mapper **flush_order;      /* parents before children (M2O targets first) */
+	/* the cycle collector (gc.c): objects only other objects refer to, checked in batches */
+	pthread_mutex_t gc_lock;
+	ath_obj *suspects;
+	size_t nsuspects, gc_threshold;
+	uint32_t gc_epoch;
+	bool collecting;
 };
 
 void ath_registry__incref(ath_registry *r);
@@ -149,7 +156,10 @@ struct ath_obj {
 	bool just_inserted;            /* flush scratch: inserted by the flush running now */
 	bool has_key;
 	bool dirty;                    /* some column attribute changed since load/flush */
-	uint32_t mark;                 /* traversal epoch */
+	uint32_t mark;                 /* flush scratch */
+	uint32_t gc_mark, gc_index;    /* collector scratch */
+	bool suspect;                  /* on the registry's suspect list (gc_prev / gc_next) */
+	ath_obj *gc_prev, *gc_next;
 	ath_val *cur, *committed;      /* per prop; committed is set only for changed props */
 	uint8_t *modified;             /* per prop */
 	ath_relval *rels;              /* per relationship */
@@ -186,8 +196,17 @@ int ath_obj__make_key(ath_obj *o, ath_err *err);
 int ath_obj__pack_ref(msgpack_packer *pk, const ath_obj *o);
 /* Whether `o` is in `r`'s current content. */
 bool ath_relval__has(const ath_relval *rv, const ath_obj *o);
-/* For a detached object: free a cycle of objects only the cycle refers to. */
-void ath_obj__collect_cycle(ath_obj *o);
+/* Free the object now (its links dropped): for the release path and the collector. */
+void ath_obj__destroy(ath_obj *o);
+
+/* gc.c: objects that nothing but other objects' relationships holds may be garbage cycles
+ * (a user and its addresses, back_populates both ways). They are suspects; a trial deletion over
+ * the suspects and what they reach frees those not reachable from anything held (CPython's
+ * cycle collector), in batches, and in full when the caller frees the registry or a session is
+ * closed. */
+void ath_gc__suspect(ath_obj *o);
+void ath_gc__forget(ath_obj *o);
+void ath_gc__collect(ath_registry *reg);
 
 /* A growable array of objects (no references taken: callers that hold them count them). */
 typedef struct ath_objvec {
@@ -223,7 +242,6 @@ struct ath_session {
 	uint32_t nested;
 	ath_err failed;                /* the flush error PendingRollbackError reports */
 	int64_t rowcount;              /* of the latest statement the session ran for the caller */
-	uint32_t epoch;
 };
 
 int ath_objset__put(ath_objset *s, ath_obj *o);
@@ -259,8 +277,6 @@ void ath_session__expunge_all(ath_session *s);
 void ath_session__expire_all(ath_session *s);
 int ath_session__pin(ath_session *s, ath_obj *o);
 void ath_session__unpin_all(ath_session *s);
-/* Free unreachable clean objects (mark from host-held and strongly held ones through links). */
-void ath_session__collect(ath_session *s);
 
 /* flush.c */
 int ath_flush__run(ath_session *s, ath_err *err);

@@ -208,7 +208,8 @@ elements:;
 int ath_query__pack_expr(msgpack_packer *pk, const msgpack_object *e, const ath_registry *reg, ath_err *err)
 {
 	tctx t = { .reg = reg, .err = err };
-	return pack_obj(pk, e, &t);
+	int rc = pack_obj(pk, e, &t);
+	return rc < 0 && !err->code ? ath_err__oom(err) : rc;
 }
 
 /* ---- relationship comparisons (any, has, contains, == object) ------------------------------- */
@@ -1111,7 +1112,8 @@ typedef struct jgroup {
 	ath_obj *parent;
 	uint32_t join;
 	ath_objvec kids;
-	struct jgroup *next;
+	struct jgroup *next;           /* the parent's other groups (its scratch chain) */
+	struct jgroup *all;            /* every group of the statement */
 } jgroup;
 
 static bool all_nil(const unsigned char *const *vals, const uint32_t *lens, const ath_mapper *m, uint32_t base)
@@ -1217,15 +1219,8 @@ static int one_row(ath_session *s, const orm_plan *plan, const unsigned char *co
 			parent->host_refs++;
 			g->next = parent->scratch;
 			parent->scratch = g;
-			/* remember every group to finish them: a list through `groups` */
-			jgroup *holder = ath__calloc(1, sizeof *holder);
-			if (!holder) {
-				rc = ath_err__oom(err);
-				break;
-			}
-			holder->parent = (ath_obj *)g; /* the list node points at the group */
-			holder->next = *groups;
-			*groups = holder;
+			g->all = *groups;
+			*groups = g;
 		}
 		if (!rc && jo[j]) {
 			bool dup = false;
@@ -1267,8 +1262,8 @@ static int finish_groups(jgroup *groups, const orm_plan *plan, ath_err *err)
 {
 	int rc = 0;
 	while (groups) {
-		jgroup *holder = groups, *g = (jgroup *)holder->parent;
-		groups = holder->next;
+		jgroup *g = groups;
+		groups = g->all;
 		const ath_rel *r = plan->joins[g->join].rel;
 		if (!rc && !g->parent->rels[r->idx].loaded)
 			rc = ath_obj__rel_load(g->parent, r, g->kids.v, (uint32_t)g->kids.n, err);
@@ -1278,7 +1273,6 @@ static int finish_groups(jgroup *groups, const orm_plan *plan, ath_err *err)
 		list_free(&g->kids);
 		ath_obj__decref(g->parent);
 		ath__free(g);
-		ath__free(holder);
 	}
 	return rc;
 }
@@ -1314,6 +1308,8 @@ int ath_query__run(ath_buf *out, ath_session *s, const void *shape, size_t len, 
 	ath_wire__packer_init(&cp, &core);
 	tctx t = { .reg = s->reg, .s = s, .params = params, .plen = plen, .err = err };
 	rc = pack_statement(&cp, &root, &t, &plan);
+	if (rc < 0 && !err->code) /* a packer failed: the only way it fails is running out of memory */
+		rc = ath_err__oom(err);
 	msgpack_zone_destroy(&z);
 	ath_buf allp = ATH_BUF_INIT;
 	if (!rc && t.nextra) /* object comparisons added values: params + them */
@@ -1428,8 +1424,13 @@ int ath_query__run(ath_buf *out, ath_session *s, const void *shape, size_t len, 
 			rc = ath_err__oom(err);
 	}
 	ath_buf_dispose(&body);
-	if (rc)
+	if (rc) {
 		out->size = 0;
+		if (first && *first) { /* nothing is handed out on failure */
+			ath_obj__decref(*first);
+			*first = NULL;
+		}
+	}
 	return rc;
 }
 

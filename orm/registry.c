@@ -40,6 +40,7 @@ void ath_registry__decref(ath_registry *r)
 	if (!r || atomic_fetch_sub(&r->refs, 1) != 1)
 		return;
 	r->magic = ATH_MAGIC_DEAD;
+	pthread_mutex_destroy(&r->gc_lock);
 	if (r->md)
 		ath_metadata__decref(r->md);
 	msgpack_zone_destroy(&r->zone);
@@ -724,6 +725,7 @@ int ath_registry__create(ath_registry **out, const void *spec, size_t len, ath_e
 	if (!r)
 		return ath_err__oom(err);
 	atomic_init(&r->refs, 1);
+	pthread_mutex_init(&r->gc_lock, NULL);
 	ath_arena__init(&r->arena, 8192);
 	if (!msgpack_zone_init(&r->zone, 4096)) {
 		ath__free(r);

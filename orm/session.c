@@ -385,55 +385,14 @@ int ath_session__expunge(ath_session *s, ath_obj *o, ath_err *err)
 void ath_session__expunge_all(ath_session *s)
 {
 	ath_session__unpin_all(s);
-	ath_session__collect(s);
-	size_t n;
-	ath_obj **all = snapshot(s, &n);
-	if (!all)
-		return;
-	for (size_t i = 0; i < n; i++)
-		ath_session__detach(s, all[i]);
-	release_all(all, n);
-}
-
-/* Mark from what the host or the session holds, through relationships; free the rest. */
-void ath_session__collect(ath_session *s)
-{
-	uint32_t mark = ++s->epoch;
-	size_t n;
-	ath_obj **all = snapshot(s, &n);
-	if (!all)
-		return;
-	ath_obj **stack = ath__malloc(sizeof *stack * (n ? n : 1));
-	if (!stack) {
-		release_all(all, n);
-		return;
+	/* no allocation here: closing must work when memory has run out */
+	while (s->head) {
+		ath_obj *o = s->head;
+		o->host_refs++;
+		ath_session__detach(s, o);
+		ath_obj__decref(o); /* may free others too: the list is read afresh */
 	}
-	size_t top = 0;
-	for (size_t i = 0; i < n; i++) {
-		ath_obj *o = all[i];
-		if (o->host_refs > 1 || ath_obj__needs_session(o)) { /* > 1: snapshot() holds one */
-			o->mark = mark;
-			stack[top++] = o;
-		}
-	}
-	while (top) {
-		ath_obj *o = stack[--top];
-		for (uint32_t r = 0; r < o->m->nrels; r++) {
-			ath_relval *rv = &o->rels[r];
-			for (uint32_t j = 0; j < rv->n + rv->norig; j++) {
-				ath_obj *t = j < rv->n ? rv->items[j] : rv->orig[j - rv->n];
-				if (t->mark != mark && t->sess == s) {
-					t->mark = mark;
-					stack[top++] = t;
-				}
-			}
-		}
-	}
-	ath__free(stack);
-	for (size_t i = 0; i < n; i++)
-		if (all[i]->mark != mark)
-			ath_obj__expire(all[i], NULL, true); /* cuts the cycle; release_all frees them */
-	release_all(all, n);
+	ath_gc__collect(s->reg); /* what only cycles among the detached objects held */
 }
 
 /* ---- transactions ---------------------------------------------------------------------------- */

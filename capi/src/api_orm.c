@@ -21,8 +21,10 @@ ATH_EXTERN(int) ath_registry_create(ath_registry **out, const void *spec, size_t
 
 ATH_EXTERN(void) ath_registry_free(ath_registry *reg)
 {
-	if (reg && reg->magic == ATH_MAGIC_REGISTRY)
+	if (reg && reg->magic == ATH_MAGIC_REGISTRY) {
+		ath_gc__collect(reg); /* cycles of objects the caller let go of hold it too */
 		ath_registry__decref(reg);
+	}
 }
 
 ATH_EXTERN(const ath_metadata *) ath_registry_metadata(const ath_registry *reg)
