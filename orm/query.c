@@ -47,7 +47,44 @@ static const ath_mapper *mapper_of(mobj *name, const ath_registry *reg, ath_err 
 	return m;
 }
 
-/* ["attr", cls, name] / ["rel", cls, name]: the attribute index, or -1 (error set) */
+/* A class reference: "User" (its table) or ["aliased", "User", "u2"] (an alias of its table).
+ * *from is the name its columns are qualified with (the table's, or the alias, copied to `buf`). */
+static const ath_mapper *class_ref(mobj *o, const ath_registry *reg, const char **from, char *buf, size_t cap,
+				   ath_err *err)
+{
+	if (is_form(o, "aliased", 2)) {
+		const ath_mapper *m = mapper_of(&o->via.array.ptr[1], reg, err);
+		const char *alias = m ? cstr(&o->via.array.ptr[2], buf, cap) : NULL;
+		if (m && !alias) {
+			orm_error(err, "an aliased entity is [\"aliased\", class, name] with a name of at most %zu bytes", cap - 1);
+			return NULL;
+		}
+		if (from)
+			*from = alias;
+		return m;
+	}
+	const ath_mapper *m = mapper_of(o, reg, err);
+	if (m && from)
+		*from = m->table->name;
+	return m;
+}
+
+/* ["attr", cls, name] / ["rel", cls, name]: the attribute index, or -1 (error set); cls may be
+ * an ["aliased", ...] when `from` is given (then *from is the alias, in `buf`) */
+static int attr_of_from(mobj *o, const ath_registry *reg, const ath_mapper **m, const char **from, char *buf,
+			size_t cap, ath_err *err)
+{
+	*m = class_ref(&o->via.array.ptr[1], reg, from, buf, cap, err);
+	if (!*m)
+		return -1;
+	char nbuf[256];
+	const char *n = cstr(&o->via.array.ptr[2], nbuf, sizeof nbuf);
+	int a = n ? ath_mapper__attr(*m, n) : -1;
+	if (a < 0)
+		orm_error(err, "%s has no attribute '%s'", (*m)->name, n ? n : "?");
+	return a;
+}
+
 static int attr_of(mobj *o, const ath_registry *reg, const ath_mapper **m, ath_err *err)
 {
 	*m = mapper_of(&o->via.array.ptr[1], reg, err);
@@ -61,8 +98,8 @@ static int attr_of(mobj *o, const ath_registry *reg, const ath_mapper **m, ath_e
 	return a;
 }
 
-/* ON clause of a relationship join, from the owner table to the target table (M2O / O2M) */
-static int pack_rel_on(msgpack_packer *pk, const ath_rel *r)
+/* ON clause of a relationship join, from the owner (as `on`) to the target (as `tn`) (M2O / O2M) */
+static int pack_rel_on(msgpack_packer *pk, const ath_rel *r, const char *on, const char *tn)
 {
 	const ath_mapper *o = r->owner, *t = r->target;
 	int rc = 0;
@@ -70,22 +107,29 @@ static int pack_rel_on(msgpack_packer *pk, const ath_rel *r)
 		rc |= msgpack_pack_array(pk, r->npairs + 1) | ath_wire__pack_cstr(pk, "and");
 	for (uint32_t i = 0; i < r->npairs; i++)
 		rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
-		      ath_mp__col(pk, o->table->name, o->props[r->local[i]].col->name) |
-		      ath_mp__col(pk, t->table->name, t->props[r->remote[i]].col->name);
+		      ath_mp__col(pk, on, o->props[r->local[i]].col->name) | ath_mp__col(pk, tn, t->props[r->remote[i]].col->name);
 	return rc;
 }
 
-static int pack_sec_on(msgpack_packer *pk, const ath_mapper *m, const ath_table *sec, const uint32_t *props,
+/* mapper (as `mn`) = secondary, for a many-to-many join */
+static int pack_sec_on(msgpack_packer *pk, const ath_mapper *m, const char *mn, const ath_table *sec, const uint32_t *props,
 		       const ath_column **cols, uint32_t n)
 {
 	int rc = 0;
 	if (n > 1)
 		rc |= msgpack_pack_array(pk, n + 1) | ath_wire__pack_cstr(pk, "and");
 	for (uint32_t i = 0; i < n; i++)
-		rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
-		      ath_mp__col(pk, m->table->name, m->props[props[i]].col->name) |
+		rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") | ath_mp__col(pk, mn, m->props[props[i]].col->name) |
 		      ath_mp__col(pk, sec->name, cols[i]->name);
 	return rc;
+}
+
+/* a FROM item for a table, aliased when `name` is not the table's own */
+static int pack_table_as(msgpack_packer *pk, const ath_table *t, const char *name)
+{
+	if (strcmp(name, t->name) == 0)
+		return ath_mp__table(pk, t);
+	return msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "alias") | ath_mp__table(pk, t) | ath_wire__pack_cstr(pk, name);
 }
 
 /* Translation state: the registry, and for comparisons with objects the statement's params
@@ -105,17 +149,20 @@ typedef struct tctx {
 
 static int pack_obj(msgpack_packer *pk, mobj *o, tctx *t);
 
-/* ["join", left, ["rel", cls, name], on?, kind?] */
+/* ["join", left, ["rel", cls, name, target_alias?], on?, kind?]: cls may be ["aliased", cls,
+ * alias] (the owner side as that alias), and target_alias joins the target as an alias */
 static int pack_join(msgpack_packer *pk, mobj *o, tctx *t)
 {
 	const ath_registry *reg = t->reg;
 	ath_err *err = t->err;
 	mobj *a = o->via.array.ptr;
 	uint32_t n = o->via.array.size;
-	if (n < 4 || !is_form(&a[2], "rel", 2))
+	if (n < 4 || !(is_form(&a[2], "rel", 2) || is_form(&a[2], "rel", 3)))
 		return -2; /* not a relationship join */
 	const ath_mapper *m;
-	int at = attr_of(&a[2], reg, &m, err);
+	const char *on;
+	char obuf[72], tbuf[72];
+	int at = attr_of_from(&a[2], reg, &m, &on, obuf, sizeof obuf, err);
 	if (at < 0)
 		return ATH_EINVALID;
 	if ((uint32_t)at < m->nprops)
@@ -124,6 +171,11 @@ static int pack_join(msgpack_packer *pk, mobj *o, tctx *t)
 	if (a[3].type != MSGPACK_OBJECT_NIL)
 		return orm_error(err, "a join along %s.%s takes its ON clause from the relationship (give nil)", m->name,
 				 r->name);
+	const char *tn = r->target->table->name;
+	if (a[2].via.array.size == 4 && !(tn = cstr(&a[2].via.array.ptr[3], tbuf, sizeof tbuf)))
+		return orm_error(err, "[\"rel\", cls, name, alias]: the alias is a name of at most %zu bytes", sizeof tbuf - 1);
+	if (r->target == r->owner && strcmp(on, tn) == 0)
+		return orm_error(err, "a join along the self-referential %s.%s needs an alias for one side", m->name, r->name);
 	mobj *kind = n > 4 ? &a[4] : NULL;
 	int rc = 0;
 	if (r->dir == ATH_REL_M2M) {
@@ -133,16 +185,16 @@ static int pack_join(msgpack_packer *pk, mobj *o, tctx *t)
 		if (pack_obj(pk, &a[1], t))
 			return err->code ? err->code : ath_err__oom(err);
 		rc |= ath_mp__table(pk, r->secondary) |
-		      pack_sec_on(pk, r->owner, r->secondary, r->sec_local_prop, r->sec_local_col, r->nsec_local);
+		      pack_sec_on(pk, r->owner, on, r->secondary, r->sec_local_prop, r->sec_local_col, r->nsec_local);
 		if (kind)
 			rc |= msgpack_pack_object(pk, *kind);
-		rc |= ath_mp__table(pk, r->target->table) |
-		      pack_sec_on(pk, r->target, r->secondary, r->sec_remote_prop, r->sec_remote_col, r->nsec_remote);
+		rc |= pack_table_as(pk, r->target->table, tn) |
+		      pack_sec_on(pk, r->target, tn, r->secondary, r->sec_remote_prop, r->sec_remote_col, r->nsec_remote);
 	} else {
 		rc |= msgpack_pack_array(pk, kind ? 5 : 4) | ath_wire__pack_cstr(pk, "join");
 		if (pack_obj(pk, &a[1], t))
 			return err->code ? err->code : ath_err__oom(err);
-		rc |= ath_mp__table(pk, r->target->table) | pack_rel_on(pk, r);
+		rc |= pack_table_as(pk, r->target->table, tn) | pack_rel_on(pk, r, on, tn);
 	}
 	if (kind)
 		rc |= msgpack_pack_object(pk, *kind);
@@ -151,6 +203,9 @@ static int pack_join(msgpack_packer *pk, mobj *o, tctx *t)
 
 /* Any value, with ORM references translated. */
 static int pack_rel_compare(msgpack_packer *pk, mobj *o, tctx *t);
+
+/* ["entity", cls] or ["aliased", cls, name] in a select's columns: loaded as objects */
+static bool is_entity(mobj *c) { return is_form(c, "entity", 1) || is_form(c, "aliased", 2); }
 
 static int pack_obj(msgpack_packer *pk, mobj *o, tctx *t)
 {
@@ -172,13 +227,23 @@ static int pack_obj(msgpack_packer *pk, mobj *o, tctx *t)
 		goto elements; /* a list of expressions */
 	if (is_form(o, "attr", 2)) {
 		const ath_mapper *m;
-		int at = attr_of(o, reg, &m, err);
+		const char *from;
+		char fbuf[72];
+		int at = attr_of_from(o, reg, &m, &from, fbuf, sizeof fbuf, err);
 		if (at < 0)
 			return ATH_EINVALID;
 		if ((uint32_t)at >= m->nprops)
 			return orm_error(err, "%s.%s is a relationship: compare objects or join along it instead", m->name,
 					 m->rels[at - (int)m->nprops].name);
-		return ath_mp__col(pk, m->table->name, m->props[at].col->name) ? ath_err__oom(err) : 0;
+		return ath_mp__col(pk, from, m->props[at].col->name) ? ath_err__oom(err) : 0;
+	}
+	if (is_form(o, "aliased", 2)) { /* as a FROM item: the aliased table */
+		const char *from;
+		char fbuf[72];
+		const ath_mapper *m = class_ref(o, reg, &from, fbuf, sizeof fbuf, err);
+		if (!m)
+			return ATH_EINVALID;
+		return pack_table_as(pk, m->table, from) ? ath_err__oom(err) : 0;
 	}
 	if (is_form(o, "entity", 1)) {
 		/* outside a columns list (FROM items): the mapped table */
@@ -189,10 +254,9 @@ static int pack_obj(msgpack_packer *pk, mobj *o, tctx *t)
 	}
 	if (o->via.array.size >= 2 && is_form(&a[1], "rel", 2) && !str_is(&a[0], "join"))
 		return pack_rel_compare(pk, o, t);
-	if (str_is(&a[0], "rel") || str_is(&a[0], "aliased"))
+	if (str_is(&a[0], "rel"))
 		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-				    "[\"%.*s\", ...] is supported only as the right side of a join yet",
-				    (int)a[0].via.str.size, a[0].via.str.ptr);
+				    "[\"rel\", ...] is supported only as the right side of a join or in a comparison");
 	if (str_is(&a[0], "join")) {
 		int rc = pack_join(pk, o, t);
 		if (rc != -2)
@@ -434,6 +498,7 @@ typedef struct orm_plan {
 		const ath_mapper *m;
 		uint32_t col, ncols;
 		bool *cols;            /* which props are selected (defer / undefer / load_only) */
+		char from[72];         /* its columns' qualifier: the table, or the alias of ["aliased", ...] */
 	} ent[MAX_ENTITIES];
 	uint32_t njoins;
 	join_plan joins[MAX_JOINS];
@@ -662,13 +727,18 @@ static int plan_statement(mobj *st, const ath_registry *reg, orm_plan *plan, ath
 	mobj *cols = plan->columns;
 	for (uint32_t i = 0; cols && cols->type == MSGPACK_OBJECT_ARRAY && i < cols->via.array.size; i++) {
 		mobj *c = &cols->via.array.ptr[i];
-		if (!is_form(c, "entity", 1))
+		if (!is_entity(c))
 			continue;
-		const ath_mapper *m = mapper_of(&c->via.array.ptr[1], reg, err);
-		if (!m)
-			return ATH_EINVALID;
 		if (plan->nent == MAX_ENTITIES)
 			return orm_error(err, "more than %d entities in one select", MAX_ENTITIES);
+		const char *from;
+		char *fbuf = plan->ent[plan->nent].from;
+		const ath_mapper *m = is_form(c, "entity", 1) ? mapper_of(&c->via.array.ptr[1], reg, err)
+							   : class_ref(c, reg, &from, fbuf, sizeof plan->ent[0].from, err);
+		if (!m)
+			return ATH_EINVALID;
+		if (is_form(c, "entity", 1))
+			snprintf(fbuf, sizeof plan->ent[0].from, "%s", m->table->name);
 		bool *mask = ath__malloc(m->nprops ? m->nprops : 1);
 		if (!mask)
 			return ath_err__oom(err);
@@ -716,7 +786,7 @@ static int plan_statement(mobj *st, const ath_registry *reg, orm_plan *plan, ath
 	/* the result's column layout */
 	uint32_t n = 0;
 	for (uint32_t i = 0, e = 0; cols && cols->type == MSGPACK_OBJECT_ARRAY && i < cols->via.array.size; i++) {
-		if (is_form(&cols->via.array.ptr[i], "entity", 1)) {
+		if (is_entity(&cols->via.array.ptr[i])) {
 			plan->ent[e].col = n;
 			plan->ent[e].ncols = ncols_of(plan->ent[e].m, plan->ent[e].cols);
 			n += plan->ent[e++].ncols;
@@ -733,7 +803,7 @@ static int plan_statement(mobj *st, const ath_registry *reg, orm_plan *plan, ath
 
 static const char *parent_name(const orm_plan *plan, int parent)
 {
-	return parent >= 0 ? plan->ent[parent].m->table->name : plan->joins[-1 - parent].alias;
+	return parent >= 0 ? plan->ent[parent].from : plan->joins[-1 - parent].alias;
 }
 
 static int pack_alias(msgpack_packer *pk, const ath_table *t, const char *alias)
@@ -773,7 +843,7 @@ static int pack_entity_from(msgpack_packer *pk, const orm_plan *plan, uint32_t e
 	int rc = 0;
 	for (uint32_t k = 0; k < depth; k++)
 		rc |= msgpack_pack_array(pk, 5) | ath_wire__pack_cstr(pk, "join");
-	rc |= ath_mp__table(pk, plan->ent[e].m->table);
+	rc |= pack_table_as(pk, plan->ent[e].m->table, plan->ent[e].from);
 	for (uint32_t k = 0; k < n; k++) {
 		const join_plan *j = &plan->joins[list[k]];
 		const ath_rel *r = j->rel;
@@ -816,7 +886,7 @@ static bool has_joins(const orm_plan *plan, uint32_t e)
 	return false;
 }
 
-/* the entity whose table a FROM item names, or -1 */
+/* the entity a FROM item stands for (by the name its columns are qualified with), or -1 */
 static int from_entity(mobj *item, const orm_plan *plan, const ath_registry *reg)
 {
 	char buf[256];
@@ -825,10 +895,12 @@ static int from_entity(mobj *item, const orm_plan *plan, const ath_registry *reg
 		const char *cls = cstr(&item->via.array.ptr[1], buf, sizeof buf);
 		const ath_mapper *m = cls ? ath_registry__mapper(reg, cls) : NULL;
 		name = m ? m->table->name : NULL;
-	} else if (is_form(item, "table", 1))
+	} else if (is_form(item, "aliased", 2))
+		name = cstr(&item->via.array.ptr[2], buf, sizeof buf);
+	else if (is_form(item, "table", 1))
 		name = cstr(&item->via.array.ptr[1], buf, sizeof buf);
 	for (uint32_t e = 0; name && e < plan->nent; e++)
-		if (strcmp(plan->ent[e].m->table->name, name) == 0)
+		if (strcmp(plan->ent[e].from, name) == 0)
 			return (int)e;
 	return -1;
 }
@@ -841,11 +913,11 @@ static int pack_columns(msgpack_packer *pk, mobj *cols, tctx *t, const orm_plan 
 	int rc = msgpack_pack_array(pk, plan->ncols_out);
 	for (uint32_t i = 0, e = 0; i < cols->via.array.size && !rc; i++) {
 		mobj *c = &cols->via.array.ptr[i];
-		if (is_form(c, "entity", 1)) {
+		if (is_entity(c)) {
 			const ath_mapper *m = plan->ent[e].m;
 			for (uint32_t j = 0; j < m->nprops && !rc; j++)
 				if (plan->ent[e].cols[j])
-					rc = ath_mp__col(pk, m->table->name, m->props[j].col->name);
+					rc = ath_mp__col(pk, plan->ent[e].from, m->props[j].col->name);
 			e++;
 			if (rc)
 				return ath_err__oom(err);

@@ -502,6 +502,27 @@ static void test_self_referential(void)
 	CHECK_INT(4, nsql - before); /* root, children, grandchildren, (none below) */
 	size_t n = 0;
 	SQL_COUNT(0, CHECK(ath_obj_related_count(&n, r[0], "children") == ATH_OK && n == 2));
+	/* aliased entities: the children of "root" through a self-join, and (child, parent) rows */
+	ath_obj *kids[4];
+	CHECK_INT(2, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"Node\"]], \"from\": [[\"join\", [\"entity\", \"Node\"], "
+			      "[\"rel\", \"Node\", \"parent\", \"p\"], null]], \"where\": [\"=\", [\"attr\", [\"aliased\", \"Node\", \"p\"], \"name\"], "
+			      "[\"bind\", 0]], \"order_by\": [[\"attr\", \"Node\", \"name\"]]}", "[\"root\"]", kids, 4, 0));
+	CHECK_CONTAINS(last_sql[0], "FROM nodes JOIN nodes AS p ON nodes.parent_id = p.id WHERE p.name = ");
+	CHECK_GET("\"child1\"", kids[0], "name");
+	free_objs(kids, 2);
+	ath_buf sh = mp("{\"k\": \"select\", \"columns\": [[\"entity\", \"Node\"], [\"aliased\", \"Node\", \"p\"]], "
+			"\"from\": [[\"join\", [\"entity\", \"Node\"], [\"rel\", \"Node\", \"parent\", \"p\"], null]], "
+			"\"where\": [\"=\", [\"attr\", \"Node\", \"name\"], [\"lit\", \"subchild1\"]]}"), pair = ATH_BUF_INIT;
+	CHECK(ath_session_execute(&pair, s, sh.ptr, sh.size, NULL, 0, ATH_ROWS_ONE) == ATH_OK);
+	char *pj = as_json(pair.ptr, pair.size);
+	CHECK_CONTAINS(pj, "[[{\"$ext\":1,"); /* a row of two object references */
+	CHECK(strstr(pj, "},{\"$ext\":1,") != NULL);
+	free(pj);
+	ath_buf_dispose(&pair);
+	mp_free(&sh);
+	CHECK_INT((size_t)-1, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"Node\"]], \"from\": [[\"join\", [\"entity\", \"Node\"], "
+				       "[\"rel\", \"Node\", \"parent\"], null]]}", NULL, kids, 4, 0));
+	CHECK_CONTAINS(ath_error_last()->message, "needs an alias for one side");
 	CHECK(ath_session_delete(s, r[0]) == ATH_OK); /* cascade all: the whole tree */
 	CHECK_INT(ATH_OK, ath_session_commit(s));
 	CHECK_DB("[[0]]", "{\"k\": \"select\", \"columns\": [[\"fn\", \"count\", []]], \"from\": [[\"table\", \"nodes\"]]}");
