@@ -507,7 +507,7 @@ static void test_self_referential(void)
 	CHECK_INT(2, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"Node\"]], \"from\": [[\"join\", [\"entity\", \"Node\"], "
 			      "[\"rel\", \"Node\", \"parent\", \"p\"], null]], \"where\": [\"=\", [\"attr\", [\"aliased\", \"Node\", \"p\"], \"name\"], "
 			      "[\"bind\", 0]], \"order_by\": [[\"attr\", \"Node\", \"name\"]]}", "[\"root\"]", kids, 4, 0));
-	CHECK_CONTAINS(last_sql[0], "FROM nodes JOIN nodes AS p ON nodes.parent_id = p.id WHERE p.name = ");
+	CHECK_CONTAINS(last_sql[0], " JOIN nodes AS p ON nodes.parent_id = p.id WHERE p.name = "); /* INNER JOIN on MySQL */
 	CHECK_GET("\"child1\"", kids[0], "name");
 	free_objs(kids, 2);
 	ath_buf sh = mp("{\"k\": \"select\", \"columns\": [[\"entity\", \"Node\"], [\"aliased\", \"Node\", \"p\"]], "
