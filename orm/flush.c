@@ -275,6 +275,10 @@ static int insert_objs(flush *f, ath_obj **objs, size_t n)
 		if (o->m->version_prop >= 0 && (!o->cur[o->m->version_prop].p || ath_val__is_nil(&o->cur[o->m->version_prop])))
 			if ((rc = ath_obj__set_prop(o, (uint32_t)o->m->version_prop, &one, 1, true, f->err)))
 				return rc;
+		if (o->m->identity_len && !o->cur[o->m->root->poly_prop].p) /* the discriminator */
+			if ((rc = ath_obj__set_prop(o, (uint32_t)o->m->root->poly_prop, o->m->identity, o->m->identity_len, true,
+						    f->err)))
+				return rc;
 	}
 	/* stable partition into runs of the same column set (SQLAlchemy groups by the keys present) */
 	size_t i = 0;

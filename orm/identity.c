@@ -18,9 +18,10 @@ static uint64_t mix(uint64_t x)
 	return x ^ (x >> 31);
 }
 
+/* keyed by the hierarchy's base: an Engineer is found as an Employee too */
 static uint64_t key_hash(const ath_mapper *m, const void *key, size_t len)
 {
-	uint64_t h = 0xcbf29ce484222325ull ^ m->idx;
+	uint64_t h = 0xcbf29ce484222325ull ^ m->root->idx;
 	const unsigned char *p = key;
 	for (size_t i = 0; i < len; i++)
 		h = (h ^ p[i]) * 0x100000001b3ull;
@@ -107,7 +108,7 @@ ath_obj *ath_objset__by_key(const ath_objset *s, const ath_mapper *m, const void
 	uint32_t j = (uint32_t)key_hash(m, key, len) & (s->cap - 1);
 	while (s->slots[j]) {
 		ath_obj *o = s->slots[j];
-		if (o != TOMB && o->m == m && o->key.len == len && memcmp(o->key.p, key, len) == 0)
+		if (o != TOMB && o->m->root == m->root && o->key.len == len && memcmp(o->key.p, key, len) == 0)
 			return o;
 		j = (j + 1) & (s->cap - 1);
 	}

@@ -122,6 +122,22 @@ int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const
 					    "a row of %s has a NULL primary key column '%s'", m->name,
 					    m->props[m->pk[i]].name);
 	}
+	if (m->root->poly_prop >= 0) {
+		/* single-table inheritance: the row's discriminator says which class it is */
+		int pos = row_pos(m, cols, (uint32_t)m->root->poly_prop);
+		const ath_mapper *found = NULL;
+		for (uint32_t i = 0; pos >= 0 && i < s->reg->nmappers && !found; i++) {
+			const ath_mapper *x = &s->reg->mappers[i];
+			if (x->root == m->root && x->identity_len == lens[pos] && memcmp(x->identity, vals[pos], lens[pos]) == 0)
+				found = x;
+		}
+		if (found)
+			m = found;
+		else if (pos >= 0 && !(lens[pos] == 1 && vals[pos][0] == 0xc0))
+			return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
+					    "No such polymorphic_identity in the %s hierarchy (a row of table '%s')", m->root->name,
+					    m->table->name);
+	}
 	ath_buf key = ATH_BUF_INIT;
 	if (build_key(&key, m, kv, kl) < 0) {
 		ath_buf_dispose(&key);
@@ -305,6 +321,9 @@ static int pack_rel_select(msgpack_packer *sp, const ath_rel *r, const ath_regis
 	uint32_t n = r->dir == ATH_REL_M2M ? r->nsec_local : r->npairs;
 	const char *ct = r->dir == ATH_REL_M2M ? r->secondary->name : tt;
 	prc |= ath_mp__key(sp, "where");
+	bool poly = ath_mapper__filtered(t);
+	if (poly)
+		prc |= msgpack_pack_array(sp, 3) | ath_wire__pack_cstr(sp, "and");
 	if (in_list) {
 		prc |= msgpack_pack_array(sp, 3) | ath_wire__pack_cstr(sp, "in");
 		if (n > 1)
@@ -321,6 +340,8 @@ static int pack_rel_select(msgpack_packer *sp, const ath_rel *r, const ath_regis
 	}
 	if (in_list)
 		prc |= msgpack_pack_array(sp, 2) | ath_wire__pack_cstr(sp, "expanding") | msgpack_pack_uint32(sp, 0);
+	if (poly)
+		prc |= ath_mp__poly_criterion(sp, reg, t, tt);
 	if (prc)
 		return ath_err__oom(err);
 	if (r->order_by) {

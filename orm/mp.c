@@ -144,3 +144,20 @@ int ath_mp__mapper_columns(msgpack_packer *pk, const ath_mapper *m, const char *
 			rc |= ath_mp__col(pk, from, m->props[i].col->name);
 	return rc;
 }
+
+int ath_mp__poly_criterion(msgpack_packer *pk, const ath_registry *reg, const ath_mapper *m, const char *from)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < reg->nmappers; i++)
+		n += ath_mapper__isa(&reg->mappers[i], m) && reg->mappers[i].identity_len;
+	const char *col = m->props[m->root->poly_prop].col->name;
+	int rc = msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "in") | ath_mp__col(pk, from, col) |
+		 msgpack_pack_array(pk, n + 1) | ath_wire__pack_cstr(pk, "tuple");
+	for (uint32_t i = 0; i < reg->nmappers; i++) {
+		const ath_mapper *x = &reg->mappers[i];
+		if (ath_mapper__isa(x, m) && x->identity_len)
+			rc |= msgpack_pack_array(pk, 2) | ath_wire__pack_cstr(pk, "lit") |
+			      ath_wire__buf_write(pk->data, (const char *)x->identity, x->identity_len);
+	}
+	return rc;
+}

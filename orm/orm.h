@@ -88,7 +88,28 @@ struct ath_mapper {
 	bool eager_defaults;
 	uint32_t order;                /* position in the flush order (parents first) */
 	bool self_ref;                 /* has a M2O/O2M to itself: rows are ordered within the mapper */
+	/* single-table inheritance: the class it inherits (NULL for a base), the hierarchy's base
+	 * (itself for a base), the discriminator prop (polymorphic_on, -1 = none; the base's) and
+	 * this class's polymorphic_identity (packed msgpack; len 0 = none) */
+	const ath_mapper *parent, *root;
+	int32_t poly_prop;
+	const unsigned char *identity;
+	uint32_t identity_len;
+	const msgpack_object *identity_obj;
+	uint32_t ninherited;           /* relationships copied from the parent (first in rels) */
 };
+
+/* Whether `m` is `base` or inherits from it. */
+static inline bool ath_mapper__isa(const ath_mapper *m, const ath_mapper *base)
+{
+	for (; m; m = m->parent)
+		if (m == base)
+			return true;
+	return false;
+}
+
+/* Whether loading `m` needs the discriminator criterion (a subclass in a hierarchy with polymorphic_on). */
+static inline bool ath_mapper__filtered(const ath_mapper *m) { return m->parent && m->root->poly_prop >= 0; }
 
 struct ath_registry {
 	uint32_t magic;
@@ -354,6 +375,8 @@ int ath_mp__table(msgpack_packer *pk, const ath_table *t);
 int ath_mp__where_eq(msgpack_packer *pk, const char *table, const ath_column *const *cols, uint32_t n, uint32_t base);
 /* the select columns list of a mapper's non-deferred props */
 int ath_mp__mapper_columns(msgpack_packer *pk, const ath_mapper *m, const char *from);
+/* the discriminator criterion of a subclass: `from.type IN (identities of m and its subclasses)` */
+int ath_mp__poly_criterion(msgpack_packer *pk, const ath_registry *reg, const ath_mapper *m, const char *from);
 uint32_t ath_mapper__nloaded(const ath_mapper *m);
 
 #endif

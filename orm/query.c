@@ -320,7 +320,7 @@ static ath_obj *param_obj(tctx *t, mobj *bind, const ath_mapper *want)
 			id = id << 8 | (unsigned char)v->via.ext.ptr[k];
 		o = ath_objset__by_id(&t->s->by_id, id);
 	}
-	if (!o || o->m != want) {
+	if (!o || !ath_mapper__isa(o->m, want)) {
 		orm_error(t->err, "parameter %llu must be a reference to a %s object of this session",
 			  (unsigned long long)bind->via.array.ptr[1].via.u64, want->name);
 		return NULL;
@@ -1048,16 +1048,25 @@ static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 	if (rc || plan->bulk)
 		return rc;
 	bool add_from = is_select && plan->njoins && !plan->from;
-	uint32_t keep = add_from;
+	/* subclass entities of single-table inheritance: the discriminator criterion joins the WHERE */
+	uint32_t npoly = 0;
+	bool has_where = false;
+	for (uint32_t e = 0; is_select && e < plan->nent; e++)
+		npoly += ath_mapper__filtered(plan->ent[e].m);
+	for (uint32_t i = 0; i < st->via.map.size; i++)
+		has_where |= str_is(&st->via.map.ptr[i].key, "where") && st->via.map.ptr[i].val.type != MSGPACK_OBJECT_NIL;
+	uint32_t keep = add_from + (npoly && !has_where);
 	for (uint32_t i = 0; i < st->via.map.size; i++) {
 		mobj *k = &st->via.map.ptr[i].key;
-		keep += !(str_is(k, "options") || str_is(k, "execution_options") || str_is(k, "synchronize_session"));
+		keep += !(str_is(k, "options") || str_is(k, "execution_options") || str_is(k, "synchronize_session") ||
+			  (npoly && !has_where && str_is(k, "where")));
 	}
 	rc = msgpack_pack_map(pk, keep);
 	for (uint32_t i = 0; i < st->via.map.size && !rc; i++) {
 		mobj *k = &st->via.map.ptr[i].key, *v = &st->via.map.ptr[i].val;
-		if (str_is(k, "options") || str_is(k, "execution_options") || str_is(k, "synchronize_session"))
-			continue;
+		if (str_is(k, "options") || str_is(k, "execution_options") || str_is(k, "synchronize_session") ||
+		    (npoly && !has_where && str_is(k, "where")))
+			continue; /* a nil WHERE gives way to the discriminator's */
 		if (msgpack_pack_object(pk, *k))
 			rc = ath_err__oom(err);
 		else if (plan->dml && str_is(k, "set"))
@@ -1079,6 +1088,11 @@ static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 			plan->where_off = ((ath_buf *)pk->data)->size;
 			rc = pack_obj(pk, v, t);
 			plan->where_len = ((ath_buf *)pk->data)->size - plan->where_off;
+		} else if (npoly && str_is(k, "where") && v->type != MSGPACK_OBJECT_NIL) {
+			rc = msgpack_pack_array(pk, npoly + 2) | ath_wire__pack_cstr(pk, "and") ? ath_err__oom(err) : pack_obj(pk, v, t);
+			for (uint32_t e = 0; e < plan->nent && !rc; e++)
+				if (ath_mapper__filtered(plan->ent[e].m))
+					rc = ath_mp__poly_criterion(pk, reg, plan->ent[e].m, plan->ent[e].from) ? ath_err__oom(err) : 0;
 		} else if (is_select && str_is(k, "columns"))
 			rc = pack_columns(pk, v, t, plan);
 		else if (is_select && str_is(k, "from") && plan->njoins)
@@ -1088,6 +1102,13 @@ static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 	}
 	if (!rc && add_from)
 		rc = ath_mp__key(pk, "from") ? ath_err__oom(err) : pack_from(pk, t, plan);
+	if (!rc && npoly && !has_where) {
+		rc = ath_mp__key(pk, "where") | (npoly > 1 ? msgpack_pack_array(pk, npoly + 1) | ath_wire__pack_cstr(pk, "and") : 0)
+			     ? ath_err__oom(err) : 0;
+		for (uint32_t e = 0; e < plan->nent && !rc; e++)
+			if (ath_mapper__filtered(plan->ent[e].m))
+				rc = ath_mp__poly_criterion(pk, reg, plan->ent[e].m, plan->ent[e].from) ? ath_err__oom(err) : 0;
+	}
 	if (!rc && !is_select)
 		for (uint32_t i = 0; i < st->via.map.size && !rc; i++)
 			if (str_is(&st->via.map.ptr[i].key, "options") || str_is(&st->via.map.ptr[i].key, "execution_options"))

@@ -80,8 +80,9 @@ static int prop_of_column(const ath_mapper *m, const ath_column *c)
 
 /* what the first pass keeps of a class until every mapper exists */
 typedef struct cls_spec {
-	mobj *properties, *relationships;
-	const char *version_id;
+	mobj *properties, *relationships, *identity;
+	const char *version_id, *table, *inherits, *poly_on;
+	bool table_given, ready;
 } cls_spec;
 
 /* "properties": {"attr": {"column": c, "deferred": b}} — renames and deferral of column attributes */
@@ -434,17 +435,26 @@ static int decode_rel(dec *d, ath_registry *reg, ath_rel *r, mobj *o, rel_spec *
 
 static int configure_rels(dec *d, ath_registry *reg, ath_mapper *m, mobj *o)
 {
-	if (!o || o->type == MSGPACK_OBJECT_NIL)
-		return 0;
-	if (o->type != MSGPACK_OBJECT_MAP)
+	if (o && o->type != MSGPACK_OBJECT_NIL && o->type != MSGPACK_OBJECT_MAP)
 		return fail(d, "relationships must be a map, not %s", type_name(o));
-	m->nrels = o->via.map.size;
+	uint32_t own = o && o->type == MSGPACK_OBJECT_MAP ? o->via.map.size : 0;
+	/* a subclass has its parent's relationships first, at the same indexes */
+	uint32_t inh = m->parent ? m->parent->nrels : 0;
+	m->ninherited = inh;
+	m->nrels = inh + own;
 	m->rels = ath_arena__zalloc(d->arena, sizeof *m->rels * (m->nrels ? m->nrels : 1));
-	rel_spec *specs = ath_arena__zalloc(d->arena, sizeof *specs * (m->nrels ? m->nrels : 1));
+	rel_spec *specs = ath_arena__zalloc(d->arena, sizeof *specs * (own ? own : 1));
 	if (!m->rels || !specs)
 		return oom(d);
-	FOR_MAP(o, i, k, v)
+	for (uint32_t i = 0; i < inh; i++) {
+		m->rels[i] = m->parent->rels[i];
+		m->rels[i].owner = m;
+	}
+	if (!own)
+		return 0;
+	FOR_MAP(o, i0, k, v)
 	{
+		uint32_t i = inh + i0;
 		ath_rel *r = &m->rels[i];
 		r->idx = i;
 		r->owner = m;
@@ -456,22 +466,22 @@ static int configure_rels(dec *d, ath_registry *reg, ath_mapper *m, mobj *o)
 			if (strcmp(m->rels[j].name, r->name) == 0)
 				rc = cfg_error(d, "%s.%s: relationship given twice", m->name, r->name);
 		if (!rc)
-			rc = decode_rel(d, reg, r, v, &specs[i]);
+			rc = decode_rel(d, reg, r, v, &specs[i0]);
 		if (rc)
 			return rc;
-		r->target = (ath_mapper *)ath_registry__mapper(reg, specs[i].target);
+		r->target = (ath_mapper *)ath_registry__mapper(reg, specs[i0].target);
 		if (!r->target)
-			return cfg_error(d, "%s.%s: target class '%s' is not mapped", m->name, r->name, specs[i].target);
-		if ((rc = configure_join(d, reg, r, &specs[i])))
+			return cfg_error(d, "%s.%s: target class '%s' is not mapped", m->name, r->name, specs[i0].target);
+		if ((rc = configure_join(d, reg, r, &specs[i0])))
 			return rc;
-		r->uselist = specs[i].uselist >= 0 ? specs[i].uselist : r->dir != ATH_REL_M2O;
+		r->uselist = specs[i0].uselist >= 0 ? specs[i0].uselist : r->dir != ATH_REL_M2O;
 		if (r->dir == ATH_REL_M2O && r->uselist)
 			return cfg_error(d, "%s.%s: a many-to-one relationship cannot be a list", m->name, r->name);
 		if ((r->cascade & ATH_CASCADE_DELETE_ORPHAN) && r->dir == ATH_REL_M2O)
 			return cfg_error(d, "%s.%s: delete-orphan cascade is normally configured only on the \"one\" "
 					    "side of a one-to-many relationship",
 					 m->name, r->name);
-		r->back_name = specs[i].back;
+		r->back_name = specs[i0].back;
 		path_pop(d);
 	}
 	return 0;
@@ -495,10 +505,10 @@ static int check_back(dec *d, ath_registry *reg)
 			bool dir_ok = (r->dir == ATH_REL_M2M && b->dir == ATH_REL_M2M) ||
 				      (r->dir == ATH_REL_M2O && b->dir == ATH_REL_O2M) ||
 				      (r->dir == ATH_REL_O2M && b->dir == ATH_REL_M2O);
-			if (b->target != m || !dir_ok || (b->back_name && strcmp(b->back_name, r->name) != 0))
+			if (!ath_mapper__isa(m, b->target) || !dir_ok || (b->back_name && strcmp(b->back_name, r->name) != 0))
 				return cfg_error(d, "%s.%s: back_populates '%s' does not mirror it (%s.%s %s)", m->name,
 						 r->name, r->back_name, r->target->name, b->name,
-						 b->target != m ? "targets another class"
+						 !ath_mapper__isa(m, b->target) ? "targets another class"
 						 : !dir_ok      ? "has an incompatible direction"
 								: "populates another relationship");
 			r->back = b;
@@ -567,6 +577,107 @@ static int flush_order(dec *d, ath_registry *reg)
 	return 0;
 }
 
+/* A class's table, props and keys: its own table, or (single-table inheritance) its parent's,
+ * with the discriminator. */
+static int setup_mapper(dec *d, ath_registry *reg, ath_mapper *m, ath_mapper *parent, cls_spec *cs)
+{
+	int rc;
+	if (parent) {
+		if (cs->table && strcmp(cs->table, parent->table->name) != 0)
+			return ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+					    "%s: joined-table inheritance (its own table '%s') is not supported yet; single-table "
+					    "inheritance has \"table\": null",
+					    m->name, cs->table);
+		if (cs->poly_on)
+			return cfg_error(d, "%s: polymorphic_on belongs to the base class %s", m->name, parent->root->name);
+		m->parent = parent;
+		m->root = parent->root;
+		m->table = parent->table;
+		m->nprops = parent->nprops;
+		m->props = ath_arena__alloc(d->arena, sizeof *m->props * m->nprops);
+		if (!m->props)
+			return oom(d);
+		memcpy(m->props, parent->props, sizeof *m->props * m->nprops);
+		m->npk = parent->npk;
+		m->pk = parent->pk;
+		m->version_prop = parent->version_prop;
+		m->poly_prop = parent->poly_prop;
+		m->eager_defaults |= parent->eager_defaults;
+	} else {
+		if (!cs->table)
+			return cfg_error(d, "%s: a class needs a \"table\"", m->name);
+		m->root = m;
+		m->table = ath_metadata__table(reg->md, NULL, cs->table);
+		if (!m->table)
+			return cfg_error(d, "%s: table '%s' is not in the metadata", m->name, cs->table);
+		if (!m->table->pk || !m->table->pk->ncolumns)
+			return cfg_error(d, "%s: Mapper could not assemble any primary key columns for mapped table '%s'",
+					 m->name, cs->table);
+		m->nprops = m->table->ncolumns;
+		m->props = ath_arena__zalloc(d->arena, sizeof *m->props * m->nprops);
+		m->npk = m->table->pk->ncolumns;
+		m->pk = ath_arena__alloc(d->arena, sizeof *m->pk * m->npk);
+		if (!m->props || !m->pk)
+			return oom(d);
+		for (uint32_t j = 0; j < m->nprops; j++) {
+			m->props[j].col = &m->table->columns[j];
+			m->props[j].name = m->table->columns[j].name;
+		}
+		for (uint32_t j = 0; j < m->npk; j++)
+			m->pk[j] = m->table->pk->columns[j]->pos;
+		if (cs->poly_on) {
+			const ath_column *pc = ath_table__column(m->table, cs->poly_on);
+			if (!pc)
+				return cfg_error(d, "%s: polymorphic_on names '%s', which table '%s' does not have", m->name,
+						 cs->poly_on, m->table->name);
+			m->poly_prop = (int32_t)pc->pos;
+		}
+	}
+	path_key(d, "properties", 10);
+	if ((rc = decode_props(d, m, cs->properties)))
+		return rc;
+	path_pop(d);
+	for (uint32_t j = 0; j < m->npk; j++)
+		if (m->props[m->pk[j]].deferred)
+			return cfg_error(d, "%s.%s: a primary key column cannot be deferred", m->name, m->props[m->pk[j]].name);
+	if (m->poly_prop >= 0 && m->props[m->poly_prop].deferred)
+		return cfg_error(d, "%s.%s: the polymorphic_on column cannot be deferred", m->name,
+				 m->props[m->poly_prop].name);
+	if (cs->version_id) {
+		const ath_column *vc = ath_table__column(m->table, cs->version_id);
+		if (!vc)
+			return cfg_error(d, "%s: version_id names '%s', which table '%s' does not have", m->name,
+					 cs->version_id, m->table->name);
+		if (!ath_type__is_integer(&vc->type))
+			return cfg_error(d, "%s: version_id column '%s' must be an integer column", m->name, cs->version_id);
+		m->version_prop = (int32_t)vc->pos;
+	}
+	if (cs->identity) {
+		if (m->poly_prop < 0)
+			return cfg_error(d, "%s: a polymorphic_identity needs polymorphic_on on the base class", m->name);
+		ath_buf b = ATH_BUF_INIT;
+		msgpack_packer pk;
+		ath_wire__packer_init(&pk, &b);
+		unsigned char *copy = NULL;
+		if (msgpack_pack_object(&pk, *cs->identity) == 0 && (copy = ath_arena__alloc(d->arena, b.size)))
+			memcpy(copy, b.ptr, b.size);
+		m->identity = copy;
+		m->identity_len = copy ? (uint32_t)b.size : 0;
+		m->identity_obj = cs->identity;
+		ath_buf_dispose(&b);
+		if (!copy)
+			return oom(d);
+		for (uint32_t j = 0; j < reg->nmappers; j++) {
+			const ath_mapper *o = &reg->mappers[j];
+			if (o != m && o->root == m->root && o->identity_len == m->identity_len &&
+			    memcmp(o->identity, m->identity, m->identity_len) == 0)
+				return cfg_error(d, "%s: polymorphic_identity is %s's already", m->name, o->name);
+		}
+	} else if (m->parent)
+		return cfg_error(d, "%s: a subclass in single-table inheritance needs a polymorphic_identity", m->name);
+	return 0;
+}
+
 static int decode_registry(dec *d, ath_registry *reg, mobj *root, const ath_wire_limits *lim)
 {
 	if (root->type != MSGPACK_OBJECT_MAP)
@@ -621,10 +732,10 @@ static int decode_registry(dec *d, ath_registry *reg, mobj *root, const ath_wire
 		ath_mapper *m = &reg->mappers[i];
 		m->idx = i;
 		m->version_prop = -1;
+		m->poly_prop = -1;
 		path_idx(d, i);
 		if (c->type != MSGPACK_OBJECT_MAP)
 			return fail(d, "a class must be a map, not %s", type_name(c));
-		const char *table = NULL;
 		FOR_MAP(c, j, k, v)
 		{
 			if (k->type != MSGPACK_OBJECT_STR)
@@ -633,7 +744,7 @@ static int decode_registry(dec *d, ath_registry *reg, mobj *root, const ath_wire
 			if (str_eq(k, "name"))
 				rc = ath_wire__get_str(d, v, "class name", &m->name);
 			else if (str_eq(k, "table"))
-				rc = opt_str(d, v, "table name", &table);
+				rc = opt_str(d, v, "table name", &cs[i].table), cs[i].table_given = true;
 			else if (str_eq(k, "properties"))
 				cs[i].properties = v;
 			else if (str_eq(k, "relationships"))
@@ -642,11 +753,15 @@ static int decode_registry(dec *d, ath_registry *reg, mobj *root, const ath_wire
 				rc = opt_str(d, v, "version_id column", &cs[i].version_id);
 			else if (str_eq(k, "eager_defaults"))
 				rc = get_bool(d, v, &m->eager_defaults);
-			else if (str_eq(k, "inherits") || str_eq(k, "polymorphic_on") || str_eq(k, "polymorphic_identity")) {
-				if (v->type != MSGPACK_OBJECT_NIL)
-					rc = ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-							  "$.classes[%u].%.*s: inheritance is not supported yet", i,
-							  (int)k->via.str.size, k->via.str.ptr);
+			else if (str_eq(k, "inherits"))
+				rc = opt_str(d, v, "inherited class", &cs[i].inherits);
+			else if (str_eq(k, "polymorphic_on"))
+				rc = opt_str(d, v, "polymorphic_on column", &cs[i].poly_on);
+			else if (str_eq(k, "polymorphic_identity")) {
+				if (v->type == MSGPACK_OBJECT_ARRAY || v->type == MSGPACK_OBJECT_MAP)
+					rc = fail(d, "a polymorphic_identity is a single value");
+				else if (v->type != MSGPACK_OBJECT_NIL)
+					cs[i].identity = v;
 			} else
 				rc = fail(d, "unknown key for a class");
 			if (rc)
@@ -658,47 +773,39 @@ static int decode_registry(dec *d, ath_registry *reg, mobj *root, const ath_wire
 		for (uint32_t j = 0; j < i; j++)
 			if (strcmp(reg->mappers[j].name, m->name) == 0)
 				return cfg_error(d, "class '%s' is mapped twice", m->name);
-		if (!table)
-			return cfg_error(d, "%s: a class needs a \"table\"", m->name);
-		m->table = ath_metadata__table(reg->md, NULL, table);
-		if (!m->table)
-			return cfg_error(d, "%s: table '%s' is not in the metadata", m->name, table);
-		if (!m->table->pk || !m->table->pk->ncolumns)
-			return cfg_error(d, "%s: Mapper could not assemble any primary key columns for mapped table '%s'",
-					 m->name, table);
-		m->nprops = m->table->ncolumns;
-		m->props = ath_arena__zalloc(d->arena, sizeof *m->props * m->nprops);
-		m->npk = m->table->pk->ncolumns;
-		m->pk = ath_arena__alloc(d->arena, sizeof *m->pk * m->npk);
-		if (!m->props || !m->pk)
-			return oom(d);
-		for (uint32_t j = 0; j < m->nprops; j++) {
-			m->props[j].col = &m->table->columns[j];
-			m->props[j].name = m->table->columns[j].name;
-		}
-		for (uint32_t j = 0; j < m->npk; j++)
-			m->pk[j] = m->table->pk->columns[j]->pos;
-		path_key(d, "properties", 10);
-		if ((rc = decode_props(d, m, cs[i].properties)))
-			return rc;
-		path_pop(d);
-		for (uint32_t j = 0; j < m->npk; j++)
-			if (m->props[m->pk[j]].deferred)
-				return cfg_error(d, "%s.%s: a primary key column cannot be deferred", m->name,
-						 m->props[m->pk[j]].name);
-		if (cs[i].version_id) {
-			const ath_column *vc = ath_table__column(m->table, cs[i].version_id);
-			if (!vc)
-				return cfg_error(d, "%s: version_id names '%s', which table '%s' does not have", m->name,
-						 cs[i].version_id, table);
-			if (!ath_type__is_integer(&vc->type))
-				return cfg_error(d, "%s: version_id column '%s' must be an integer column", m->name,
-						 cs[i].version_id);
-			m->version_prop = (int32_t)vc->pos;
-		}
 		path_pop(d);
 	}
-	for (uint32_t i = 0; i < reg->nmappers; i++) {
+	/* parents before their subclasses: each round sets up the classes whose parent is ready */
+	uint32_t *order = ath_arena__alloc(d->arena, sizeof *order * (reg->nmappers ? reg->nmappers : 1));
+	uint32_t nready = 0;
+	if (!order)
+		return oom(d);
+	while (nready < reg->nmappers) {
+		uint32_t before = nready;
+		for (uint32_t i = 0; i < reg->nmappers; i++) {
+			ath_mapper *m = &reg->mappers[i];
+			if (cs[i].ready)
+				continue;
+			ath_mapper *parent = NULL;
+			if (cs[i].inherits) {
+				parent = (ath_mapper *)ath_registry__mapper(reg, cs[i].inherits);
+				if (!parent)
+					return cfg_error(d, "%s: inherits '%s', which is not mapped", m->name, cs[i].inherits);
+				if (!cs[parent->idx].ready)
+					continue;
+			}
+			path_idx(d, i);
+			if ((rc = setup_mapper(d, reg, m, parent, &cs[i])))
+				return rc;
+			path_pop(d);
+			cs[i].ready = true;
+			order[nready++] = i;
+		}
+		if (nready == before)
+			return cfg_error(d, "the classes' inherits form a cycle");
+	}
+	for (uint32_t k = 0; k < reg->nmappers; k++) {
+		uint32_t i = order[k];
 		path_idx(d, i);
 		path_key(d, "relationships", 13);
 		if ((rc = configure_rels(d, reg, &reg->mappers[i], cs[i].relationships)))

@@ -284,6 +284,10 @@ int ath_session__get(ath_obj **out, ath_session *s, const char *cls, const void 
 		return ath_err__oom(err);
 	}
 	ath_obj *o = ath_objset__by_key(&s->identity, m, key.ptr, key.size);
+	if (o && !ath_mapper__isa(o->m, m)) { /* the row is of another class of the hierarchy */
+		ath_buf_dispose(&key);
+		return 0;
+	}
 	if (o && !o->marked_deleted && o->status != ATH_OBJ_DELETED) {
 		ath_buf_dispose(&key);
 		ath_obj__incref(o);

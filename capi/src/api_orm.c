@@ -298,8 +298,14 @@ ATH_EXTERN(int) ath_obj_create(ath_obj **out, ath_registry *reg, const char *cls
 		return ath_capi__misuse(ATH_EINVALID, "class '%.100s' is not mapped", cls);
 	ath_err e = { 0 };
 	int rc = ath_obj__new(out, reg, m, &e);
-	if (rc)
+	if (!rc && m->identity_len) /* the discriminator is set from the start, as SQLAlchemy's __init__ does */
+		rc = ath_obj__set_prop(*out, (uint32_t)m->root->poly_prop, m->identity, m->identity_len, true, &e);
+	if (rc) {
+		if (*out)
+			ath_obj__destroy(*out);
+		*out = NULL;
 		return ath_capi__publish(&e, rc);
+	}
 	(*out)->host_refs = 1;
 	return ATH_OK;
 }
@@ -369,7 +375,7 @@ static int resolve_ref(ath_obj **out, ath_obj *obj, const msgpack_object *v, ath
 
 static int check_target(const ath_rel *r, ath_obj *t, ath_err *err)
 {
-	if (t->m != r->target)
+	if (!ath_mapper__isa(t->m, r->target))
 		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
 				    "%s.%s holds %s objects, not %s", r->owner->name, r->name, r->target->name, t->m->name);
 	return 0;
