@@ -26,7 +26,7 @@ static int row_props(const ath_mapper *m, const msgpack_object *row, uint32_t *p
 		memcpy(name, key->via.str.ptr, key->via.str.size);
 		name[key->via.str.size] = 0;
 		int at = ath_mapper__attr(m, name);
-		if (at < 0 || (uint32_t)at >= m->nprops)
+		if (at < 0 || (uint32_t)at >= m->nprops || !m->props[at].col)
 			return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
 					    "params[%u]: %s has no column attribute '%s'", i, m->name, name);
 		props[k] = (uint32_t)at;

@@ -190,7 +190,7 @@ static int insert_group(flush *f, ath_obj **objs, size_t n)
 	uint32_t ncols = 0;
 	bool need_keys = false;
 	for (uint32_t i = 0; i < m->nprops; i++)
-		ncols += o0->cur[i].p != NULL;
+		ncols += o0->cur[i].p != NULL && m->props[i].col; /* column_property expressions are not written */
 	for (size_t j = 0; j < n && !need_keys; j++)
 		for (uint32_t k = 0; k < m->npk; k++)
 			if (!objs[j]->cur[m->pk[k]].p || ath_val__is_nil(&objs[j]->cur[m->pk[k]]))
@@ -204,7 +204,7 @@ static int insert_group(flush *f, ath_obj **objs, size_t n)
 	if (ncols) {
 		prc |= ath_mp__key(&sp, "columns") | msgpack_pack_array(&sp, ncols);
 		for (uint32_t i = 0; i < m->nprops; i++)
-			if (o0->cur[i].p)
+			if (o0->cur[i].p && m->props[i].col)
 				prc |= ath_wire__pack_cstr(&sp, m->props[i].col->name);
 		prc |= ath_mp__key(&sp, "values") | msgpack_pack_array(&sp, 1) | msgpack_pack_array(&sp, ncols);
 		for (uint32_t i = 0; i < ncols; i++)
@@ -214,7 +214,7 @@ static int insert_group(flush *f, ath_obj **objs, size_t n)
 	for (size_t j = 0; j < n; j++) {
 		prc |= msgpack_pack_array(&rp, ncols);
 		for (uint32_t i = 0; i < m->nprops; i++)
-			if (objs[j]->cur[i].p)
+			if (objs[j]->cur[i].p && m->props[i].col)
 				prc |= ath_wire__buf_write(&rows, (const char *)objs[j]->cur[i].p, objs[j]->cur[i].len);
 	}
 	int rc = prc ? oom(f) : 0;
@@ -912,7 +912,7 @@ static int run(flush *f)
 		ath_obj *o = f->updated.v[i];
 		bool expire[512] = { 0 }, any = false;
 		for (uint32_t p = 0; p < o->m->nprops && p < 512; p++)
-			if (o->m->props[p].col->onupdate.node && !o->modified[p])
+			if (o->m->props[p].col && o->m->props[p].col->onupdate.node && !o->modified[p])
 				expire[p] = any = true; /* the engine set it */
 		ath_obj__commit_state(o);
 		if (any)

@@ -222,13 +222,14 @@ static int load_cols(ath_session *s, ath_obj *o, const bool *want, ath_err *err)
 		cols[i] = m->props[m->pk[i]].col;
 	int prc = msgpack_pack_map(&sp, 3) | ath_mp__key(&sp, "k") | ath_mp__key(&sp, "select") |
 		  ath_mp__key(&sp, "columns") | msgpack_pack_array(&sp, n);
-	for (uint32_t i = 0; i < m->nprops; i++)
-		if (want[i])
-			prc |= ath_mp__col(&sp, m->table->name, m->props[i].col->name);
+	for (uint32_t i = 0; i < m->nprops && !prc; i++)
+		if (want[i] && ath_query__pack_prop(&sp, s->reg, m, i, m->table->name, true, err))
+			prc = -1;
 	prc |= ath_mp__key(&sp, "where") | ath_mp__where_eq(&sp, m->table->name, cols, m->npk, 0);
 	prc |= msgpack_pack_array(&pp, m->npk) |
 	       ath_wire__buf_write(&params, (const char *)o->key.p + 5, o->key.len - 5);
-	int rc = prc ? ath_err__oom(err) : ath_load__run(s, shape.ptr, shape.size, params.ptr, params.size, &rows, err);
+	int rc = prc ? (err->code ? err->code : ath_err__oom(err))
+		     : ath_load__run(s, shape.ptr, shape.size, params.ptr, params.size, &rows, err);
 	if (!rc) {
 		rowiter it;
 		int got = rows_begin(&it, &rows) < 0 ? -1 : rows_next(&it);
@@ -300,9 +301,9 @@ static int pack_rel_select(msgpack_packer *sp, const ath_rel *r, const ath_regis
 	/* columns: the target's, plus for an IN load the columns that say which parent a row is for */
 	uint32_t nextra = !in_list ? 0 : r->dir == ATH_REL_M2M ? r->nsec_local : 0;
 	prc |= msgpack_pack_array(sp, ath_mapper__nloaded(t) + nextra);
-	for (uint32_t i = 0; i < t->nprops; i++)
-		if (!t->props[i].deferred)
-			prc |= ath_mp__col(sp, tt, t->props[i].col->name);
+	for (uint32_t i = 0; i < t->nprops && !prc; i++)
+		if (!t->props[i].deferred && ath_query__pack_prop(sp, reg, t, i, tt, true, err))
+			return err->code ? err->code : ath_err__oom(err);
 	for (uint32_t i = 0; i < nextra; i++)
 		prc |= ath_mp__col(sp, r->secondary->name, r->sec_local_col[i]->name);
 	if (r->dir == ATH_REL_M2M) {

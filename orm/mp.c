@@ -136,15 +136,6 @@ uint32_t ath_mapper__nloaded(const ath_mapper *m)
 	return n;
 }
 
-int ath_mp__mapper_columns(msgpack_packer *pk, const ath_mapper *m, const char *from)
-{
-	int rc = msgpack_pack_array(pk, ath_mapper__nloaded(m));
-	for (uint32_t i = 0; i < m->nprops; i++)
-		if (!m->props[i].deferred)
-			rc |= ath_mp__col(pk, from, m->props[i].col->name);
-	return rc;
-}
-
 int ath_mp__poly_criterion(msgpack_packer *pk, const ath_registry *reg, const ath_mapper *m, const char *from)
 {
 	uint32_t n = 0;

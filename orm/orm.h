@@ -45,10 +45,12 @@ typedef enum { ATH_LAZY_SELECT, ATH_LAZY_SELECTIN, ATH_LAZY_RAISE, ATH_LAZY_NOLO
 
 typedef struct ath_mapper ath_mapper;
 
-/* A column attribute. */
+/* A column attribute: a column of the table, or (column_property) a read-only SQL expression,
+ * those after the columns. */
 typedef struct ath_prop {
 	const char *name;
-	const ath_column *col;
+	const ath_column *col;         /* NULL for an expression */
+	const msgpack_object *expr;    /* the spec's expression (ORM references allowed) */
 	bool deferred;
 } ath_prop;
 
@@ -347,6 +349,10 @@ int ath_load__ensure_prop(ath_obj *o, uint32_t p, ath_err *err);
 /* query.c */
 /* Pack an expression with its ORM references (["attr", cls, name], ...) as Core. */
 int ath_query__pack_expr(msgpack_packer *pk, const msgpack_object *e, const ath_registry *reg, ath_err *err);
+/* Prop i of m as a select item, its table seen as `from`: `["col", from, c]`, or a column_property's
+ * expression (labelled with the attribute's name when `label`), its columns read from `from`. */
+int ath_query__pack_prop(msgpack_packer *pk, const ath_registry *reg, const ath_mapper *m, uint32_t i, const char *from,
+			 bool label, ath_err *err);
 int ath_query__execute(ath_buf *out, ath_session *s, const void *shape, size_t len, const void *params, size_t plen,
 		       uint32_t flags, ath_err *err);
 /* ath_query__execute() for the session's own loads: `pin` false leaves the latest result's
@@ -373,8 +379,6 @@ int ath_mp__key(msgpack_packer *pk, const char *k);
 int ath_mp__table(msgpack_packer *pk, const ath_table *t);
 /* AND of col = bind for each (table.col[i], bind base+i); returns binds used. */
 int ath_mp__where_eq(msgpack_packer *pk, const char *table, const ath_column *const *cols, uint32_t n, uint32_t base);
-/* the select columns list of a mapper's non-deferred props */
-int ath_mp__mapper_columns(msgpack_packer *pk, const ath_mapper *m, const char *from);
 /* the discriminator criterion of a subclass: `from.type IN (identities of m and its subclasses)` */
 int ath_mp__poly_criterion(msgpack_packer *pk, const ath_registry *reg, const ath_mapper *m, const char *from);
 uint32_t ath_mapper__nloaded(const ath_mapper *m);

@@ -145,6 +145,7 @@ typedef struct tctx {
 	ath_buf extra;                 /* msgpack values appended after the params */
 	uint32_t nextra;
 	ath_err *err;
+	const char *adapt_table, *adapt_to; /* ["col", adapt_table, c] read from adapt_to (an alias) */
 } tctx;
 
 static int pack_obj(msgpack_packer *pk, mobj *o, tctx *t);
@@ -235,8 +236,11 @@ static int pack_obj(msgpack_packer *pk, mobj *o, tctx *t)
 		if ((uint32_t)at >= m->nprops)
 			return orm_error(err, "%s.%s is a relationship: compare objects or join along it instead", m->name,
 					 m->rels[at - (int)m->nprops].name);
-		return ath_mp__col(pk, from, m->props[at].col->name) ? ath_err__oom(err) : 0;
+		return ath_query__pack_prop(pk, reg, m, (uint32_t)at, from, false, err);
 	}
+	if (t->adapt_table && is_form(o, "col", 2) && str_is(&a[1], t->adapt_table))
+		return msgpack_pack_array(pk, 3) | msgpack_pack_object(pk, a[0]) | ath_wire__pack_cstr(pk, t->adapt_to) |
+			       msgpack_pack_object(pk, a[2]) ? ath_err__oom(err) : 0;
 	if (is_form(o, "aliased", 2)) { /* as a FROM item: the aliased table */
 		const char *from;
 		char fbuf[72];
@@ -267,6 +271,23 @@ elements:;
 	for (uint32_t i = 0; i < o->via.array.size && !rc; i++)
 		rc = pack_obj(pk, &a[i], t);
 	return rc ? (err->code ? err->code : ath_err__oom(err)) : 0;
+}
+
+int ath_query__pack_prop(msgpack_packer *pk, const ath_registry *reg, const ath_mapper *m, uint32_t i, const char *from,
+			 bool label, ath_err *err)
+{
+	const ath_prop *p = &m->props[i];
+	if (p->col)
+		return ath_mp__col(pk, from, p->col->name) ? ath_err__oom(err) : 0;
+	tctx t = { .reg = reg, .err = err };
+	if (strcmp(from, m->table->name) != 0) { /* read through an alias */
+		t.adapt_table = m->table->name;
+		t.adapt_to = from;
+	}
+	if (label && (msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "label") | ath_wire__pack_cstr(pk, p->name)))
+		return ath_err__oom(err);
+	int rc = pack_obj(pk, p->expr, &t);
+	return rc < 0 && !err->code ? ath_err__oom(err) : rc;
 }
 
 int ath_query__pack_expr(msgpack_packer *pk, const msgpack_object *e, const ath_registry *reg, ath_err *err)
@@ -907,6 +928,7 @@ static int from_entity(mobj *item, const orm_plan *plan, const ath_registry *reg
 
 static int pack_columns(msgpack_packer *pk, mobj *cols, tctx *t, const orm_plan *plan)
 {
+	const ath_registry *reg = t->reg;
 	ath_err *err = t->err;
 	if (cols->type != MSGPACK_OBJECT_ARRAY)
 		return pack_obj(pk, cols, t);
@@ -917,10 +939,10 @@ static int pack_columns(msgpack_packer *pk, mobj *cols, tctx *t, const orm_plan 
 			const ath_mapper *m = plan->ent[e].m;
 			for (uint32_t j = 0; j < m->nprops && !rc; j++)
 				if (plan->ent[e].cols[j])
-					rc = ath_mp__col(pk, plan->ent[e].from, m->props[j].col->name);
+					rc = ath_query__pack_prop(pk, reg, m, j, plan->ent[e].from, true, err);
 			e++;
 			if (rc)
-				return ath_err__oom(err);
+				return rc;
 		} else
 			rc = pack_obj(pk, c, t);
 	}
@@ -928,7 +950,7 @@ static int pack_columns(msgpack_packer *pk, mobj *cols, tctx *t, const orm_plan 
 		const ath_mapper *tm = plan->joins[j].rel->target;
 		for (uint32_t k = 0; k < tm->nprops && !rc; k++)
 			if (!tm->props[k].deferred)
-				rc = ath_mp__col(pk, plan->joins[j].alias, tm->props[k].col->name) ? ath_err__oom(err) : 0;
+				rc = ath_query__pack_prop(pk, reg, tm, k, plan->joins[j].alias, true, err);
 	}
 	return rc;
 }
@@ -1023,7 +1045,7 @@ static int pack_set(msgpack_packer *pk, mobj *v, tctx *t, orm_plan *plan)
 		const char *name = e->type == MSGPACK_OBJECT_ARRAY && e->via.array.size == 2
 					   ? cstr(&e->via.array.ptr[0], buf, sizeof buf) : NULL;
 		int at = name ? ath_mapper__attr(m, name) : -1;
-		if (at < 0 || (uint32_t)at >= m->nprops)
+		if (at < 0 || (uint32_t)at >= m->nprops || !m->props[at].col)
 			return orm_error(t->err, "set[%u]: %s has no column attribute '%s'", i, m->name, name ? name : "?");
 		if (plan->nset < 64)
 			plan->set_props[plan->nset++] = (uint32_t)at;
@@ -1078,7 +1100,7 @@ static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 				char buf[256];
 				const char *name = cstr(&v->via.array.ptr[c], buf, sizeof buf);
 				int at = name ? ath_mapper__attr(plan->dml, name) : -1;
-				if (at < 0 || (uint32_t)at >= plan->dml->nprops)
+				if (at < 0 || (uint32_t)at >= plan->dml->nprops || !plan->dml->props[at].col)
 					return orm_error(err, "columns[%u]: %s has no column attribute '%s'", c, plan->dml->name,
 							 name ? name : "?");
 				rc = ath_wire__pack_cstr(pk, plan->dml->props[at].col->name) ? ath_err__oom(err) : 0;

@@ -92,9 +92,22 @@ static int decode_props(dec *d, ath_mapper *m, mobj *o)
 		return 0;
 	if (o->type != MSGPACK_OBJECT_MAP)
 		return fail(d, "properties must be a map, not %s", type_name(o));
+	/* column_property expressions come after the columns: room for them */
+	uint32_t nexpr = 0;
+	FOR_MAP(o, i, k, v)
+	for (uint32_t j = 0; v->type == MSGPACK_OBJECT_MAP && j < v->via.map.size; j++)
+		nexpr += str_eq(&v->via.map.ptr[j].key, "expr");
+	if (nexpr) {
+		ath_prop *props = ath_arena__zalloc(d->arena, sizeof *props * (m->nprops + nexpr));
+		if (!props)
+			return oom(d);
+		memcpy(props, m->props, sizeof *props * m->nprops);
+		m->props = props;
+	}
 	FOR_MAP(o, i, k, v)
 	{
 		const char *attr, *colname = NULL;
+		mobj *expr = NULL;
 		bool deferred = false;
 		path_key(d, k->type == MSGPACK_OBJECT_STR ? k->via.str.ptr : "?", k->type == MSGPACK_OBJECT_STR ? k->via.str.size : 1);
 		int rc = ath_wire__get_str(d, k, "attribute name", &attr);
@@ -108,14 +121,24 @@ static int decode_props(dec *d, ath_mapper *m, mobj *o)
 				rc = ath_wire__get_str(d, pv, "column name", &colname);
 			else if (str_eq(pk, "deferred"))
 				rc = get_bool(d, pv, &deferred);
-			else if (str_eq(pk, "expr"))
-				rc = ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-						  "%s.%s: SQL expression properties (column_property) are not supported yet",
-						  m->name, attr);
-			else
+			else if (str_eq(pk, "expr")) {
+				if (pv->type != MSGPACK_OBJECT_ARRAY || !pv->via.array.size)
+					rc = fail(d, "an expr is an expression [kind, ...]");
+				expr = pv;
+			} else
 				rc = fail(d, "unknown key for a property");
 			if (rc)
 				return rc;
+		}
+		if (expr) {
+			if (colname)
+				return cfg_error(d, "%s.%s: a property is a column or an expr, not both", m->name, attr);
+			ath_prop *p = &m->props[m->nprops++];
+			p->name = attr;
+			p->expr = expr;
+			p->deferred = deferred;
+			path_pop(d);
+			continue;
 		}
 		const ath_column *c = ath_table__column(m->table, colname ? colname : attr);
 		if (!c)

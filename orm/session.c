@@ -291,7 +291,12 @@ int ath_session__get(ath_obj **out, ath_session *s, const char *cls, const void 
 	if (o && !o->marked_deleted && o->status != ATH_OBJ_DELETED) {
 		ath_buf_dispose(&key);
 		ath_obj__incref(o);
-		rc = ath_load__props(s, o, false, err); /* expired: load again (ObjectDeletedError -> None) */
+		/* a wholly expired object (after commit) is loaded again, as SQLAlchemy's get() does; a
+		 * row gone meanwhile (ObjectDeletedError) is None. Partly expired ones load on access. */
+		bool any = false;
+		for (uint32_t i = 0; i < m->nprops && !any; i++)
+			any = ath_val__loaded(&o->cur[i]);
+		rc = any ? 0 : ath_load__props(s, o, false, err);
 		if (rc && err->klass == ATH_ERRCLASS_OBJECT_DELETED_ERROR) {
 			ath_err__clear(err);
 			ath_obj__decref(o);

@@ -459,6 +459,9 @@ static int obj_set(ath_obj *obj, int a, const void *value, size_t len, ath_err *
 		rc = set_rel(obj, &obj->m->rels[a - (int)obj->m->nprops], &v, err);
 	else {
 		const ath_mapper *m = obj->m;
+		if (!m->props[a].col)
+			rc = ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+					  "%s.%s is a column_property expression: it is read-only", m->name, m->props[a].name);
 		for (uint32_t k = 0; k < m->npk; k++)
 			if (m->pk[k] == (uint32_t)a && obj->has_key)
 				rc = ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,

@@ -53,6 +53,7 @@ static const char *SPEC =
 	"]},"
 	" \"classes\": ["
 	"  {\"name\": \"User\", \"table\": \"users\", \"version_id\": \"version\","
+	"   \"properties\": {\"name_len\": {\"expr\": [\"fn\", \"length\", [[\"attr\", \"User\", \"name\"]]]}},"
 	"   \"relationships\": {"
 	"     \"addresses\": {\"target\": \"Address\", \"back_populates\": \"user\", \"cascade\": [\"all\", \"delete-orphan\"],"
 	"                   \"order_by\": [[\"attr\", \"Address\", \"email\"]]},"
@@ -412,6 +413,9 @@ static void test_update_and_versions(void)
 	CHECK_CONTAINS(last_sql[0], "UPDATE users SET fullname=");
 	CHECK(!strstr(last_sql[0], "SET name=") && !strstr(last_sql[0], ", name="));
 	CHECK_INT(v0 + 1, get_int(u1[0], "version"));
+	CHECK_INT(2, get_int(u1[0], "name_len")); /* column_property: length(users.name), loaded with the row */
+	CHECK(set(u1[0], "name_len", "3") == ATH_EINVALID);
+	CHECK_CONTAINS(ath_error_last()->message, "User.name_len is a column_property expression: it is read-only");
 	CHECK(ath_session_commit(s1) == ATH_OK);
 	/* s2 still has the old version: its UPDATE matches no row */
 	CHECK(set(u2[0], "fullname", "\"Eddie\"") == ATH_OK);
@@ -1104,7 +1108,8 @@ static void test_registry_errors(void)
 	int cls = ath_registry_class(reg, "User");
 	CHECK(cls >= 0);
 	CHECK_INT(1, ath_registry_attr(reg, cls, "name"));
-	CHECK_INT(4, ath_registry_attr(reg, cls, "addresses")); /* after the 4 columns */
+	CHECK_INT(4, ath_registry_attr(reg, cls, "name_len"));  /* the column_property after the 4 columns */
+	CHECK_INT(5, ath_registry_attr(reg, cls, "addresses")); /* then the relationships */
 }
 
 int main(int argc, char **argv)
