@@ -472,7 +472,7 @@ int ath_load__ensure_rel(ath_obj *o, const ath_rel *r, ath_err *err)
 				    "Parent instance <%s at id %llu> is not bound to a Session; lazy load operation of "
 				    "attribute '%s' cannot proceed",
 				    o->m->name, (unsigned long long)o->id, r->name);
-	if (r->lazy == ATH_LAZY_RAISE)
+	if (r->lazy == ATH_LAZY_RAISE || o->rels[r->idx].raise)
 		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
 				    "'%s.%s' is not available due to lazy='raise'", o->m->name, r->name);
 	int rc = ath_session__usable(o->sess, err);
@@ -603,7 +603,7 @@ static int selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, 
 		}
 		for (; i < n && np < ATH_SELECTIN_BATCH && !rc; i++) {
 			ath_obj *o = objs[i];
-			if (o->m != r->owner || o->rels[r->idx].loaded || !o->has_key)
+			if (!ath_mapper__isa(o->m, r->owner) || o->rels[r->idx].loaded || !o->has_key)
 				continue;
 			if ((rc = ensure_parent_values(o, r, err)))
 				break;

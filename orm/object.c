@@ -350,6 +350,7 @@ int ath_obj__rel_load(ath_obj *o, const ath_rel *r, ath_obj **items, uint32_t n,
 		if (!ath_relval__has(rv, items[i]) && rv_push(rv, items[i]) < 0)
 			return ath_err__oom(err);
 	rv->loaded = true;
+	rv->raise = false;
 	return 0;
 }
 
@@ -363,6 +364,7 @@ void ath_obj__rel_expire(ath_obj *o, const ath_rel *r)
 	rv->items = NULL;
 	rv->n = rv->cap = 0;
 	rv->loaded = false;
+	rv->raise = false;
 	for (uint32_t i = 0; i < n; i++)
 		link_drop(items[i]);
 	ath__free(items);

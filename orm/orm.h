@@ -159,6 +159,7 @@ bool ath_val__is_nil(const ath_val *v);
  * (for history and the unit of work). */
 typedef struct ath_relval {
 	bool loaded, changed;
+	bool raise;                    /* loaded by a statement with raiseload: access raises until loaded */
 	ath_obj **items;
 	uint32_t n, cap;
 	ath_obj **orig;

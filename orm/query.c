@@ -529,7 +529,7 @@ typedef struct orm_plan {
 	uint8_t path_strat[MAX_PATHS];
 	uint32_t pathlen[MAX_PATHS];
 	ath_loadopts opts;
-	bool populate_existing, has_limit;
+	bool populate_existing, has_limit, raise_all;
 	mobj *columns, *from;
 	/* ORM INSERT / UPDATE / DELETE (a "table" that is ["entity", cls]) */
 	const ath_mapper *dml;
@@ -627,11 +627,15 @@ static int read_options(mobj *v, const ath_registry *reg, orm_plan *plan, ath_er
 		for (int k = 0; k < (int)(sizeof STRATS / sizeof *STRATS); k++)
 			if (str_is(name, STRATS[k]))
 				strat = k;
-		if (strat < 0 || strat == ATH_LAZY_RAISE)
+		if (strat < 0)
 			return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
 					    "options[%u]: loader option '%.*s' is not supported yet (selectinload, joinedload, "
-					    "lazyload, noload, defer, undefer and load_only are)",
+					    "lazyload, noload, raiseload, defer, undefer and load_only are)",
 					    i, (int)name->via.str.size, name->via.str.ptr);
+		if (strat == ATH_LAZY_RAISE && opt->via.array.size == 2 && str_is(&opt->via.array.ptr[1], "*")) {
+			plan->raise_all = true; /* raiseload("*"): every relationship of the entities */
+			continue;
+		}
 		if (plan->npaths == MAX_PATHS || opt->via.array.size - 1 > MAX_PATH_LEN || opt->via.array.size < 2)
 			return orm_error(err, "options[%u]: a loader path has 1 to %d steps (and at most %d paths)", i,
 					 MAX_PATH_LEN, MAX_PATHS);
@@ -1188,16 +1192,21 @@ static int run_path(ath_session *s, const orm_plan *plan, uint32_t p, ath_obj **
 		uint8_t strat = step + 1 == plan->pathlen[p] ? plan->path_strat[p] : ath_load__strategy(&plan->opts, r);
 		if (strat == ATH_LAZY_SELECTIN)
 			rc = ath_load__selectin(s, level, nlevel, r, &plan->opts, err);
-		else if (strat == ATH_LAZY_NOLOAD)
+		else if (strat == ATH_LAZY_NOLOAD) {
 			for (size_t i = 0; i < nlevel && !rc; i++)
-				if (level[i]->m == r->owner && !level[i]->rels[r->idx].loaded)
+				if (ath_mapper__isa(level[i]->m, r->owner) && !level[i]->rels[r->idx].loaded)
 					rc = ath_obj__rel_load(level[i], r, NULL, 0, err);
-		if (rc || strat == ATH_LAZY_SELECT || strat == ATH_LAZY_NOLOAD)
+		} else if (strat == ATH_LAZY_RAISE) {
+			for (size_t i = 0; i < nlevel; i++)
+				if (ath_mapper__isa(level[i]->m, r->owner) && !level[i]->rels[r->idx].loaded)
+					level[i]->rels[r->idx].raise = true;
+		}
+		if (rc || strat == ATH_LAZY_SELECT || strat == ATH_LAZY_NOLOAD || strat == ATH_LAZY_RAISE)
 			break; /* lazyload: nothing now (and nothing below it either) */
 		/* the next level: every object this step's relationship holds */
 		ath_objvec nx = { 0 };
 		for (size_t i = 0; i < nlevel && !rc; i++) {
-			if (level[i]->m != r->owner)
+			if (!ath_mapper__isa(level[i]->m, r->owner))
 				continue;
 			ath_relval *rv = &level[i]->rels[r->idx];
 			for (uint32_t j = 0; j < rv->n && !rc; j++)
@@ -1513,6 +1522,10 @@ int ath_query__run(ath_buf *out, ath_session *s, const void *shape, size_t len, 
 	for (uint32_t i = 0; i < plan.npaths && !rc; i++)
 		if (plan.path_strat[i] != ATH_LAZY_JOINED)
 			rc = run_path(s, &plan, i, ents.v, ents.n, err);
+	for (size_t k = 0; plan.raise_all && !rc && k < ents.n; k++) /* what is still unloaded raises */
+		for (uint32_t r = 0; r < ents.v[k]->m->nrels; r++)
+			if (!ents.v[k]->rels[r].loaded)
+				ents.v[k]->rels[r].raise = true;
 	if (!rc && first && ents.n) {
 		*first = ents.v[0];
 		ath_obj__incref(*first);

@@ -689,8 +689,22 @@ static void test_loader_options(void)
 	/* the lazy load, then (as SQLAlchemy) the loaded children's own configured selectin load */
 	SQL_COUNT(2, CHECK(ath_obj_related_count(&n, u[0], "children") == ATH_OK && n == 1));
 	free_objs(u, 1);
-	/* unknown and unsupported options are errors, never ignored */
+	/* raiseload: the relationship raises on access instead of loading, here or everywhere ("*") */
+	CHECK(ath_session_commit(s) == ATH_OK);
 	snprintf(q, sizeof q, opt_users, "[\"raiseload\", [\"User\", \"addresses\"]]");
+	CHECK_INT(3, query(s, q, NULL, u, 8, 0));
+	SQL_COUNT(0, CHECK(ath_obj_related_count(&n, u[0], "addresses") != ATH_OK));
+	CHECK_CONTAINS(ath_error_last()->message, "'User.addresses' is not available due to lazy='raise'");
+	SQL_COUNT(1, CHECK(ath_obj_related_count(&n, u[0], "keywords") == ATH_OK)); /* others load as configured */
+	free_objs(u, 3);
+	CHECK(ath_session_commit(s) == ATH_OK);
+	snprintf(q, sizeof q, opt_users, "[\"selectinload\", [\"User\", \"addresses\"]], [\"raiseload\", \"*\"]");
+	CHECK_INT(3, query(s, q, NULL, u, 8, 0));
+	SQL_COUNT(0, CHECK(ath_obj_related_count(&n, u[0], "addresses") == ATH_OK && n == 2)); /* loaded before */
+	CHECK(ath_obj_related_count(&n, u[0], "keywords") != ATH_OK);
+	free_objs(u, 3);
+	/* unknown options are errors, never ignored */
+	snprintf(q, sizeof q, opt_users, "[\"subqueryload\", [\"User\", \"addresses\"]]");
 	CHECK_INT((size_t)-1, query(s, q, NULL, u, 8, 0));
 	CHECK_STR("NotSupportedError", ath_error_class_name(ath_error_last()->klass));
 	snprintf(q, sizeof q, opt_users, "[\"selectinload\", [\"User\", \"nope\"]]");
