@@ -111,7 +111,7 @@ static int bulk_group(ath_session *s, const ath_mapper *m, bool update, const ms
 	}
 	ath_conn *c;
 	ath_result *res = NULL;
-	rc = prc ? ath_err__oom(err) : ath_session__conn(s, &c, err);
+	rc = prc ? ath_err__oom(err) : ath_session__conn(s, m, &c, err);
 	if (!rc)
 		rc = ath_conn__execute(&res, c, shape.ptr, shape.size, params.ptr, params.size, 1, 0, err);
 	if (!rc && res->rowcount > 0)

@@ -16,17 +16,19 @@
 typedef struct flush {
 	ath_session *s;
 	ath_err *err;
-	ath_conn *conn;
 	ath_objvec all;      /* every object of the session, each held */
 	ath_objvec inserted, updated, deleted;
 } flush;
 
 static int oom(flush *f) { return ath_err__oom(f->err); }
 
-/* Execute `shape` once per row of `rows` (a packed array of param arrays). */
-static int exec_many(flush *f, const ath_buf *shape, const ath_buf *rows, uint32_t flags, ath_result **out)
+/* Execute `shape` once per row of `rows` (a packed array of param arrays), on m's bind. */
+static int exec_many(flush *f, const ath_mapper *m, const ath_buf *shape, const ath_buf *rows, uint32_t flags,
+		     ath_result **out)
 {
-	return ath_conn__execute(out, f->conn, shape->ptr, shape->size, rows->ptr, rows->size, 1, flags, f->err);
+	ath_conn *c;
+	int rc = ath_session__conn(f->s, m, &c, f->err);
+	return rc ? rc : ath_conn__execute(out, c, shape->ptr, shape->size, rows->ptr, rows->size, 1, flags, f->err);
 }
 
 static int set_prop_from(ath_obj *o, uint32_t p, const ath_val *v, ath_err *err)
@@ -220,7 +222,7 @@ static int insert_group(flush *f, ath_obj **objs, size_t n)
 	int rc = prc ? oom(f) : 0;
 	ath_result *res = NULL;
 	if (!rc)
-		rc = exec_many(f, &shape, &rows, need_keys ? ATH_EXEC_RETURN_DEFAULTS : 0, &res);
+		rc = exec_many(f, m, &shape, &rows, need_keys ? ATH_EXEC_RETURN_DEFAULTS : 0, &res);
 	if (!rc && need_keys) {
 		rc = ath_result__inserted_primary_key_rows(&keys, res, f->err);
 		const unsigned char *p = keys.ptr, *end = keys.ptr + keys.size;
@@ -470,7 +472,7 @@ static int update_group(flush *f, ath_obj **objs, size_t n)
 	int rc = prc ? oom(f) : 0;
 	ath_result *res = NULL;
 	if (!rc)
-		rc = exec_many(f, &shape, &rows, 0, &res);
+		rc = exec_many(f, m, &shape, &rows, 0, &res);
 	if (!rc && res->rowcount >= 0 && res->rowcount != (int64_t)n)
 		rc = stale(f, "UPDATE", m, (int64_t)n, res->rowcount);
 	ath_result__close(res);
@@ -573,7 +575,7 @@ static int secondary_rows(flush *f, const ath_rel *r, ath_obj *o, ath_obj **targ
 	int rc = prc ? oom(f) : 0;
 	ath_result *res = NULL;
 	if (!rc)
-		rc = exec_many(f, &shape, &rows, 0, &res);
+		rc = exec_many(f, r->owner, &shape, &rows, 0, &res);
 	if (!rc && !add && res->rowcount >= 0 && res->rowcount != (int64_t)n)
 		rc = ath_err__set(f->err, ATH_ERROR, ATH_ERRCLASS_STALE_DATA_ERROR,
 				  "DELETE statement on table '%s' expected to delete %u row(s); Only %lld were matched.",
@@ -651,7 +653,7 @@ static int m2m_of_deleted(flush *f, ath_obj *o)
 			prc |= ath_wire__buf_write(&rows, (const char *)v->p, v->len);
 		}
 		ath_result *res = NULL;
-		int rc = prc ? oom(f) : exec_many(f, &shape, &rows, 0, &res);
+		int rc = prc ? oom(f) : exec_many(f, o->m, &shape, &rows, 0, &res);
 		ath_result__close(res);
 		ath_buf_dispose(&shape);
 		ath_buf_dispose(&rows);
@@ -702,7 +704,7 @@ static int post_updates(flush *f)
 				prc |= ath_wire__buf_write(&rows, (const char *)o->cur[o->m->pk[k]].p, o->cur[o->m->pk[k]].len);
 			ath_result *res = NULL;
 			if (!rc)
-				rc = prc ? oom(f) : exec_many(f, &shape, &rows, 0, &res);
+				rc = prc ? oom(f) : exec_many(f, o->m, &shape, &rows, 0, &res);
 			ath_result__close(res);
 			ath_buf_dispose(&shape);
 			ath_buf_dispose(&rows);
@@ -782,7 +784,7 @@ static int delete_objs(flush *f, ath_obj **objs, size_t n)
 			prc |= pack_pk_params(&rows, &rp, objs[k]);
 		}
 		ath_result *res = NULL;
-		rc = prc ? oom(f) : exec_many(f, &shape, &rows, 0, &res);
+		rc = prc ? oom(f) : exec_many(f, m, &shape, &rows, 0, &res);
 		if (!rc && res->rowcount >= 0 && res->rowcount != (int64_t)(j - i))
 			rc = stale(f, "DELETE", m, (int64_t)(j - i), res->rowcount);
 		ath_result__close(res);
@@ -937,9 +939,7 @@ int ath_flush__run(ath_session *s, ath_err *err)
 	if (!has_work(s))
 		return 0;
 	flush f = { .s = s, .err = err };
-	int rc = ath_session__conn(s, &f.conn, err);
-	if (!rc)
-		rc = run(&f);
+	int rc = run(&f);
 	for (size_t i = 0; i < f.inserted.n; i++)
 		f.inserted.v[i]->just_inserted = false;
 	for (size_t i = 0; i < f.all.n; i++)

@@ -10,11 +10,11 @@
 #include "util/alloc.h"
 #include "wire/mpbuf.h"
 
-int ath_load__run(ath_session *s, const void *shape, size_t len, const void *params, size_t plen, ath_buf *rows,
-		  ath_err *err)
+int ath_load__run(ath_session *s, const ath_mapper *m, const void *shape, size_t len, const void *params, size_t plen,
+		  ath_buf *rows, ath_err *err)
 {
 	ath_conn *c;
-	int rc = ath_session__conn(s, &c, err);
+	int rc = ath_session__conn(s, m, &c, err);
 	if (rc)
 		return rc;
 	ath_result *res;
@@ -229,7 +229,7 @@ static int load_cols(ath_session *s, ath_obj *o, const bool *want, ath_err *err)
 	prc |= msgpack_pack_array(&pp, m->npk) |
 	       ath_wire__buf_write(&params, (const char *)o->key.p + 5, o->key.len - 5);
 	int rc = prc ? (err->code ? err->code : ath_err__oom(err))
-		     : ath_load__run(s, shape.ptr, shape.size, params.ptr, params.size, &rows, err);
+		     : ath_load__run(s, m, shape.ptr, shape.size, params.ptr, params.size, &rows, err);
 	if (!rc) {
 		rowiter it;
 		int got = rows_begin(&it, &rows) < 0 ? -1 : rows_next(&it);
@@ -421,7 +421,7 @@ int ath_load__rel(ath_session *s, ath_obj *o, const ath_rel *r, ath_err *err)
 		rc = prc ? ath_err__oom(err) : 0;
 	}
 	if (!rc)
-		rc = ath_load__run(s, shape.ptr, shape.size, params.ptr, params.size, &rows, err);
+		rc = ath_load__run(s, r->target, shape.ptr, shape.size, params.ptr, params.size, &rows, err);
 	ath_obj **items = NULL;
 	uint32_t nitems = 0;
 	if (!rc) {
@@ -520,7 +520,7 @@ static int selectin_batch(ath_session *s, const ath_rel *r, pslot *ps, uint32_t 
 				prc |= msgpack_pack_array(&pp, nk);
 			prc |= ath_wire__buf_write(&params, (const char *)ps[i].k, ps[i].len);
 		}
-		rc = prc ? ath_err__oom(err) : ath_load__run(s, shape.ptr, shape.size, params.ptr, params.size, &rows, err);
+		rc = prc ? ath_err__oom(err) : ath_load__run(s, r->target, shape.ptr, shape.size, params.ptr, params.size, &rows, err);
 	}
 	if (!rc) {
 		rowiter it;

@@ -256,6 +256,12 @@ struct ath_session {
 	ath_registry *reg;             /* held */
 	uint32_t flags;
 	ath_conn *conn;                /* checked out at first use, returned at commit/rollback/close */
+	struct {                       /* per-class engines (Session binds): a class and its subclasses */
+		const ath_mapper *m;
+		ath_engine *engine;    /* held */
+		ath_conn *conn;
+	} binds[8];
+	uint32_t nbinds;
 	ath_obj *head, *tail;          /* every object in the session, in the order it joined (insert order) */
 	size_t count;
 	ath_objset by_id, identity;
@@ -278,8 +284,10 @@ void ath_objset__free(ath_objset *s);
 
 int ath_session__create(ath_session **out, ath_engine *e, ath_registry *reg, uint32_t flags, ath_err *err);
 void ath_session__close(ath_session *s);
-/* The session's connection (checked out and transaction autobegun on first use). */
-int ath_session__conn(ath_session *s, ath_conn **out, ath_err *err);
+/* The connection for statements about `m` (its bind, a parent class's, else the session's engine;
+ * NULL = the session's), checked out at first use; its transaction autobegins. */
+int ath_session__conn(ath_session *s, const ath_mapper *m, ath_conn **out, ath_err *err);
+int ath_session__bind(ath_session *s, const ath_mapper *m, ath_engine *e, ath_err *err);
 /* PendingRollbackError when a flush failed and rollback() has not run yet. */
 int ath_session__usable(ath_session *s, ath_err *err);
 int ath_session__attach(ath_session *s, ath_obj *o, ath_err *err);
@@ -325,8 +333,8 @@ static inline uint8_t ath_load__strategy(const ath_loadopts *o, const ath_rel *r
 }
 
 /* Run a Core shape on the session's connection; every row into `rows` (a packed batch). */
-int ath_load__run(ath_session *s, const void *shape, size_t len, const void *params, size_t plen, ath_buf *rows,
-		  ath_err *err);
+int ath_load__run(ath_session *s, const ath_mapper *m, const void *shape, size_t len, const void *params, size_t plen,
+		  ath_buf *rows, ath_err *err);
 /* The object for a row's mapped columns (the props `cols` selects in order, or without `cols`
  * every prop but the deferred ones), from the
  * identity map (unloaded props filled; all of them with populate_existing) or new. *out is a

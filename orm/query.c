@@ -1158,7 +1158,7 @@ static int matched_keys(ath_buf *keys, ath_session *s, const orm_plan *plan, con
 	rc |= ath_mp__key(&sp, "from") | msgpack_pack_array(&sp, 1) | ath_mp__table(&sp, m->table);
 	if (wlen)
 		rc |= ath_mp__key(&sp, "where") | ath_wire__buf_write(&shape, (const char *)where, wlen);
-	rc = rc ? ath_err__oom(err) : ath_load__run(s, shape.ptr, shape.size, params, plen, keys, err);
+	rc = rc ? ath_err__oom(err) : ath_load__run(s, m, shape.ptr, shape.size, params, plen, keys, err);
 	ath_buf_dispose(&shape);
 	return rc;
 }
@@ -1446,7 +1446,8 @@ int ath_query__run(ath_buf *out, ath_session *s, const void *shape, size_t len, 
 	else if (!rc && plan.dml && plan.dml_kind != 'i' && plan.sync)
 		rc = matched_keys(&keys, s, &plan, core.ptr + plan.where_off, plan.where_len, rp, rplen, err);
 	if (!rc && !plan.bulk)
-		rc = ath_load__run(s, core.ptr, core.size, rp, rplen, &rows, err);
+		rc = ath_load__run(s, plan.dml ? plan.dml : plan.nent ? plan.ent[0].m : NULL, core.ptr, core.size, rp, rplen,
+				   &rows, err); /* the bind of the statement's (first) entity */
 	if (!rc && keys.size)
 		rc = ath_dml__synchronize(s, plan.dml, plan.dml_kind == 'd', plan.set_props, plan.nset, &keys, err);
 	ath_buf_dispose(&keys);

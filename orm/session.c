@@ -37,8 +37,19 @@ int ath_session__usable(ath_session *s, ath_err *err)
 			    s->failed.message);
 }
 
-int ath_session__conn(ath_session *s, ath_conn **out, ath_err *err)
+int ath_session__conn(ath_session *s, const ath_mapper *m, ath_conn **out, ath_err *err)
 {
+	for (const ath_mapper *x = m; x; x = x->parent) /* the most specific bind */
+		for (uint32_t i = 0; i < s->nbinds; i++)
+			if (s->binds[i].m == x) {
+				if (!s->binds[i].conn) {
+					int rc = ath_engine__connect(&s->binds[i].conn, s->binds[i].engine, err);
+					if (rc)
+						return rc;
+				}
+				*out = s->binds[i].conn;
+				return 0;
+			}
 	if (!s->conn) {
 		int rc = ath_engine__connect(&s->conn, s->engine, err);
 		if (rc)
@@ -46,6 +57,72 @@ int ath_session__conn(ath_session *s, ath_conn **out, ath_err *err)
 	}
 	*out = s->conn;
 	return 0;
+}
+
+int ath_session__bind(ath_session *s, const ath_mapper *m, ath_engine *e, ath_err *err)
+{
+	bool open = s->conn != NULL;
+	for (uint32_t i = 0; i < s->nbinds; i++)
+		open |= s->binds[i].conn != NULL;
+	if (open)
+		return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
+				    "binds can't change while the session has a transaction in progress");
+	uint32_t i;
+	for (i = 0; i < s->nbinds && s->binds[i].m != m; i++)
+		;
+	if (i == sizeof s->binds / sizeof *s->binds)
+		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, "at most %zu class binds per session",
+				    sizeof s->binds / sizeof *s->binds);
+	ath_engine__incref(e);
+	if (i < s->nbinds)
+		ath_engine__decref(s->binds[i].engine);
+	else
+		s->nbinds++;
+	s->binds[i].m = m;
+	s->binds[i].engine = e;
+	s->binds[i].conn = NULL;
+	return 0;
+}
+
+/* Commit (or roll back) every connection of the session and return them to their pools; the
+ * first error is kept. Without two-phase commit a failure after one COMMIT leaves that one
+ * committed, as SQLAlchemy's Session does with several binds. */
+static int end_conns(ath_session *s, bool commit, ath_err *err)
+{
+	int rc = 0;
+	ath_conn **conns[9];
+	uint32_t n = 0;
+	conns[n++] = &s->conn;
+	for (uint32_t i = 0; i < s->nbinds; i++)
+		conns[n++] = &s->binds[i].conn;
+	for (uint32_t i = 0; i < n; i++) {
+		if (!*conns[i])
+			continue;
+		ath_err e = { 0 };
+		int r = commit && !rc ? ath_conn__commit(*conns[i], &e) : ath_conn__rollback(*conns[i], &e);
+		if (r && !rc) {
+			rc = r;
+			ath_err__move(err, &e);
+		}
+		ath_err__clear(&e);
+	}
+	if (rc && commit) /* the rest was not committed: roll it back */
+		for (uint32_t i = 0; i < n; i++)
+			if (*conns[i])
+				ath_conn__rollback(*conns[i], &(ath_err){ 0 });
+	return rc;
+}
+
+static void close_conns(ath_session *s)
+{
+	if (s->conn)
+		ath_conn__close(s->conn);
+	s->conn = NULL;
+	for (uint32_t i = 0; i < s->nbinds; i++) {
+		if (s->binds[i].conn)
+			ath_conn__close(s->binds[i].conn);
+		s->binds[i].conn = NULL;
+	}
 }
 
 /* ---- membership ------------------------------------------------------------------------------ */
@@ -425,8 +502,8 @@ int ath_session__flush(ath_session *s, ath_err *err)
 		/* the flush's transaction is gone: roll the connection back now, refuse work until rollback() */
 		if (s->nested) /* inside a savepoint only the savepoint is lost */
 			ath_txn__rollback(s->savepoints[s->nested - 1], &(ath_err){ 0 });
-		else if (s->conn)
-			ath_conn__rollback(s->conn, &(ath_err){ 0 });
+		else
+			end_conns(s, false, &(ath_err){ 0 });
 		ath_err__clear(&s->failed);
 		s->failed.code = err->code;
 		s->failed.klass = err->klass;
@@ -472,29 +549,22 @@ int ath_session__commit(ath_session *s, ath_err *err)
 		rc = ath_session__flush(s, err);
 	if (rc)
 		return rc;
-	if (s->conn) {
-		rc = ath_conn__commit(s->conn, err);
-		if (rc) {
-			ath_session__rollback(s, &(ath_err){ 0 });
-			return rc;
-		}
-		drop_savepoints(s);
-		ath_conn__close(s->conn);
-		s->conn = NULL;
+	rc = end_conns(s, true, err);
+	if (rc) {
+		ath_session__rollback(s, &(ath_err){ 0 });
+		return rc;
 	}
+	drop_savepoints(s);
+	close_conns(s);
 	end_txn_state(s, !(s->flags & ATH_SESSION_NO_EXPIRE_ON_COMMIT));
 	return 0;
 }
 
 int ath_session__rollback(ath_session *s, ath_err *err)
 {
-	int rc = 0;
-	if (s->conn) {
-		rc = ath_conn__rollback(s->conn, err);
-		drop_savepoints(s);
-		ath_conn__close(s->conn);
-		s->conn = NULL;
-	}
+	int rc = end_conns(s, false, err);
+	drop_savepoints(s);
+	close_conns(s);
 	s->need_rollback = false;
 	ath_err__clear(&s->failed);
 	size_t n;
@@ -525,12 +595,11 @@ int ath_session__rollback(ath_session *s, ath_err *err)
 
 void ath_session__close(ath_session *s)
 {
-	if (s->conn) {
-		ath_conn__rollback(s->conn, &(ath_err){ 0 });
-		drop_savepoints(s);
-		ath_conn__close(s->conn);
-		s->conn = NULL;
-	}
+	end_conns(s, false, &(ath_err){ 0 });
+	drop_savepoints(s);
+	close_conns(s);
+	for (uint32_t i = 0; i < s->nbinds; i++)
+		ath_engine__decref(s->binds[i].engine);
 	s->need_rollback = false;
 	/* what the transaction had flushed is gone: forget inserted keys, undo deletions */
 	for (ath_obj *o = s->head; o; o = o->next) {
@@ -566,7 +635,7 @@ int ath_session__begin_nested(ath_session *s, ath_err *err)
 		rc = ath_session__flush(s, err); /* what came before belongs to the enclosing transaction */
 	ath_conn *c;
 	if (!rc)
-		rc = ath_session__conn(s, &c, err);
+		rc = ath_session__conn(s, NULL, &c, err);
 	ath_txn *t = NULL;
 	if (!rc)
 		rc = ath_conn__begin(&t, c, 1, err);

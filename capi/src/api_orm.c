@@ -85,6 +85,16 @@ ATH_EXTERN(int) ath_session_create(ath_session **out, ath_engine *engine, ath_re
 	CAPI_CALL(ath_session__create(out, engine, reg, flags, CAPI_ERR));
 }
 
+ATH_EXTERN(int) ath_session_bind(ath_session *s, const char *cls, ath_engine *engine)
+{
+	CAPI_CHECK(s, ATH_MAGIC_SESSION, "session");
+	CAPI_CHECK(engine, ATH_MAGIC_ENGINE, "engine");
+	const ath_mapper *m = cls ? ath_registry__mapper(s->reg, cls) : NULL;
+	if (!m)
+		return ath_capi__misuse(ATH_EINVALID, "ath_session_bind: class '%.100s' is not mapped", cls ? cls : "(null)");
+	CAPI_CALL(ath_session__bind(s, m, engine, CAPI_ERR));
+}
+
 ATH_EXTERN(void) ath_session_close(ath_session *s)
 {
 	if (s && s->magic == ATH_MAGIC_SESSION)

@@ -795,6 +795,27 @@ static void test_session_api(void)
 	CHECK_INT(1, query(s, USERS_BY_NAME, "[\"noflush\"]", f, 2, 0));
 	free_objs(f, 1);
 	ath_obj_free(p);
+	/* a per-class bind: Event rows go to another engine (a SQLite file, whatever the session's is) */
+	ath_session *sb = session();
+	ath_engine *other = NULL;
+	unlink("orm_bind.db");
+	ath_engine_options bo = ATH_ENGINE_OPTIONS_INIT;
+	bo.metadata = ath_registry_metadata(reg);
+	CHECK(ath_engine_create(&other, "sqlite:///orm_bind.db", &bo) == ATH_OK);
+	CHECK(ath_engine_create_all(other, ath_registry_metadata(reg), 0) == ATH_OK);
+	CHECK(ath_session_bind(sb, "Event", other) == ATH_OK);
+	ath_obj *bev = make("Event", "{\"name\": \"elsewhere\"}");
+	CHECK(ath_session_add(sb, bev) == ATH_OK);
+	CHECK(ath_session_commit(sb) == ATH_OK);
+	ath_obj *evs[2];
+	CHECK_INT(1, query(sb, "{\"k\": \"select\", \"columns\": [[\"entity\", \"Event\"]], \"where\": [\"=\", [\"attr\", \"Event\", \"name\"], [\"lit\", \"elsewhere\"]]}", NULL, evs, 2, 0));
+	free_objs(evs, 1);
+	CHECK_DB("[[0]]", "{\"k\": \"select\", \"columns\": [[\"fn\", \"count\", []]], \"from\": [[\"table\", \"events\"]], \"where\": "
+			  "[\"=\", [\"col\", \"events\", \"name\"], [\"lit\", \"elsewhere\"]]}"); /* not in the session's database */
+	CHECK_INT(ATH_EINVALID, ath_session_bind(sb, "Nope", other));
+	ath_obj_free(bev);
+	ath_session_close(sb);
+	ath_engine_free(other);
 	/* eager_defaults: the server default is read by the flush, not on first access */
 	ath_obj *ev = make("Event", "{\"name\": \"launch\"}");
 	CHECK(ath_session_add(s, ev) == ATH_OK);

@@ -96,6 +96,16 @@ ATH_EXTERN(int) ath_session_create(ath_session **out, ath_engine *engine, ath_re
 				   const ath_session_options *opts);
 
 /**
+ * Send the statements about class `cls` and its subclasses to `engine` (held by reference)
+ * instead of the session's engine (Session(binds={User: engine})): their flushes, queries whose
+ * first entity is of the class, and their lazy loads. commit() commits each engine's connection
+ * in turn (no two-phase commit); savepoints cover the session's own engine only.
+ * @return ATH_OK; ATH_EMISUSE with InvalidRequestError while a transaction is in progress;
+ *         ATH_EINVALID for an unknown class or more than 8 binds.
+ */
+ATH_EXTERN(int) ath_session_bind(ath_session *s, const char *cls, ath_engine *engine);
+
+/**
  * Close the session: roll back its transaction, return its connection, detach every object
  * (objects the caller still holds stay usable as detached objects) and release the handle.
  * NULL is fine.
