@@ -1,6 +1,7 @@
 # Makefile — the README's two commands, `make demo` and `make test`, plus build, install and clean.
 # It only strings steps together: packages (scripts/bootstrap), CMake, ctest (scripts/run-tests).
 #   make demo                  install packages, build build/ (RelWithDebInfo), run the quickstart
+#                              and the ORM tutorial (examples/)
 #   make test                  install packages, build build/test with ASan+UBSan, run every test;
 #                              also build test_pool alone under ThreadSanitizer (build/tsan) and run it
 #   make test CTEST_ARGS='-R abi'   pass arguments to ctest (-L unit, -LE slow, -R name, ...)
@@ -40,6 +41,7 @@ build: bootstrap
 
 demo: build
 	$(BUILD_DIR)/examples/quickstart
+	$(BUILD_DIR)/examples/orm_tutorial
 
 test-build: bootstrap
 	$(CMAKE) -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DATHANOR_SANITIZE=$(SANITIZE)
