@@ -52,10 +52,16 @@ static ath_engine *eng;
 /* attribute indexes (ath_registry_attr), as a binding precomputes them */
 static int c_id, c_name, c_desc, c_value, ch_name, ch_value;
 
-static void die(const char *what)
+static _Noreturn void die(const char *what)
 {
 	const ath_error *e = ath_error_last();
 	fprintf(stderr, "bench_orm: %s: %s: %s\n", what, ath_error_class_name(e->klass), e->message);
+	exit(1);
+}
+
+static _Noreturn void fail(const char *msg)
+{
+	fprintf(stderr, "bench_orm: %s\n", msg);
 	exit(1);
 }
 
@@ -134,10 +140,10 @@ static size_t each_object(ath_session *s, const ath_buf *rows, void (*fn)(ath_se
 	else if (p + 5 <= end && *p == 0xdd)
 		n = (size_t)be(p + 1, 4), p += 5;
 	else
-		return fprintf(stderr, "bench_orm: result is not an array\n"), exit(1), 0;
+		fail("result is not an array");
 	for (size_t i = 0; i < n; i++, p += 10) {
 		if (p + 10 > end || p[0] != 0xd7 || p[1] != 1) /* fixext 8, type 1: the object's id */
-			return fprintf(stderr, "bench_orm: row %zu is not an object reference\n", i), exit(1), 0;
+			fail("a row is not an object reference");
 		ath_obj *o = NULL;
 		if (ath_session_object(&o, s, be(p + 2, 8)) != ATH_OK)
 			die("session_object");
