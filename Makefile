@@ -1,7 +1,8 @@
 # Makefile — the README's two commands, `make demo` and `make test`, plus build, install and clean.
 # It only strings steps together: packages (scripts/bootstrap), CMake, ctest (scripts/run-tests).
 #   make demo                  install packages, build build/ (RelWithDebInfo), run the quickstarts
-#                              (examples/quickstart.c, then examples/quickstart.lua on Lua 5.4 and LuaJIT)
+#                              (examples/quickstart.c, quickstart.lua on Lua 5.4 and LuaJIT) and the
+#                              ORM tutorial (examples/orm_tutorial.c)
 #   make test                  install packages, build build/test with ASan+UBSan, run every test;
 #                              also build test_pool alone under ThreadSanitizer (build/tsan) and run it
 #   make test CTEST_ARGS='-R abi'   pass arguments to ctest (-L unit, -LE slow, -R name, ...)
@@ -44,6 +45,7 @@ demo: build
 	$(BUILD_DIR)/examples/quickstart
 	$(LUA_DEMO_PATH) LUA_CPATH='$(BUILD_DIR)/bindings/lua/5.4/?.so;;' lua5.4 examples/quickstart.lua
 	$(LUA_DEMO_PATH) LUA_CPATH='$(BUILD_DIR)/bindings/lua/luajit/?.so;;' luajit examples/quickstart.lua
+	$(BUILD_DIR)/examples/orm_tutorial
 
 test-build: bootstrap
 	$(CMAKE) -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DATHANOR_SANITIZE=$(SANITIZE)
