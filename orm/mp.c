@@ -76,6 +76,35 @@ const unsigned char *ath_mp__skip(const unsigned char *p, const unsigned char *e
 	return p;
 }
 
+bool ath_mp__canonical_scalar(const unsigned char *p, size_t len)
+{
+	if (!len || ath_mp__skip(p, p + len) != p + len)
+		return false;
+	unsigned b = p[0];
+	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3 || (b & 0xe0) == 0xa0 || b == 0xca || b == 0xcb ||
+	    (b >= 0xd4 && b <= 0xd8) || b == 0xc4)
+		return true; /* one-byte forms, fixstr, floats, fixext, bin8 */
+	uint64_t u = 0;
+	for (size_t i = 1; i < len && i <= 8; i++)
+		u = u << 8 | p[i];
+	switch (b) {
+	case 0xcc: return u >= 0x80;
+	case 0xcd: return u >= 0x100;
+	case 0xce: return u >= 0x10000;
+	case 0xcf: return u >= 0x100000000ull;
+	case 0xd0: return (int8_t)p[1] < -32;
+	case 0xd1: return (int16_t)(p[1] << 8 | p[2]) < -128;
+	case 0xd2: return (int32_t)(p[1] << 24 | p[2] << 16 | p[3] << 8 | p[4]) < -32768;
+	case 0xd3: return (int64_t)u < -2147483648ll;
+	case 0xd9: return p[1] >= 32;
+	case 0xda: return be(p + 1, 2) >= 0x100;
+	case 0xdb: return be(p + 1, 4) >= 0x10000;
+	case 0xc5: return be(p + 1, 2) >= 0x100;
+	case 0xc6: return be(p + 1, 4) >= 0x10000;
+	default: return false; /* ext8/16/32, containers: the general path */
+	}
+}
+
 const unsigned char *ath_mp__array(const unsigned char *p, const unsigned char *end, uint32_t *n)
 {
 	if (p >= end)

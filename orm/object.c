@@ -14,21 +14,49 @@ static atomic_ullong next_id = 1;
 
 int ath_val__set(ath_val *v, const void *p, size_t len)
 {
-	unsigned char *n = ath__malloc(len ? len : 1);
+	if (len <= ATH_VAL_INLINE) {
+		if (!v->is_inline)
+			ath__free(v->p);
+		memmove(v->inl, p, len);
+		v->p = v->inl;
+		v->is_inline = true;
+		v->len = (uint32_t)len;
+		return 0;
+	}
+	unsigned char *n = ath__malloc(len);
 	if (!n)
 		return -1;
 	memcpy(n, p, len);
-	ath__free(v->p);
+	if (!v->is_inline)
+		ath__free(v->p);
 	v->p = n;
+	v->is_inline = false;
 	v->len = (uint32_t)len;
 	return 0;
 }
 
 void ath_val__clear(ath_val *v)
 {
-	ath__free(v->p);
+	if (!v->is_inline)
+		ath__free(v->p);
 	v->p = NULL;
+	v->is_inline = false;
 	v->len = 0;
+}
+
+void ath_val__move(ath_val *to, ath_val *from)
+{
+	ath_val__clear(to);
+	if (from->is_inline) {
+		memcpy(to->inl, from->inl, from->len);
+		to->p = to->inl;
+		to->is_inline = true;
+	} else
+		to->p = from->p;
+	to->len = from->len;
+	from->p = NULL;
+	from->is_inline = false;
+	from->len = 0;
 }
 
 bool ath_val__eq(const ath_val *a, const ath_val *b)
@@ -40,21 +68,15 @@ bool ath_val__is_nil(const ath_val *v) { return v->p && v->len == 1 && v->p[0] =
 
 int ath_obj__new(ath_obj **out, ath_registry *reg, const ath_mapper *m, ath_err *err)
 {
-	ath_obj *o = ath__calloc(1, sizeof *o);
+	/* one block: the object, its values, committed values, relationships and change flags */
+	size_t nv = m->nprops, nr = m->nrels;
+	ath_obj *o = ath__calloc(1, sizeof *o + sizeof(ath_val) * 2 * nv + sizeof(ath_relval) * nr + nv);
 	if (!o)
 		return ath_err__oom(err);
-	o->cur = ath__calloc(m->nprops, sizeof *o->cur);
-	o->committed = ath__calloc(m->nprops, sizeof *o->committed);
-	o->modified = ath__calloc(m->nprops, 1);
-	o->rels = ath__calloc(m->nrels ? m->nrels : 1, sizeof *o->rels);
-	if (!o->cur || !o->committed || !o->modified || !o->rels) {
-		ath__free(o->cur);
-		ath__free(o->committed);
-		ath__free(o->modified);
-		ath__free(o->rels);
-		ath__free(o);
-		return ath_err__oom(err);
-	}
+	o->cur = (ath_val *)(o + 1);
+	o->committed = o->cur + nv;
+	o->rels = (ath_relval *)(o->committed + nv);
+	o->modified = (uint8_t *)(o->rels + nr);
 	o->magic = ATH_MAGIC_OBJ;
 	o->m = m;
 	o->reg = reg;
@@ -123,10 +145,6 @@ void ath_obj__destroy(ath_obj *o)
 		ath__free(rv->items);
 		rv->items = NULL;
 	}
-	ath__free(o->cur);
-	ath__free(o->committed);
-	ath__free(o->modified);
-	ath__free(o->rels);
 	ath_registry__decref(o->reg);
 	ath__free(o);
 }
@@ -180,9 +198,7 @@ int ath_obj__set_prop(ath_obj *o, uint32_t p, const void *val, size_t len, bool 
 		return 0; /* same value: no history (SQLAlchemy's active history compares too) */
 	if (!o->modified[p]) {
 		/* keep the committed value (if loaded) for history and rollback */
-		o->committed[p] = *cur;
-		cur->p = NULL;
-		cur->len = 0;
+		ath_val__move(&o->committed[p], cur);
 		o->modified[p] = 1;
 	}
 	if (ath_val__set(cur, val, len) < 0)

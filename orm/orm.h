@@ -140,14 +140,21 @@ int ath_mapper__attr(const ath_mapper *m, const char *name);
 
 /* ---- values --------------------------------------------------------------------------------- */
 
-/* One msgpack-packed value; p == NULL means not loaded (expired, deferred, never set). */
+/* One msgpack-packed value; p == NULL means not loaded (expired, deferred, never set). A value of
+ * up to ATH_VAL_INLINE bytes (most numbers, short strings) lives in the struct itself, with p
+ * pointing at `inl`: an ath_val is never copied as a struct (ath_val__move()). */
+#define ATH_VAL_INLINE 22
 typedef struct ath_val {
 	unsigned char *p;
 	uint32_t len;
+	bool is_inline;
+	unsigned char inl[ATH_VAL_INLINE];
 } ath_val;
 
 int ath_val__set(ath_val *v, const void *p, size_t len);
 void ath_val__clear(ath_val *v);
+/* Move `from` into `to` (cleared first); `from` is left not loaded. */
+void ath_val__move(ath_val *to, ath_val *from);
 static inline bool ath_val__loaded(const ath_val *v) { return v->p != NULL; }
 bool ath_val__eq(const ath_val *a, const ath_val *b);
 bool ath_val__is_nil(const ath_val *v);
@@ -379,6 +386,9 @@ int ath_dml__synchronize(ath_session *s, const ath_mapper *m, bool deleted, cons
 
 /* End of the msgpack value starting at p (NULL when malformed or past end); no recursion. */
 const unsigned char *ath_mp__skip(const unsigned char *p, const unsigned char *end);
+/* Whether data[0..len) is exactly one scalar value (no array or map) in its smallest encoding, as
+ * msgpack-c packs it: then it can be stored as it is. */
+bool ath_mp__canonical_scalar(const unsigned char *data, size_t len);
 /* Read an array header; returns the position after it, NULL when not an array. */
 const unsigned char *ath_mp__array(const unsigned char *p, const unsigned char *end, uint32_t *n);
 int ath_mp__col(msgpack_packer *pk, const char *table, const char *col);

@@ -455,6 +455,10 @@ static int obj_set(ath_obj *obj, int a, const void *value, size_t len, ath_err *
 	if (obj->marked_deleted || obj->status == ATH_OBJ_DELETED)
 		return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
 				    "Instance of %s has been deleted; its attributes cannot be set", obj->m->name);
+	const ath_mapper *m = obj->m;
+	if ((uint32_t)a < m->nprops && m->props[a].col && !obj->has_key && value &&
+	    ath_mp__canonical_scalar(value, len)) /* the common case: a new object's scalar, stored as given */
+		return ath_obj__set_prop(obj, (uint32_t)a, value, len, false, err);
 	ath_wire_limits lim = ath_wire__limits(NULL);
 	if ((rc = ath_wire__validate(value, len, &lim, "value", err)))
 		return rc;
@@ -468,7 +472,6 @@ static int obj_set(ath_obj *obj, int a, const void *value, size_t len, ath_err *
 	else if ((uint32_t)a >= obj->m->nprops)
 		rc = set_rel(obj, &obj->m->rels[a - (int)obj->m->nprops], &v, err);
 	else {
-		const ath_mapper *m = obj->m;
 		if (!m->props[a].col)
 			rc = ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
 					  "%s.%s is a column_property expression: it is read-only", m->name, m->props[a].name);
