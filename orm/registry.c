@@ -393,7 +393,7 @@ static int decode_rel(dec *d, ath_registry *reg, ath_rel *r, mobj *o, rel_spec *
 		if (k->type != MSGPACK_OBJECT_STR)
 			return fail(d, "keys must be strings");
 		path_key(d, k->via.str.ptr, k->via.str.size);
-		bool b;
+		bool b = false;
 		if (str_eq(k, "target"))
 			rc = ath_wire__get_str(d, v, "target class", &rs->target);
 		else if (str_eq(k, "back_populates"))

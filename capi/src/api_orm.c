@@ -612,7 +612,7 @@ static int rel_of(const ath_obj *obj, const char *rel, const ath_rel **r, ath_er
 
 static int related_count(size_t *out, ath_obj *obj, const char *rel, ath_err *err)
 {
-	const ath_rel *r;
+	const ath_rel *r = NULL;
 	int rc = rel_of(obj, rel, &r, err);
 	if (!rc)
 		rc = ath_load__ensure_rel(obj, r, err);
@@ -639,7 +639,7 @@ static int related(ath_obj **out, ath_obj *obj, const char *rel, size_t i, ath_e
 	if (i >= n)
 		return ath_err__set(err, ATH_ENOTFOUND, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
 				    "%s.%s has %zu object(s); no item %zu", obj->m->name, rel, n, i);
-	const ath_rel *r;
+	const ath_rel *r = NULL;
 	rel_of(obj, rel, &r, err);
 	*out = obj->rels[r->idx].items[i];
 	ath_obj__incref(*out);
@@ -657,7 +657,7 @@ ATH_EXTERN(int) ath_obj_related(ath_obj **out, ath_obj *obj, const char *rel, si
 
 static int obj_link(ath_obj *obj, const char *rel, ath_obj *target, bool add, ath_err *err)
 {
-	const ath_rel *r;
+	const ath_rel *r = NULL;
 	int rc = rel_of(obj, rel, &r, err);
 	if (rc)
 		return rc;
