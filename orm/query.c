@@ -511,6 +511,7 @@ typedef struct join_plan {
 	int parent;                    /* entity index >= 0, or -1 - the parent join's index */
 	char alias[72], sec_alias[72];
 	uint32_t col, ncols;
+	bool contains;                 /* contains_eager: the statement joins it itself; only columns are added */
 } join_plan;
 
 typedef struct orm_plan {
@@ -527,6 +528,7 @@ typedef struct orm_plan {
 	uint32_t npaths;
 	const ath_rel *paths[MAX_PATHS][MAX_PATH_LEN];
 	uint8_t path_strat[MAX_PATHS];
+	char path_alias[MAX_PATHS][72]; /* contains_eager's alias of the target ("" = its table) */
 	uint32_t pathlen[MAX_PATHS];
 	ath_loadopts opts;
 	bool populate_existing, has_limit, raise_all;
@@ -547,7 +549,7 @@ static void plan_free(orm_plan *p)
 		ath__free(p->ent[i].cols);
 }
 
-static const char *const STRATS[] = { "lazyload", "selectinload", "raiseload", "noload", "joinedload" };
+static const char *const STRATS[] = { "lazyload", "selectinload", "raiseload", "noload", "joinedload", "contains_eager" };
 
 /* a path step [cls, rel] */
 static const ath_rel *path_step(mobj *step, const ath_registry *reg, uint32_t i, uint32_t j, ath_err *err)
@@ -630,7 +632,7 @@ static int read_options(mobj *v, const ath_registry *reg, orm_plan *plan, ath_er
 		if (strat < 0)
 			return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
 					    "options[%u]: loader option '%.*s' is not supported yet (selectinload, joinedload, "
-					    "lazyload, noload, raiseload, defer, undefer and load_only are)",
+					    "contains_eager, lazyload, noload, raiseload, defer, undefer and load_only are)",
 					    i, (int)name->via.str.size, name->via.str.ptr);
 		if (strat == ATH_LAZY_RAISE && opt->via.array.size == 2 && str_is(&opt->via.array.ptr[1], "*")) {
 			plan->raise_all = true; /* raiseload("*"): every relationship of the entities */
@@ -642,7 +644,16 @@ static int read_options(mobj *v, const ath_registry *reg, orm_plan *plan, ath_er
 		uint32_t p = plan->npaths++;
 		plan->pathlen[p] = opt->via.array.size - 1;
 		plan->path_strat[p] = (uint8_t)strat;
-		for (uint32_t j = 1; j < opt->via.array.size; j++) {
+		plan->path_alias[p][0] = 0;
+		mobj *last_arg = &opt->via.array.ptr[opt->via.array.size - 1];
+		if (strat == ATH_LAZY_CONTAINS && last_arg->type == MSGPACK_OBJECT_STR && opt->via.array.size > 2) {
+			/* ["contains_eager", [cls, rel], "alias"]: the target's columns are read from the alias */
+			if (!cstr(last_arg, plan->path_alias[p], sizeof plan->path_alias[p]))
+				return orm_error(err, "options[%u]: the contains_eager alias is a name of at most %zu bytes", i,
+						 sizeof plan->path_alias[p] - 1);
+			plan->pathlen[p]--;
+		}
+		for (uint32_t j = 1; j <= plan->pathlen[p]; j++) {
 			const ath_rel *r = path_step(&opt->via.array.ptr[j], reg, i, j, err);
 			if (!r)
 				return ATH_EINVALID;
@@ -785,7 +796,7 @@ static int plan_statement(mobj *st, const ath_registry *reg, orm_plan *plan, ath
 			return rc;
 	}
 	for (uint32_t p = 0; p < plan->npaths; p++) {
-		if (plan->path_strat[p] != ATH_LAZY_JOINED)
+		if (plan->path_strat[p] != ATH_LAZY_JOINED && plan->path_strat[p] != ATH_LAZY_CONTAINS)
 			continue;
 		uint32_t e;
 		for (e = 0; e < plan->nent && plan->ent[e].m != plan->paths[p][0]->owner; e++)
@@ -798,12 +809,19 @@ static int plan_statement(mobj *st, const ath_registry *reg, orm_plan *plan, ath
 			int j = add_join(plan, plan->paths[p][k], parent, err);
 			if (j < 0)
 				return ATH_EINVALID;
+			if (plan->path_strat[p] == ATH_LAZY_CONTAINS) { /* the statement's own join: read it */
+				join_plan *jp = &plan->joins[j];
+				jp->contains = true;
+				snprintf(jp->alias, sizeof jp->alias, "%s",
+					 k + 1 == plan->pathlen[p] && plan->path_alias[p][0] ? plan->path_alias[p]
+											  : plan->paths[p][k]->target->table->name);
+			}
 			parent = -1 - j;
 		}
 	}
 	if (plan->njoins && plan->has_limit)
 		for (uint32_t j = 0; j < plan->njoins; j++)
-			if (plan->joins[j].rel->uselist)
+			if (plan->joins[j].rel->uselist && !plan->joins[j].contains)
 				return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
 						    "joined eager loading of the collection %s.%s with LIMIT/OFFSET is not "
 						    "supported yet; use selectinload",
@@ -859,7 +877,7 @@ static int pack_entity_from(msgpack_packer *pk, const orm_plan *plan, uint32_t e
 		int p = plan->joins[j].parent;
 		while (p < 0)
 			p = plan->joins[-1 - p].parent;
-		if ((uint32_t)p == e)
+		if ((uint32_t)p == e && !plan->joins[j].contains)
 			list[n++] = j;
 	}
 	uint32_t depth = 0;
@@ -902,6 +920,8 @@ static int pack_entity_from(msgpack_packer *pk, const orm_plan *plan, uint32_t e
 static bool has_joins(const orm_plan *plan, uint32_t e)
 {
 	for (uint32_t j = 0; j < plan->njoins; j++) {
+		if (plan->joins[j].contains)
+			continue;
 		int p = plan->joins[j].parent;
 		while (p < 0)
 			p = plan->joins[-1 - p].parent;
@@ -1073,7 +1093,10 @@ static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 	int rc = is_select ? plan_statement(st, reg, plan, err) : plan_dml(st, t, plan);
 	if (rc || plan->bulk)
 		return rc;
-	bool add_from = is_select && plan->njoins && !plan->from;
+	bool own_joins = false; /* joined eager loads the select gains (contains_eager's are its own) */
+	for (uint32_t j = 0; j < plan->njoins; j++)
+		own_joins |= !plan->joins[j].contains;
+	bool add_from = is_select && own_joins && !plan->from;
 	/* subclass entities of single-table inheritance: the discriminator criterion joins the WHERE */
 	uint32_t npoly = 0;
 	bool has_where = false;
@@ -1521,7 +1544,7 @@ int ath_query__run(ath_buf *out, ath_session *s, const void *shape, size_t len, 
 	if (!rc && joined.n)
 		rc = ath_load__eager(s, joined.v, joined.n, &plan.opts, err);
 	for (uint32_t i = 0; i < plan.npaths && !rc; i++)
-		if (plan.path_strat[i] != ATH_LAZY_JOINED)
+		if (plan.path_strat[i] != ATH_LAZY_JOINED && plan.path_strat[i] != ATH_LAZY_CONTAINS)
 			rc = run_path(s, &plan, i, ents.v, ents.n, err);
 	for (size_t k = 0; plan.raise_all && !rc && k < ents.n; k++) /* what is still unloaded raises */
 		for (uint32_t r = 0; r < ents.v[k]->m->nrels; r++)

@@ -651,6 +651,14 @@ static void test_loader_options(void)
 	SQL_COUNT(0, for (int i = 0; i < 3; i++) if (ath_obj_related_count(&n, u[i], "addresses") == ATH_OK) total += n);
 	CHECK_INT(4, total);
 	free_objs(u, 3);
+	/* contains_eager: the statement's own join fills the collection (here with the filtered rows only) */
+	CHECK(ath_session_commit(s) == ATH_OK);
+	SQL_COUNT(1, CHECK_INT(1, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"User\"]], \"from\": [[\"join\", [\"entity\", \"User\"], "
+					  "[\"rel\", \"User\", \"addresses\"], null]], \"where\": [\"=\", [\"attr\", \"Address\", \"email\"], [\"lit\", \"opt0-1@x\"]], "
+					  "\"options\": [[\"contains_eager\", [\"User\", \"addresses\"]]]}", NULL, u, 8, 0)));
+	SQL_COUNT(0, CHECK(ath_obj_related_count(&n, u[0], "addresses") == ATH_OK && n == 1));
+	free_objs(u, 1);
+	CHECK(ath_session_commit(s) == ATH_OK);
 	/* joinedload through the secondary table of a many-to-many */
 	snprintf(q, sizeof q, opt_users, "[\"joinedload\", [\"User\", \"keywords\"]]");
 	SQL_COUNT(1, CHECK_INT(3, query(s, q, NULL, u, 8, 0)));
