@@ -383,6 +383,16 @@ int ath_dml__bulk(ath_session *s, const ath_mapper *m, bool update, const void *
 int ath_dml__synchronize(ath_session *s, const ath_mapper *m, bool deleted, const uint32_t *set_props, uint32_t nset,
 			 const ath_buf *keys, ath_err *err);
 
+/* evaluate.c: synchronize_session="evaluate". The identity map's objects of m (and subclasses)
+ * the WHERE matches (`sure`) or may match, their attributes not loaded (`unsure`), each held;
+ * returns 1 when the WHERE cannot be evaluated in memory. apply() assigns the SET's values (or
+ * expires what cannot be known), marks deleted objects, and releases both vectors' holds. */
+int ath_eval__matches(ath_session *s, const ath_mapper *m, const msgpack_object *where, const msgpack_object *params,
+		      ath_objvec *sure, ath_objvec *unsure, ath_err *err);
+int ath_eval__apply(ath_session *s, bool deleted, const msgpack_object *set, const msgpack_object *params,
+		    ath_objvec *sure, ath_objvec *unsure, ath_err *err);
+void ath_eval__release(ath_objvec *v);
+
 /* ---- msgpack helpers (mp.c) ----------------------------------------------------------------- */
 
 /* End of the msgpack value starting at p (NULL when malformed or past end); no recursion. */

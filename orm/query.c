@@ -328,6 +328,20 @@ static const msgpack_object *param(tctx *t, mobj *bind)
 	return &t->pobj.via.array.ptr[i];
 }
 
+/* the statement's params unpacked (an array), or NULL */
+static const msgpack_object *param_array(tctx *t)
+{
+	if (!t->unpacked && t->params && t->plen) {
+		size_t off = 0;
+		if (!msgpack_zone_init(&t->zone, 512))
+			return NULL;
+		t->unpacked = true;
+		if (msgpack_unpack(t->params, t->plen, &off, &t->zone, &t->pobj) != MSGPACK_UNPACK_SUCCESS)
+			t->pobj.type = MSGPACK_OBJECT_NIL;
+	}
+	return t->unpacked && t->pobj.type == MSGPACK_OBJECT_ARRAY ? &t->pobj : NULL;
+}
+
 /* the object a param references (ext 1 in this session), or NULL with an error */
 static ath_obj *param_obj(tctx *t, mobj *bind, const ath_mapper *want)
 {
@@ -539,6 +553,7 @@ typedef struct orm_plan {
 	bool bulk;                     /* by rows of attribute maps in the params */
 	int sync;                      /* synchronize_session: 0 false, 'a'uto, 'f'etch, 'e'valuate */
 	size_t where_off, where_len;   /* the translated WHERE in the Core shape */
+	mobj *where_src, *set_src;     /* as given (for synchronize_session="evaluate") */
 	uint32_t nset;
 	uint32_t set_props[64];        /* the props an UPDATE sets (expired in the session after it) */
 } orm_plan;
@@ -1048,10 +1063,6 @@ static int plan_dml(mobj *st, tctx *t, orm_plan *plan)
 		plan->dml = NULL;
 		return 0;
 	}
-	if (plan->sync == 'e')
-		return ath_err__set(t->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-				    "synchronize_session=\"evaluate\" is not supported yet (\"auto\" and \"fetch\" find "
-				    "the matched rows with a SELECT before the statement)");
 	plan->bulk = (plan->dml_kind == 'i' && !has_rows) || (plan->dml_kind == 'u' && !has_set);
 	return 0;
 }
@@ -1119,7 +1130,7 @@ static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 		if (msgpack_pack_object(pk, *k))
 			rc = ath_err__oom(err);
 		else if (plan->dml && str_is(k, "set"))
-			rc = pack_set(pk, v, t, plan);
+			rc = pack_set(pk, v, t, plan), plan->set_src = v;
 		else if (plan->dml && str_is(k, "columns") && v->type == MSGPACK_OBJECT_ARRAY) {
 			/* an ORM INSERT names attributes */
 			rc = msgpack_pack_array(pk, v->via.array.size) ? ath_err__oom(err) : 0;
@@ -1134,6 +1145,7 @@ static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 			}
 		}
 		else if (plan->dml && str_is(k, "where")) {
+			plan->where_src = v->type == MSGPACK_OBJECT_NIL ? NULL : v;
 			plan->where_off = ((ath_buf *)pk->data)->size;
 			rc = pack_obj(pk, v, t);
 			plan->where_len = ((ath_buf *)pk->data)->size - plan->where_off;
@@ -1457,22 +1469,45 @@ int ath_query__run(ath_buf *out, ath_session *s, const void *shape, size_t len, 
 	rc = pack_statement(&cp, &root, &t, &plan);
 	if (rc < 0 && !err->code) /* a packer failed: the only way it fails is running out of memory */
 		rc = ath_err__oom(err);
-	msgpack_zone_destroy(&z);
 	ath_buf allp = ATH_BUF_INIT;
 	if (!rc && t.nextra) /* object comparisons added values: params + them */
 		rc = extend_params(&allp, &t);
 	const void *rp = t.nextra ? allp.ptr : params;
 	size_t rplen = t.nextra ? allp.size : plen;
 	ath_buf keys = ATH_BUF_INIT;
+	ath_objvec sure = { 0 }, unsure = { 0 };
+	bool evaluated = false;
 	if (!rc && plan.bulk)
 		rc = ath_dml__bulk(s, plan.dml, plan.dml_kind == 'u', params, plen, err);
-	else if (!rc && plan.dml && plan.dml_kind != 'i' && plan.sync)
+	else if (!rc && plan.dml && plan.dml_kind != 'i' && (plan.sync == 'e' || plan.sync == 'a')) {
+		/* in memory first; "auto" falls back to the matched keys when the WHERE can't be evaluated */
+		const msgpack_object *pobj = plan.where_src || plan.set_src ? param_array(&t) : NULL;
+		rc = ath_eval__matches(s, plan.dml, plan.where_src, pobj, &sure, &unsure, err);
+		evaluated = rc == 0;
+		if (rc == 1) {
+			ath_eval__release(&sure);
+			ath_eval__release(&unsure);
+			rc = plan.sync == 'e' ? ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
+							   "Could not evaluate current criteria in Python: the WHERE uses "
+							   "what synchronize_session=\"evaluate\" can't judge in memory; use \"fetch\"")
+					      : matched_keys(&keys, s, &plan, core.ptr + plan.where_off, plan.where_len, rp, rplen, err);
+		}
+	} else if (!rc && plan.dml && plan.dml_kind != 'i' && plan.sync == 'f')
 		rc = matched_keys(&keys, s, &plan, core.ptr + plan.where_off, plan.where_len, rp, rplen, err);
 	if (!rc && !plan.bulk)
 		rc = ath_load__run(s, plan.dml ? plan.dml : plan.nent ? plan.ent[0].m : NULL, core.ptr, core.size, rp, rplen,
 				   &rows, err); /* the bind of the statement's (first) entity */
 	if (!rc && keys.size)
 		rc = ath_dml__synchronize(s, plan.dml, plan.dml_kind == 'd', plan.set_props, plan.nset, &keys, err);
+	if (evaluated) {
+		int64_t rowcount = s->rowcount;
+		if (!rc)
+			rc = ath_eval__apply(s, plan.dml_kind == 'd', plan.set_src, param_array(&t), &sure, &unsure, err);
+		s->rowcount = rowcount;
+	}
+	ath_eval__release(&sure);
+	ath_eval__release(&unsure);
+	msgpack_zone_destroy(&z);
 	ath_buf_dispose(&keys);
 	if (!rc && plan.bulk) {
 		msgpack_packer ep;
