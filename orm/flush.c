@@ -153,7 +153,7 @@ static int orphan_children_of_deleted(flush *f)
 			if (rel->dir != ATH_REL_O2M || rel->viewonly || (rel->cascade & ATH_CASCADE_DELETE))
 				continue;
 			if (!o->rels[r].loaded) {
-				if (rel->passive_deletes)
+				if (rel->passive_deletes || rel->lazy == ATH_LAZY_WRITE_ONLY)
 					continue;
 				int rc = ath_load__rel(f->s, o, rel, f->err);
 				if (rc)

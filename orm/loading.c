@@ -463,6 +463,11 @@ int ath_load__rel(ath_session *s, ath_obj *o, const ath_rel *r, ath_err *err)
 
 int ath_load__ensure_rel(ath_obj *o, const ath_rel *r, ath_err *err)
 {
+	if (r->lazy == ATH_LAZY_WRITE_ONLY)
+		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
+				    "'%s.%s' is a write-only collection: it is never loaded; select its items with a "
+				    "statement (e.g. comparing the other side's relationship to the object)",
+				    o->m->name, r->name);
 	if (o->rels[r->idx].loaded)
 		return 0;
 	if (o->status == ATH_OBJ_TRANSIENT || o->status == ATH_OBJ_PENDING)

@@ -223,6 +223,12 @@ void ath_obj__commit_state(ath_obj *o)
 		rv->orig = NULL;
 		rv->norig = 0;
 		rv->changed = false;
+		if (o->m->rels[i].lazy == ATH_LAZY_WRITE_ONLY) { /* written: nothing is kept */
+			uint32_t n = rv->n;
+			rv->n = 0;
+			for (uint32_t j = 0; j < n; j++)
+				link_drop(rv->items[j]);
+		}
 	}
 }
 
@@ -310,9 +316,42 @@ static void rv_remove_at(ath_relval *rv, uint32_t i)
 	link_drop(t);
 }
 
+/* write_only: additions in items, removals in orig, each cancelling the other */
+static int write_only_change(ath_relval *rv, ath_obj *t, bool add)
+{
+	ath_relval pending = { .items = add ? rv->orig : rv->items, .n = add ? rv->norig : rv->n };
+	for (uint32_t i = 0; i < pending.n; i++)
+		if (pending.items[i] == t) { /* undo the opposite change */
+			memmove(pending.items + i, pending.items + i + 1, sizeof *pending.items * (pending.n - i - 1));
+			*(add ? &rv->norig : &rv->n) -= 1;
+			link_drop(t);
+			return 0;
+		}
+	if (add) {
+		if (ath_relval__has(rv, t))
+			return 0;
+		if (rv_push(rv, t) < 0)
+			return -1;
+	} else {
+		ath_obj **g = ath__realloc(rv->orig, sizeof *g * (rv->norig + 1));
+		if (!g)
+			return -1;
+		rv->orig = g;
+		rv->orig[rv->norig++] = t;
+		t->link_refs++;
+	}
+	rv->changed = true;
+	return 0;
+}
+
 int ath_obj__rel_add(ath_obj *o, const ath_rel *r, ath_obj *t, bool loading, bool back, ath_err *err)
 {
 	ath_relval *rv = &o->rels[r->idx];
+	if (r->lazy == ATH_LAZY_WRITE_ONLY) {
+		if (write_only_change(rv, t, true) < 0)
+			return ath_err__oom(err);
+		return back && r->back && !r->back->uselist ? ath_obj__rel_add(t, r->back, o, loading, false, err) : 0;
+	}
 	if (ath_relval__has(rv, t))
 		return 0;
 	if (!loading && rv_snapshot(o, rv) < 0)
@@ -340,6 +379,13 @@ int ath_obj__rel_add(ath_obj *o, const ath_rel *r, ath_obj *t, bool loading, boo
 int ath_obj__rel_remove(ath_obj *o, const ath_rel *r, ath_obj *t, bool back, ath_err *err)
 {
 	ath_relval *rv = &o->rels[r->idx];
+	if (r->lazy == ATH_LAZY_WRITE_ONLY) {
+		if (write_only_change(rv, t, false) < 0)
+			return ath_err__oom(err);
+		if (back && r->back && !r->back->uselist && t->rels[r->back->idx].n && t->rels[r->back->idx].items[0] == o)
+			return ath_obj__rel_remove(t, r->back, o, false, err);
+		return 0;
+	}
 	for (uint32_t i = 0; i < rv->n; i++) {
 		if (rv->items[i] != t)
 			continue;

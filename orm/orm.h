@@ -33,7 +33,10 @@
 
 typedef enum { ATH_REL_M2O, ATH_REL_O2M, ATH_REL_M2M } ath_rel_dir;
 /* loader strategies; ATH_LAZY_CONTAINS only as a statement option (contains_eager) */
-typedef enum { ATH_LAZY_SELECT, ATH_LAZY_SELECTIN, ATH_LAZY_RAISE, ATH_LAZY_NOLOAD, ATH_LAZY_JOINED, ATH_LAZY_CONTAINS } ath_lazy;
+typedef enum {
+	ATH_LAZY_SELECT, ATH_LAZY_SELECTIN, ATH_LAZY_RAISE, ATH_LAZY_NOLOAD, ATH_LAZY_JOINED, ATH_LAZY_CONTAINS,
+	ATH_LAZY_WRITE_ONLY /* never loaded: `items` holds the additions, `orig` the removals until the flush */
+} ath_lazy;
 
 /* cascade bits (sqlalchemy/orm/util.py CascadeOptions) */
 #define ATH_CASCADE_SAVE_UPDATE 0x01u

@@ -429,11 +429,13 @@ static int decode_rel(dec *d, ath_registry *reg, ath_rel *r, mobj *o, rel_spec *
 				r->lazy = ATH_LAZY_NOLOAD;
 			else if (str_eq(v, "joined"))
 				r->lazy = ATH_LAZY_JOINED;
-			else if (str_eq(v, "subquery") || str_eq(v, "write_only") ||
+			else if (str_eq(v, "write_only"))
+				r->lazy = ATH_LAZY_WRITE_ONLY;
+			else if (str_eq(v, "subquery") ||
 				 str_eq(v, "dynamic"))
 				rc = ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
 						  "%s.%s: lazy=\"%.*s\" is not supported yet (select, selectin, joined, "
-						  "raise and noload are)",
+						  "raise, noload and write_only are)",
 						  r->owner->name, r->name, (int)v->via.str.size, v->via.str.ptr);
 			else
 				rc = fail(d, "unknown loader strategy");
@@ -500,6 +502,8 @@ static int configure_rels(dec *d, ath_registry *reg, ath_mapper *m, mobj *o)
 		r->uselist = specs[i0].uselist >= 0 ? specs[i0].uselist : r->dir != ATH_REL_M2O;
 		if (r->dir == ATH_REL_M2O && r->uselist)
 			return cfg_error(d, "%s.%s: a many-to-one relationship cannot be a list", m->name, r->name);
+		if (r->lazy == ATH_LAZY_WRITE_ONLY && !r->uselist)
+			return cfg_error(d, "%s.%s: lazy=\"write_only\" is for collections", m->name, r->name);
 		if ((r->cascade & ATH_CASCADE_DELETE_ORPHAN) && r->dir == ATH_REL_M2O)
 			return cfg_error(d, "%s.%s: delete-orphan cascade is normally configured only on the \"one\" "
 					    "side of a one-to-many relationship",

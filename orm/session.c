@@ -267,8 +267,8 @@ static int cascade_delete(ath_session *s, ath_obj *o, ath_err *err)
 {
 	for (uint32_t i = 0; i < o->m->nrels; i++) {
 		const ath_rel *r = &o->m->rels[i];
-		if (!(r->cascade & ATH_CASCADE_DELETE))
-			continue;
+		if (!(r->cascade & ATH_CASCADE_DELETE) || r->lazy == ATH_LAZY_WRITE_ONLY)
+			continue; /* write-only: never loaded, the database's ON DELETE does the rest */
 		if (!o->rels[i].loaded) {
 			int rc = ath_load__rel(s, o, r, err);
 			if (rc)

@@ -397,7 +397,7 @@ static int link(ath_obj *obj, const ath_rel *r, ath_obj *t, ath_err *err)
 	int rc = check_target(r, t, err);
 	if (rc)
 		return rc;
-	if (r->uselist && (rc = ath_load__ensure_rel(obj, r, err)))
+	if (r->uselist && r->lazy != ATH_LAZY_WRITE_ONLY && (rc = ath_load__ensure_rel(obj, r, err)))
 		return rc;
 	if ((rc = ath_obj__rel_add(obj, r, t, false, true, err)))
 		return rc;
@@ -673,6 +673,8 @@ static int obj_link(ath_obj *obj, const char *rel, ath_obj *target, bool add, at
 		return rc;
 	if (add && target)
 		return link(obj, r, target, err);
+	if (target && r->lazy == ATH_LAZY_WRITE_ONLY)
+		return ath_obj__rel_remove(obj, r, target, true, err);
 	if ((rc = ath_load__ensure_rel(obj, r, err)))
 		return rc;
 	ath_relval *rv = &obj->rels[r->idx];

@@ -65,7 +65,8 @@ static const char *SPEC =
 	"                               \"lazy\": \"raise\"}}},"
 	"  {\"name\": \"Event\", \"table\": \"events\", \"eager_defaults\": true},"
 	"  {\"name\": \"Company\", \"table\": \"companies\", \"relationships\": {\"employees\": {\"target\": \"Employee\", "
-	"   \"back_populates\": \"company\", \"order_by\": [[\"attr\", \"Employee\", \"name\"]]}}},"
+	"   \"back_populates\": \"company\", \"order_by\": [[\"attr\", \"Employee\", \"name\"]]},"
+	"   \"staff\": {\"target\": \"Employee\", \"lazy\": \"write_only\"}}},"
 	"  {\"name\": \"Employee\", \"table\": \"employees\", \"polymorphic_on\": \"type\", \"polymorphic_identity\": \"employee\","
 	"   \"relationships\": {\"company\": {\"target\": \"Company\", \"back_populates\": \"employees\"}}},"
 	"  {\"name\": \"Engineer\", \"inherits\": \"Employee\", \"table\": null, \"polymorphic_identity\": \"engineer\"},"
@@ -1050,6 +1051,19 @@ static void test_inheritance(void)
 	CHECK(c && ath_obj_related_count(&n, c, "employees") == ATH_OK && n == 3);
 	CHECK(ath_obj_related(&first, c, "employees", 0) == ATH_OK && first == all[0]);
 	ath_obj_free(first);
+	/* a write-only collection: additions and removals are written, it is never loaded */
+	ath_obj *asok = make("Engineer", "{\"name\": \"asok\"}");
+	SQL_COUNT(0, CHECK(ath_obj_link(c, "staff", asok) == ATH_OK));
+	CHECK_INT(ATH_OBJ_PENDING, ath_obj_status_of(asok)); /* save-update cascade */
+	CHECK(ath_session_commit(s) == ATH_OK);
+	CHECK_DB("[[\"asok\",\"Initech\"]]", "{\"k\": \"select\", \"columns\": [[\"col\", \"employees\", \"name\"], [\"col\", \"companies\", \"name\"]], "
+						"\"from\": [[\"join\", [\"table\", \"employees\"], [\"table\", \"companies\"], [\"=\", [\"col\", \"employees\", \"company_id\"], "
+						"[\"col\", \"companies\", \"id\"]]]], \"where\": [\"=\", [\"col\", \"employees\", \"name\"], [\"lit\", \"asok\"]]}");
+	CHECK(ath_obj_related_count(&n, c, "staff") != ATH_OK);
+	CHECK_CONTAINS(ath_error_last()->message, "'Company.staff' is a write-only collection");
+	SQL_COUNT(1, CHECK(ath_obj_unlink(c, "staff", asok) == ATH_OK && ath_session_flush(s) == ATH_OK)); /* the UPDATE */
+	CHECK_GET("null", asok, "company_id");
+	ath_obj_free(asok);
 	ath_obj_free(c);
 	free_objs(all, 3);
 	free_objs(engs, 1);
