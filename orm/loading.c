@@ -323,8 +323,8 @@ static int pack_rel_select(msgpack_packer *sp, const ath_rel *r, const ath_regis
 	const char *ct = r->dir == ATH_REL_M2M ? r->secondary->name : tt;
 	prc |= ath_mp__key(sp, "where");
 	bool poly = ath_mapper__filtered(t);
-	if (poly)
-		prc |= msgpack_pack_array(sp, 3) | ath_wire__pack_cstr(sp, "and");
+	if (poly || r->nextra) /* the discriminator, a custom primaryjoin's other terms */
+		prc |= msgpack_pack_array(sp, 2 + poly + r->nextra) | ath_wire__pack_cstr(sp, "and");
 	if (in_list) {
 		prc |= msgpack_pack_array(sp, 3) | ath_wire__pack_cstr(sp, "in");
 		if (n > 1)
@@ -343,6 +343,8 @@ static int pack_rel_select(msgpack_packer *sp, const ath_rel *r, const ath_regis
 		prc |= msgpack_pack_array(sp, 2) | ath_wire__pack_cstr(sp, "expanding") | msgpack_pack_uint32(sp, 0);
 	if (poly)
 		prc |= ath_mp__poly_criterion(sp, reg, t, tt);
+	if (!prc && r->nextra && (prc = ath_query__pack_rel_extra(sp, r, tt, reg, err)))
+		return prc;
 	if (prc)
 		return ath_err__oom(err);
 	if (r->order_by) {

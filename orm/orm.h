@@ -77,6 +77,8 @@ typedef struct ath_rel {
 	const msgpack_object *order_by; /* the spec's array of expressions (ORM references allowed), or NULL */
 	const char *back_name;
 	struct ath_rel *back;          /* the back_populates relationship, or NULL */
+	const msgpack_object **extra;  /* a custom primaryjoin's terms besides the column pairs (on the target) */
+	uint32_t nextra;
 	bool m2o_by_pk;                /* M2O whose remote side is the target's whole primary key: the identity-map shortcut applies */
 } ath_rel;
 
@@ -367,6 +369,9 @@ int ath_load__ensure_rel(ath_obj *o, const ath_rel *r, ath_err *err);
 int ath_load__ensure_prop(ath_obj *o, uint32_t p, ath_err *err);
 
 /* query.c */
+/* A custom primaryjoin's terms besides its column pairs, the target read as `target_as`. */
+int ath_query__pack_rel_extra(msgpack_packer *pk, const ath_rel *r, const char *target_as, const ath_registry *reg,
+			      ath_err *err);
 /* Pack an expression with its ORM references (["attr", cls, name], ...) as Core. */
 int ath_query__pack_expr(msgpack_packer *pk, const msgpack_object *e, const ath_registry *reg, ath_err *err);
 /* Prop i of m as a select item, its table seen as `from`: `["col", from, c]`, or a column_property's

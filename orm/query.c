@@ -98,12 +98,13 @@ static int attr_of(mobj *o, const ath_registry *reg, const ath_mapper **m, ath_e
 	return a;
 }
 
-/* ON clause of a relationship join, from the owner (as `on`) to the target (as `tn`) (M2O / O2M) */
+/* ON clause of a relationship join, from the owner (as `on`) to the target (as `tn`) (M2O / O2M),
+ * without a custom primaryjoin's other terms (pack_rel_cond() adds them) */
 static int pack_rel_on(msgpack_packer *pk, const ath_rel *r, const char *on, const char *tn)
 {
 	const ath_mapper *o = r->owner, *t = r->target;
 	int rc = 0;
-	if (r->npairs > 1)
+	if (r->npairs > 1 && !r->nextra)
 		rc |= msgpack_pack_array(pk, r->npairs + 1) | ath_wire__pack_cstr(pk, "and");
 	for (uint32_t i = 0; i < r->npairs; i++)
 		rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
@@ -195,7 +196,12 @@ static int pack_join(msgpack_packer *pk, mobj *o, tctx *t)
 		rc |= msgpack_pack_array(pk, kind ? 5 : 4) | ath_wire__pack_cstr(pk, "join");
 		if (pack_obj(pk, &a[1], t))
 			return err->code ? err->code : ath_err__oom(err);
-		rc |= pack_table_as(pk, r->target->table, tn) | pack_rel_on(pk, r, on, tn);
+		rc |= pack_table_as(pk, r->target->table, tn);
+		if (r->nextra) /* a custom primaryjoin: its pairs and its other terms */
+			rc |= msgpack_pack_array(pk, r->npairs + r->nextra + 1) | ath_wire__pack_cstr(pk, "and");
+		rc |= pack_rel_on(pk, r, on, tn);
+		if (!rc && r->nextra && (rc = ath_query__pack_rel_extra(pk, r, tn, reg, err)))
+			return rc;
 	}
 	if (kind)
 		rc |= msgpack_pack_object(pk, *kind);
@@ -236,6 +242,8 @@ static int pack_obj(msgpack_packer *pk, mobj *o, tctx *t)
 		if ((uint32_t)at >= m->nprops)
 			return orm_error(err, "%s.%s is a relationship: compare objects or join along it instead", m->name,
 					 m->rels[at - (int)m->nprops].name);
+		if (t->adapt_table && strcmp(from, t->adapt_table) == 0)
+			from = t->adapt_to; /* read through the alias */
 		return ath_query__pack_prop(pk, reg, m, (uint32_t)at, from, false, err);
 	}
 	if (t->adapt_table && is_form(o, "col", 2) && str_is(&a[1], t->adapt_table))
@@ -288,6 +296,22 @@ int ath_query__pack_prop(msgpack_packer *pk, const ath_registry *reg, const ath_
 		return ath_err__oom(err);
 	int rc = pack_obj(pk, p->expr, &t);
 	return rc < 0 && !err->code ? ath_err__oom(err) : rc;
+}
+
+int ath_query__pack_rel_extra(msgpack_packer *pk, const ath_rel *r, const char *target_as, const ath_registry *reg,
+			      ath_err *err)
+{
+	tctx t = { .reg = reg, .err = err };
+	if (strcmp(target_as, r->target->table->name) != 0) {
+		t.adapt_table = r->target->table->name;
+		t.adapt_to = target_as;
+	}
+	for (uint32_t i = 0; i < r->nextra; i++) {
+		int rc = pack_obj(pk, r->extra[i], &t);
+		if (rc)
+			return rc < 0 && !err->code ? ath_err__oom(err) : rc;
+	}
+	return 0;
 }
 
 int ath_query__pack_expr(msgpack_packer *pk, const msgpack_object *e, const ath_registry *reg, ath_err *err)
@@ -392,7 +416,7 @@ static int pack_exists(msgpack_packer *pk, const ath_rel *r, mobj *crit, ath_obj
 		rc |= msgpack_pack_array(pk, 2) | ath_mp__table(pk, r->secondary) | ath_mp__table(pk, tgt->table);
 	else
 		rc |= msgpack_pack_array(pk, 1) | ath_mp__table(pk, tgt->table);
-	uint32_t nconds = r->secondary ? r->nsec_local + r->nsec_remote : r->npairs;
+	uint32_t nconds = r->secondary ? r->nsec_local + r->nsec_remote : r->npairs + r->nextra;
 	if (keyobj)
 		nconds += tgt->npk;
 	rc |= ath_mp__key(pk, "where") | msgpack_pack_array(pk, nconds + 1 + (crit != NULL)) | ath_wire__pack_cstr(pk, "and");
@@ -412,6 +436,8 @@ static int pack_exists(msgpack_packer *pk, const ath_rel *r, mobj *crit, ath_obj
 			      ath_mp__col(pk, tgt->table->name, tgt->props[r->remote[i]].col->name);
 	if (rc)
 		return ath_err__oom(t->err);
+	if (!rc && r->nextra)
+		rc = ath_query__pack_rel_extra(pk, r, tgt->table->name, t->reg, t->err);
 	for (uint32_t i = 0; keyobj && i < tgt->npk && !rc; i++) {
 		rc = msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
 		     ath_mp__col(pk, tgt->table->name, tgt->props[tgt->pk[i]].col->name) ? ath_err__oom(t->err) : 0;
@@ -871,11 +897,12 @@ static int pack_alias(msgpack_packer *pk, const ath_table *t, const char *alias)
 }
 
 /* col = col for each pair, AND-ed */
+/* the pairs' equalities, AND-ed (`wrap`) or as bare terms of an enclosing AND */
 static int pack_pairs_on(msgpack_packer *pk, uint32_t n, const char *lt, const char *const *lc, const char *rt,
-			 const char *const *rc_)
+			 const char *const *rc_, bool wrap)
 {
 	int rc = 0;
-	if (n > 1)
+	if (n > 1 && wrap)
 		rc |= msgpack_pack_array(pk, n + 1) | ath_wire__pack_cstr(pk, "and");
 	for (uint32_t i = 0; i < n; i++)
 		rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") | ath_mp__col(pk, lt, lc[i]) |
@@ -884,7 +911,7 @@ static int pack_pairs_on(msgpack_packer *pk, uint32_t n, const char *lt, const c
 }
 
 /* The FROM item of entity e with its joined eager loads: nested LEFT OUTER JOINs, innermost first. */
-static int pack_entity_from(msgpack_packer *pk, const orm_plan *plan, uint32_t e)
+static int pack_entity_from(msgpack_packer *pk, const orm_plan *plan, uint32_t e, const ath_registry *reg)
 {
 	/* every join under entity e (directly or through other joins), in plan order */
 	uint32_t list[MAX_JOINS], n = 0;
@@ -913,20 +940,25 @@ static int pack_entity_from(msgpack_packer *pk, const orm_plan *plan, uint32_t e
 				rcn[i] = r->sec_local_col[i]->name;
 			}
 			rc |= pack_alias(pk, r->secondary, j->sec_alias) |
-			      pack_pairs_on(pk, r->nsec_local, pt, lc, j->sec_alias, rcn) | ath_wire__pack_cstr(pk, "left");
+			      pack_pairs_on(pk, r->nsec_local, pt, lc, j->sec_alias, rcn, true) | ath_wire__pack_cstr(pk, "left");
 			for (uint32_t i = 0; i < r->nsec_remote && i < 32; i++) {
 				lc[i] = r->sec_remote_col[i]->name;
 				rcn[i] = r->target->props[r->sec_remote_prop[i]].col->name;
 			}
 			rc |= pack_alias(pk, r->target->table, j->alias) |
-			      pack_pairs_on(pk, r->nsec_remote, j->sec_alias, lc, j->alias, rcn) | ath_wire__pack_cstr(pk, "left");
+			      pack_pairs_on(pk, r->nsec_remote, j->sec_alias, lc, j->alias, rcn, true) | ath_wire__pack_cstr(pk, "left");
 		} else {
 			for (uint32_t i = 0; i < r->npairs && i < 32; i++) {
 				lc[i] = r->owner->props[r->local[i]].col->name;
 				rcn[i] = r->target->props[r->remote[i]].col->name;
 			}
-			rc |= pack_alias(pk, r->target->table, j->alias) | pack_pairs_on(pk, r->npairs, pt, lc, j->alias, rcn) |
-			      ath_wire__pack_cstr(pk, "left");
+			rc |= pack_alias(pk, r->target->table, j->alias);
+			if (r->nextra) /* a custom primaryjoin's other terms, on the alias */
+				rc |= msgpack_pack_array(pk, r->npairs + r->nextra + 1) | ath_wire__pack_cstr(pk, "and");
+			rc |= pack_pairs_on(pk, r->npairs, pt, lc, j->alias, rcn, !r->nextra);
+			if (!rc && r->nextra && ath_query__pack_rel_extra(pk, r, j->alias, reg, &(ath_err){ 0 }))
+				rc = -1;
+			rc |= ath_wire__pack_cstr(pk, "left");
 		}
 	}
 	return rc;
@@ -1016,7 +1048,7 @@ static int pack_from(msgpack_packer *pk, tctx *t, const orm_plan *plan)
 		int e = from_entity(item, plan, reg);
 		if (e >= 0 && !done[e] && has_joins(plan, (uint32_t)e)) {
 			done[e] = true;
-			rc = pack_entity_from(pk, plan, (uint32_t)e) ? ath_err__oom(err) : 0;
+			rc = pack_entity_from(pk, plan, (uint32_t)e, reg) ? ath_err__oom(err) : 0;
 		} else
 			rc = pack_obj(pk, item, t);
 	}
@@ -1027,7 +1059,7 @@ static int pack_from(msgpack_packer *pk, tctx *t, const orm_plan *plan)
 		for (uint32_t i = 0; from && i < from->via.array.size; i++)
 			named |= from_entity(&from->via.array.ptr[i], plan, reg) == (int)e;
 		if (!named)
-			rc = pack_entity_from(pk, plan, e) ? ath_err__oom(err) : 0;
+			rc = pack_entity_from(pk, plan, e, reg) ? ath_err__oom(err) : 0;
 	}
 	return rc;
 }

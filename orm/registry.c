@@ -245,7 +245,7 @@ static uint32_t find_fks(const ath_table *from, const ath_table *to, const ath_c
 typedef struct rel_spec {
 	const char *target, *secondary, *back;
 	int uselist; /* -1 not given */
-	mobj *fks, *remote_side, *order_by;
+	mobj *fks, *remote_side, *order_by, *primaryjoin;
 	bool has_cascade;
 } rel_spec;
 
@@ -281,6 +281,110 @@ static int pairs_alloc(dec *d, ath_rel *r, uint32_t n)
 
 /* SQLAlchemy's JoinCondition for a relationship without primaryjoin: direction and column pairs
  * from the one foreign key that links the two tables. */
+/* a column reference of a primaryjoin: ["col", table, name] or ["attr", cls, name] */
+static const ath_column *join_column(const ath_registry *reg, mobj *o)
+{
+	const ath_column *c = spec_column(o, reg->md);
+	if (c || o->type != MSGPACK_OBJECT_ARRAY || o->via.array.size != 3 || !str_eq(&o->via.array.ptr[0], "attr"))
+		return c;
+	mobj *cn = &o->via.array.ptr[1], *an = &o->via.array.ptr[2];
+	char cls[256], attr[256];
+	if (cn->type != MSGPACK_OBJECT_STR || an->type != MSGPACK_OBJECT_STR || cn->via.str.size >= sizeof cls ||
+	    an->via.str.size >= sizeof attr)
+		return NULL;
+	memcpy(cls, cn->via.str.ptr, cn->via.str.size);
+	cls[cn->via.str.size] = 0;
+	memcpy(attr, an->via.str.ptr, an->via.str.size);
+	attr[an->via.str.size] = 0;
+	const ath_mapper *m = ath_registry__mapper(reg, cls);
+	int at = m ? ath_mapper__attr(m, attr) : -1;
+	return at >= 0 && (uint32_t)at < m->nprops ? m->props[at].col : NULL;
+}
+
+/* whether an expression refers to a column of table t */
+static bool refers_to(const ath_registry *reg, mobj *o, const ath_table *t)
+{
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		return false;
+	const ath_column *c = join_column(reg, o);
+	if (c)
+		return ath_table__column(t, c->name) == c;
+	for (uint32_t i = 0; i < o->via.array.size; i++)
+		if (refers_to(reg, &o->via.array.ptr[i], t))
+			return true;
+	return false;
+}
+
+/* A custom primaryjoin (relationships.py's JoinCondition with primaryjoin given): its
+ * `owner.col = target.col` terms are the column pairs, foreign_keys (or the metadata's foreign
+ * keys) tell the direction, and the other terms are criteria on the target, added wherever the
+ * relationship is loaded or joined. */
+static int configure_primaryjoin(dec *d, ath_registry *reg, ath_rel *r, rel_spec *rs, const ath_column **fks,
+				 uint32_t nfks)
+{
+	const ath_table *own = r->owner->table, *tgt = r->target->table;
+	if (rs->secondary || own == tgt)
+		return ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+				    "%s.%s: a custom primaryjoin is supported on one-to-many and many-to-one relationships "
+				    "between two tables yet",
+				    r->owner->name, r->name);
+	mobj *pj = rs->primaryjoin;
+	mobj *terms = pj;
+	uint32_t nterms = 1;
+	if (pj->type == MSGPACK_OBJECT_ARRAY && pj->via.array.size > 1 && str_eq(&pj->via.array.ptr[0], "and")) {
+		terms = pj->via.array.ptr + 1;
+		nterms = pj->via.array.size - 1;
+	}
+	const ath_column *oc[16], *tc[16];
+	uint32_t npairs = 0;
+	r->extra = ath_arena__zalloc(d->arena, sizeof *r->extra * nterms);
+	if (!r->extra)
+		return oom(d);
+	for (uint32_t i = 0; i < nterms; i++) {
+		mobj *t = &terms[i];
+		const ath_column *a = NULL, *b = NULL;
+		if (t->type == MSGPACK_OBJECT_ARRAY && t->via.array.size == 3 &&
+		    (str_eq(&t->via.array.ptr[0], "=") || str_eq(&t->via.array.ptr[0], "=="))) {
+			a = join_column(reg, &t->via.array.ptr[1]);
+			b = join_column(reg, &t->via.array.ptr[2]);
+		}
+		bool a_own = a && ath_table__column(own, a->name) == a, b_own = b && ath_table__column(own, b->name) == b;
+		bool a_tgt = a && ath_table__column(tgt, a->name) == a, b_tgt = b && ath_table__column(tgt, b->name) == b;
+		if (npairs < 16 && ((a_own && b_tgt) || (a_tgt && b_own))) {
+			oc[npairs] = a_own ? a : b;
+			tc[npairs++] = a_own ? b : a;
+			continue;
+		}
+		if (refers_to(reg, t, own))
+			return ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+					    "%s.%s: primaryjoin term %u refers to %s besides the column pairs; only criteria on %s "
+					    "are supported yet",
+					    r->owner->name, r->name, i, own->name, tgt->name);
+		r->extra[r->nextra++] = t;
+	}
+	if (!npairs)
+		return cfg_error(d, "%s.%s: primaryjoin has no owner.column = target.column term linking '%s' and '%s'",
+				 r->owner->name, r->name, own->name, tgt->name);
+	/* direction: the foreign key side */
+	bool fk_on_target = false, fk_on_owner = false;
+	for (uint32_t i = 0; i < npairs; i++) {
+		bool tf = nfks ? col_in(tc[i], fks, nfks) : tc[i]->has_fk;
+		bool of = nfks ? col_in(oc[i], fks, nfks) : oc[i]->has_fk;
+		fk_on_target |= tf && !of;
+		fk_on_owner |= of && !tf;
+	}
+	if (fk_on_target == fk_on_owner)
+		return cfg_error(d, "%s.%s: could not determine the direction of the primaryjoin; give foreign_keys", r->owner->name,
+				 r->name);
+	r->dir = fk_on_owner ? ATH_REL_M2O : ATH_REL_O2M;
+	int rc = pairs_alloc(d, r, npairs);
+	for (uint32_t i = 0; !rc && i < npairs; i++) {
+		r->local[i] = (uint32_t)prop_of_column(r->owner, oc[i]);
+		r->remote[i] = (uint32_t)prop_of_column(r->target, tc[i]);
+	}
+	return rc;
+}
+
 static int configure_join(dec *d, ath_registry *reg, ath_rel *r, rel_spec *rs)
 {
 	const ath_column **fks, **remote_side;
@@ -292,6 +396,8 @@ static int configure_join(dec *d, ath_registry *reg, ath_rel *r, rel_spec *rs)
 		return rc;
 	const ath_table *own = r->owner->table, *tgt = r->target->table;
 	const ath_constraint *found[4];
+	if (rs->primaryjoin)
+		return configure_primaryjoin(d, reg, r, rs, fks, nfks);
 	if (rs->secondary) {
 		const ath_table *sec = ath_metadata__table(reg->md, NULL, rs->secondary);
 		if (!sec)
@@ -402,7 +508,9 @@ static int decode_rel(dec *d, ath_registry *reg, ath_rel *r, mobj *o, rel_spec *
 			rc = v->type == MSGPACK_OBJECT_NIL ? 0 : (rc = get_bool(d, v, &b)) ? rc : (rs->uselist = b, 0);
 		else if (str_eq(k, "secondary"))
 			rc = opt_str(d, v, "secondary table", &rs->secondary);
-		else if (str_eq(k, "primaryjoin") || str_eq(k, "secondaryjoin")) {
+		else if (str_eq(k, "primaryjoin"))
+			rs->primaryjoin = v->type == MSGPACK_OBJECT_NIL ? NULL : v;
+		else if (str_eq(k, "secondaryjoin")) {
 			if (v->type != MSGPACK_OBJECT_NIL)
 				rc = ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
 						  "%s.%s: custom %.*s is not supported yet", r->owner->name, r->name,

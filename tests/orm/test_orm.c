@@ -57,7 +57,9 @@ static const char *SPEC =
 	"   \"relationships\": {"
 	"     \"addresses\": {\"target\": \"Address\", \"back_populates\": \"user\", \"cascade\": [\"all\", \"delete-orphan\"],"
 	"                   \"order_by\": [[\"attr\", \"Address\", \"email\"]]},"
-	"     \"keywords\": {\"target\": \"Keyword\", \"secondary\": \"user_keywords\", \"back_populates\": \"users\"}}},"
+	"     \"keywords\": {\"target\": \"Keyword\", \"secondary\": \"user_keywords\", \"back_populates\": \"users\"},"
+	"     \"work_addresses\": {\"target\": \"Address\", \"viewonly\": true, \"primaryjoin\": [\"and\", [\"=\", [\"attr\", \"User\", \"id\"], "
+	"       [\"attr\", \"Address\", \"user_id\"]], [\"like\", [\"attr\", \"Address\", \"email\"], [\"lit\", \"%@work\"]]]}}},"
 	"  {\"name\": \"Address\", \"table\": \"addresses\","
 	"   \"relationships\": {\"user\": {\"target\": \"User\", \"back_populates\": \"addresses\"}}},"
 	"  {\"name\": \"Keyword\", \"table\": \"keywords\","
@@ -1091,6 +1093,47 @@ static void test_inheritance(void)
 	}
 }
 
+static void test_custom_primaryjoin(void)
+{
+	TEST_CASE("a relationship with a custom primaryjoin (a filtered collection)");
+	ath_session *s = session();
+	ath_obj *u = make("User", "{\"name\": \"pj\"}");
+	ath_obj *home = make("Address", "{\"email\": \"pj@home\"}"), *work = make("Address", "{\"email\": \"pj@work\"}");
+	link_to(u, "addresses", home);
+	link_to(u, "addresses", work);
+	CHECK(ath_session_add(s, u) == ATH_OK);
+	CHECK(ath_session_commit(s) == ATH_OK);
+	size_t n = 0;
+	SQL_COUNT(2, CHECK(ath_obj_related_count(&n, u, "work_addresses") == ATH_OK && n == 1)); /* u reloads, then the lazy load */
+	CHECK_CONTAINS(last_sql[0], "addresses.email LIKE '%@work'");
+	ath_obj *w = NULL;
+	CHECK(ath_obj_related(&w, u, "work_addresses", 0) == ATH_OK && w == work);
+	ath_obj_free(w);
+	ath_obj *found[2];
+#define q "{\"k\": \"select\", \"columns\": [[\"entity\", \"User\"]], \"where\": [\"=\", [\"attr\", \"User\", \"name\"], [\"lit\", \"pj\"]], " \
+	  "\"options\": [[\"%s\", [\"User\", \"work_addresses\"]]]}"
+	const char *loaders[] = { "selectinload", "joinedload" };
+	for (int k = 0; k < 2; k++) {
+		CHECK(ath_session_commit(s) == ATH_OK);
+		char buf[512];
+		snprintf(buf, sizeof buf, q, loaders[k]);
+		SQL_COUNT(2 - k, CHECK_INT(1, query(s, buf, NULL, found, 2, 0)));
+		SQL_COUNT(0, CHECK(ath_obj_related_count(&n, found[0], "work_addresses") == ATH_OK && n == 1));
+		free_objs(found, 1);
+	}
+#undef q
+	CHECK_INT(1, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"User\"]], \"where\": [\"any\", [\"rel\", \"User\", \"work_addresses\"]]}",
+			   NULL, found, 2, 0));
+	free_objs(found, 1);
+	CHECK_INT(1, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"User\"]], \"from\": [[\"join\", [\"entity\", \"User\"], "
+			      "[\"rel\", \"User\", \"work_addresses\"], null]]}", NULL, found, 2, 0));
+	free_objs(found, 1);
+	ath_obj_free(home);
+	ath_obj_free(work);
+	ath_obj_free(u);
+	ath_session_close(s);
+}
+
 static void test_errors(void)
 {
 	TEST_CASE("errors");
@@ -1226,6 +1269,7 @@ int main(int argc, char **argv)
 	test_session_api();
 	test_orm_dml();
 	test_inheritance();
+	test_custom_primaryjoin();
 	test_100k_released();
 	test_errors();
 	ath_engine_drop_all(eng, ath_registry_metadata(reg), 0);
