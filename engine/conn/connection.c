@@ -426,7 +426,14 @@ int ath_conn__finish_prepared(ath_conn *c, const char *xid, int commit, ath_err 
 				   "rollback() this connection's transaction first");
 	if (echo(c))
 		ath_engine__log(c->engine, ATH_LOG_INFO, "%s PREPARED '%s'", commit ? "COMMIT" : "ROLLBACK", xid);
-	return ath_conn__seen_error(c, ops->end_twophase(c->dc->native, xid, commit, 1, err), err);
+	rc = ath_conn__seen_error(c, ops->end_twophase(c->dc->native, xid, commit, 1, err), err);
+	/* as a COMMIT lost on the way (end_txn): the server may have committed before the connection
+	 * went; the transaction is then gone, else still prepared for another try */
+	if (rc && commit && (err->flags & ATH_ERROR_DISCONNECT)) {
+		err->flags |= ATH_ERROR_UNKNOWN_OUTCOME;
+		ath_err__prefix(err, "the outcome of COMMIT PREPARED is unknown (the connection was lost during it): ");
+	}
+	return rc;
 }
 
 int ath_conn__commit(ath_conn *c, ath_err *err)
