@@ -18,5 +18,9 @@ char *ath__strdup(const char *s);
 void ath__alloc_fail_after(long countdown);
 /* Number of allocations made since start, for walking every allocation site in a test. */
 unsigned long ath__alloc_count(void);
+/* The return address of the code that called the allocation failed first since the last
+ * ath__alloc_fail_after() (for ath__strdup, its caller), or NULL: tells the walk's runs
+ * that failed the same site apart from those that reached a new one. */
+void *ath__alloc_fail_site(void);
 
 #endif

@@ -1,22 +1,50 @@
 /* test_oom.c — fails the 1st, 2nd, ... Nth allocation of the library inside representative
- * workloads (create engine, compile, execute, executemany, fetch, transactions, header/keys)
- * until a run completes without reaching the failure. Each failed run must return a negative
- * code with OutOfMemoryError (never a crash, never "without details"), leak nothing
- * (LeakSanitizer checks at exit), and leave the engine and connection working. The wire and
- * driver libraries (msgpack-c, sqlite3) allocate on their own and are not failed here. */
+ * workloads (create engine, connect, compile, execute, executemany, fetch and streaming,
+ * transactions and savepoints, two-phase commit, header/keys) until a run completes without
+ * reaching the failure. Each failed run must return a negative code with OutOfMemoryError (never
+ * a crash, never "without details"), leak nothing (LeakSanitizer checks at exit), and leave the
+ * engine and connection working: the same workload then runs again on the same handles.
+ * Usage: test_oom [sqlite|postgresql|mysql]; the server runs exit 77 without their URL unless
+ * ATHANOR_TEST_REQUIRE_SERVERS=1. The wire and driver libraries (msgpack-c, sqlite3, libpq,
+ * libmariadb) allocate on their own and are not failed here: the walk covers the library's own
+ * allocations on each backend's paths (the PostgreSQL pipeline, MySQL's insertmanyvalues for
+ * plain INSERT, streaming reads, XA / PREPARE TRANSACTION). ATHANOR_OOM_SITES=1 lists the sites. */
+#define _GNU_SOURCE /* memmem */
 #include <athanor/athanor.h>
+#include <execinfo.h>
 #include <string.h>
 
 #include "test.h"
 #include "util/alloc.h"
 #include "wirejson.h"
 
+typedef struct backend {
+	const char *name, *url_env;
+	const char *ddl;   /* the table, once before the walks (SQLite: in every set-up, a new database) */
+	const char *reset; /* the set-up's statement on a server: an empty table */
+	int returning;     /* INSERT ... RETURNING (not the mysql dialect's) */
+} backend;
+
+static const backend backends[] = {
+	{ "sqlite", NULL, "CREATE TABLE oom_t (id INTEGER PRIMARY KEY, name TEXT, n INT)", NULL, 1 },
+	{ "postgresql", "ATHANOR_TEST_PG_URL", "CREATE TABLE oom_t (id SERIAL PRIMARY KEY, name VARCHAR(40), n INT)",
+	  "DELETE FROM oom_t", 1 },
+	{ "mysql", "ATHANOR_TEST_MYSQL_URL",
+	  "CREATE TABLE oom_t (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40), n INT) ENGINE=InnoDB",
+	  "DELETE FROM oom_t", 0 },
+};
+
+static const backend *B;
+static const char *url = "sqlite://";
+#define XID "athanor_oom_xa"
+
 typedef struct fixture {
 	ath_engine *engine;
 	ath_conn *conn;
+	uint32_t engine_flags;
 } fixture;
 
-static ath_buf ddl, ins, sel, sel_in, upd, p_ins, p_many, p_sel, p_in, none;
+static ath_buf ddl, reset, ins, ins_ret, sel, sel_in, upd, p_ins, p_many, p_sel, p_in, none;
 
 static int w_execute_fetch(fixture *f)
 {
@@ -59,6 +87,88 @@ static int w_executemany_in(fixture *f)
 	return rc;
 }
 
+/* insertmanyvalues with RETURNING, and every row's key (RETURNING batches on PostgreSQL and SQLite,
+ * lastrowid row by row on MySQL) */
+static int w_executemany_returning(fixture *f)
+{
+	ath_result *r = NULL;
+	ath_buf b = ATH_BUF_INIT;
+	int rc = 0;
+	if (B->returning) {
+		rc = ath_conn_executemany(&r, f->conn, ins_ret.ptr, ins_ret.size, p_many.ptr, p_many.size);
+		if (rc == 0)
+			rc = ath_result_fetch_all(&b, r);
+		ath_result_close(r);
+		r = NULL;
+	}
+	if (rc == 0)
+		rc = ath_conn_executemany_v2(&r, f->conn, ins.ptr, ins.size, p_many.ptr, p_many.size,
+					     ATH_EXEC_RETURN_DEFAULTS);
+	if (rc == 0)
+		rc = ath_result_inserted_primary_key_rows(&b, r);
+	ath_result_close(r);
+	ath_buf_dispose(&b);
+	return rc;
+}
+
+/* rows read as they are fetched (engine flag ATH_ENGINE_STREAM_RESULTS: PostgreSQL single-row
+ * mode, MySQL unbuffered), a result closed half read, then the connection used again */
+static int w_stream(fixture *f)
+{
+	ath_result *r = NULL;
+	ath_buf b = ATH_BUF_INIT;
+	int rc = ath_conn_executemany(&r, f->conn, ins.ptr, ins.size, p_many.ptr, p_many.size);
+	ath_result_close(r);
+	r = NULL;
+	if (rc == 0)
+		rc = ath_conn_execute(&r, f->conn, sel.ptr, sel.size, p_sel.ptr, p_sel.size);
+	if (rc == 0) {
+		while ((rc = ath_result_fetch(&b, r, 1)) == ATH_OK)
+			;
+		if (rc == ATH_ITEROVER)
+			rc = ath_result_header(&b, r);
+	}
+	ath_result_close(r);
+	r = NULL;
+	if (rc == 0)
+		rc = ath_conn_execute(&r, f->conn, sel.ptr, sel.size, p_sel.ptr, p_sel.size);
+	if (rc == 0)
+		rc = ath_result_fetch(&b, r, 1);
+	ath_result_close(r); /* the rest is never read */
+	r = NULL;
+	if (rc == 0)
+		rc = ath_conn_execute(&r, f->conn, upd.ptr, upd.size, p_sel.ptr, p_sel.size);
+	ath_result_close(r);
+	if (rc == 0)
+		rc = ath_conn_commit(f->conn);
+	ath_buf_dispose(&b);
+	return rc;
+}
+
+/* PREPARE TRANSACTION / XA PREPARE, then COMMIT; first the leftover of a run that failed after
+ * preparing (left prepared on the server, which would refuse the xid) */
+static int w_twophase(fixture *f)
+{
+	ath_txn *t = NULL;
+	ath_result *r = NULL;
+	ath_buf b = ATH_BUF_INIT;
+	int rc = ath_conn_recover_twophase(&b, f->conn);
+	if (rc == 0 && b.size >= strlen(XID) && memmem(b.ptr, b.size, XID, strlen(XID)))
+		rc = ath_conn_rollback_prepared(f->conn, XID);
+	ath_buf_dispose(&b);
+	if (rc == 0)
+		rc = ath_conn_begin_twophase(&t, f->conn, XID);
+	if (rc == 0)
+		rc = ath_conn_execute(&r, f->conn, ins.ptr, ins.size, p_ins.ptr, p_ins.size);
+	ath_result_close(r);
+	if (rc == 0)
+		rc = ath_txn_prepare(t);
+	if (rc == 0)
+		rc = ath_txn_commit(t);
+	ath_txn_free(t);
+	return rc;
+}
+
 static int w_transactions(fixture *f)
 {
 	ath_txn *t = NULL, *sp = NULL;
@@ -94,17 +204,19 @@ static int w_stats_compile(fixture *f)
 	return rc;
 }
 
-/* Setting up is a workload too: engine, connection, schema. */
+/* Setting up is a workload too: engine, connection, schema (SQLite) or an empty table. */
 static int setup(fixture *f)
 {
 	ath_engine_options o = ATH_ENGINE_OPTIONS_INIT;
 	o.compile_cache_size = 2; /* small, so evictions run under failure too */
-	int rc = ath_engine_create(&f->engine, "sqlite://", &o);
+	o.flags = f->engine_flags;
+	int rc = ath_engine_create(&f->engine, url, &o);
 	if (rc == 0)
 		rc = ath_engine_connect(&f->conn, f->engine);
 	if (rc == 0) {
 		ath_result *r = NULL;
-		rc = ath_conn_execute(&r, f->conn, ddl.ptr, ddl.size, none.ptr, none.size);
+		const ath_buf *s = B->reset ? &reset : &ddl;
+		rc = ath_conn_execute(&r, f->conn, s->ptr, s->size, none.ptr, none.size);
 		ath_result_close(r);
 	}
 	if (rc == 0)
@@ -119,55 +231,108 @@ static void teardown(fixture *f)
 	memset(f, 0, sizeof *f);
 }
 
-static int failed_clean(int rc, const char *label, long n)
+/* A failure must be OutOfMemoryError; anything else is reported with the allocation that failed
+ * (`site`, as binary(+offset) for addr2line). */
+static int failed_clean(int rc, const char *label, long n, void *site)
 {
 	const ath_error *e = ath_error_last();
 	if (rc < 0 && e->klass == ATH_ERRCLASS_OUT_OF_MEMORY_ERROR && e->code == ATH_ENOMEM)
 		return 1;
-	fprintf(stderr, "FAIL %s at allocation %ld: rc %d, %s: %s\n", label, n, rc, ath_error_class_name(e->klass),
-		e->message);
+	fprintf(stderr, "FAIL %s at allocation %ld: rc %d, %s: %s\n  the allocation failed first: ", label, n, rc,
+		ath_error_class_name(e->klass), e->message);
+	fflush(stderr);
+	if (site)
+		backtrace_symbols_fd(&site, 1, 2);
+	else
+		fprintf(stderr, "none\n");
 	test_failures++;
 	return 0;
 }
 
-static void walk(const char *label, int (*workload)(fixture *))
+typedef struct workload {
+	const char *name;
+	int (*run)(fixture *);     /* NULL: the set-up itself */
+	uint32_t engine_flags;
+	int servers_only;
+} workload;
+
+static const workload workloads[] = {
+	{ "setup", NULL, 0, 0 },
+	{ "execute_fetch", w_execute_fetch, 0, 0 },
+	{ "executemany_in", w_executemany_in, 0, 0 },
+	{ "executemany_returning", w_executemany_returning, 0, 0 },
+	{ "stream", w_stream, ATH_ENGINE_STREAM_RESULTS, 0 },
+	{ "transactions", w_transactions, 0, 0 },
+	{ "twophase", w_twophase, 0, 1 },
+	{ "stats_compile", w_stats_compile, 0, 0 },
+};
+
+#define MAX_SITES 4096
+static void *all_sites[MAX_SITES];
+static int nall_sites;
+
+/* Adds `site` to `set` (of `*n`) unless there; 1 when it was new. */
+static int add_site(void **set, int *n, void *site)
 {
+	for (int i = 0; i < *n; i++)
+		if (set[i] == site)
+			return 0;
+	if (*n < MAX_SITES)
+		set[(*n)++] = site;
+	return 1;
+}
+
+/* Walks N over the workload's allocations; each N a fresh engine and connection. Prints the
+ * allocations failed (one per N) and the distinct code locations they were made from (callers of
+ * the allocator: a string buffer's or arena's growth counts once, at the buffer). */
+static void walk(const workload *w)
+{
+	static void *sites[MAX_SITES];
+	int nsites = 0;
 	long n;
-	int sites = 0;
+	int failed = 0;
+	char label[80];
+	snprintf(label, sizeof label, "oom/%s/%s", B->name, w->name);
 	TEST_CASE(label);
 	for (n = 0; n < 100000; n++) {
-		fixture f = { 0 };
-		if (workload == NULL) { /* walking the set-up itself */
+		fixture f = { .engine_flags = w->engine_flags };
+		if (w->run == NULL) { /* walking the set-up itself */
 			ath__alloc_fail_after(n);
 			int rc = setup(&f);
+			void *site = ath__alloc_fail_site();
 			ath__alloc_fail_after(-1);
 			if (rc == 0) {
 				teardown(&f);
 				break;
 			}
-			int clean = failed_clean(rc, label, n);
+			int clean = failed_clean(rc, label, n, site);
 			teardown(&f);
 			if (!clean)
 				break;
-			sites++;
+			failed++;
+			add_site(sites, &nsites, site);
+			add_site(all_sites, &nall_sites, site);
 			continue;
 		}
 		CHECK_INT(0, setup(&f));
 		ath__alloc_fail_after(n);
-		int rc = workload(&f);
+		int rc = w->run(&f);
+		void *site = ath__alloc_fail_site();
 		ath__alloc_fail_after(-1);
 		if (rc == 0) {
 			teardown(&f);
 			break;
 		}
-		if (!failed_clean(rc, label, n)) {
+		if (!failed_clean(rc, label, n, site)) {
 			teardown(&f);
 			break;
 		}
-		sites++;
+		failed++;
+		add_site(sites, &nsites, site);
+		add_site(all_sites, &nall_sites, site);
 		/* afterwards the same handles still work */
 		ath_conn_rollback(f.conn);
-		int again = workload(&f);
+		int again = w->run(&f);
 		if (again != 0) {
 			fprintf(stderr, "FAIL %s: after failing allocation %ld the workload fails again: %s\n", label, n,
 				ath_error_last()->message);
@@ -176,34 +341,86 @@ static void walk(const char *label, int (*workload)(fixture *))
 		teardown(&f);
 	}
 	test_checks++;
-	printf("%-28s %4d allocation sites failed cleanly\n", label, sites);
-	CHECK(sites > 0);
+	printf("%-36s %4d allocations failed cleanly, %3d sites\n", label, failed, nsites);
+	if (getenv("ATHANOR_OOM_SITES")) { /* as binary(+offset): addr2line -f -e test_oom OFFSET */
+		fflush(stdout);
+		backtrace_symbols_fd(sites, nsites, 1);
+	}
+	CHECK(failed > 0);
 }
 
-int main(void)
+/* The server's table, once: the walks' set-ups only empty it. */
+static int create_table(void)
 {
-	ddl = mp("{\"k\": \"text\", \"sql\": \"CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, n INT)\"}");
-	ins = mp("{\"k\": \"insert\", \"table\": [\"table\", \"t\"], \"columns\": [\"name\", \"n\"], \"values\": [[[\"bind\", 0], [\"bind\", 1]]]}");
-	sel = mp("{\"k\": \"select\", \"columns\": [[\"col\", \"t\", \"id\"], [\"label\", \"x\", [\"col\", \"t\", \"name\"]], "
-		 "[\"fn\", \"upper\", [[\"col\", \"t\", \"name\"]]]], \"where\": [\">\", [\"col\", \"t\", \"n\"], [\"bind\", 0]], "
-		 "\"order_by\": [[\"desc\", [\"col\", \"t\", \"id\"]]]}");
-	sel_in = mp("{\"k\": \"select\", \"columns\": [[\"fn\", \"count\", []]], \"from\": [[\"table\", \"t\"]], \"where\": "
-		    "[\"or\", [\"in\", [\"col\", \"t\", \"n\"], [\"expanding\", 0]], [\"like\", [\"col\", \"t\", \"name\"], [\"bind\", 1]]]}");
-	upd = mp("{\"k\": \"update\", \"table\": [\"table\", \"t\"], \"set\": [[\"n\", [\"+\", [\"col\", \"t\", \"n\"], [\"lit\", 1]]]], "
-		 "\"where\": [\">\", [\"col\", \"t\", \"n\"], [\"bind\", 0]]}");
+	ath_engine *e = NULL;
+	ath_conn *c = NULL;
+	ath_result *r = NULL;
+	ath_buf drop = mp("{\"k\": \"text\", \"sql\": \"DROP TABLE IF EXISTS oom_t\"}");
+	int rc = ath_engine_create(&e, url, NULL);
+	if (rc == 0)
+		rc = ath_engine_connect(&c, e);
+	if (rc == 0)
+		ath_conn_rollback_prepared(c, XID); /* a previous run's, interrupted; usually none */
+	if (rc == 0)
+		rc = ath_conn_execute(&r, c, drop.ptr, drop.size, none.ptr, none.size);
+	ath_result_close(r);
+	r = NULL;
+	if (rc == 0)
+		rc = ath_conn_execute(&r, c, ddl.ptr, ddl.size, none.ptr, none.size);
+	ath_result_close(r);
+	if (rc == 0)
+		rc = ath_conn_commit(c);
+	if (rc)
+		fprintf(stderr, "FAIL cannot create the table: %s\n", ath_error_last()->message);
+	mp_free(&drop);
+	ath_conn_close(c);
+	ath_engine_free(e);
+	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	const char *which = argc > 1 ? argv[1] : "sqlite";
+	for (size_t i = 0; i < sizeof backends / sizeof *backends; i++)
+		if (strcmp(backends[i].name, which) == 0)
+			B = &backends[i];
+	if (!B) {
+		fprintf(stderr, "usage: test_oom [sqlite|postgresql|mysql] (not %s)\n", which);
+		return 2;
+	}
+	if (B->url_env) {
+		int rc = test_server_url(B->url_env, &url);
+		if (rc)
+			return rc;
+	}
+	ddl = mp("{\"k\": \"text\", \"sql\": \"%s\"}", B->ddl);
+	reset = mp("{\"k\": \"text\", \"sql\": \"%s\"}", B->reset ? B->reset : "SELECT 1");
+	ins = mp("{\"k\": \"insert\", \"table\": [\"table\", \"oom_t\"], \"columns\": [\"name\", \"n\"], \"values\": [[[\"bind\", 0], [\"bind\", 1]]]}");
+	ins_ret = mp("{\"k\": \"insert\", \"table\": [\"table\", \"oom_t\"], \"columns\": [\"name\", \"n\"], \"values\": [[[\"bind\", 0], [\"bind\", 1]]], "
+		     "\"returning\": [[\"col\", \"oom_t\", \"id\"], [\"col\", \"oom_t\", \"name\"]]}");
+	sel = mp("{\"k\": \"select\", \"columns\": [[\"col\", \"oom_t\", \"id\"], [\"label\", \"x\", [\"col\", \"oom_t\", \"name\"]], "
+		 "[\"fn\", \"upper\", [[\"col\", \"oom_t\", \"name\"]]]], \"where\": [\">\", [\"col\", \"oom_t\", \"n\"], [\"bind\", 0]], "
+		 "\"order_by\": [[\"desc\", [\"col\", \"oom_t\", \"id\"]]]}");
+	sel_in = mp("{\"k\": \"select\", \"columns\": [[\"fn\", \"count\", []]], \"from\": [[\"table\", \"oom_t\"]], \"where\": "
+		    "[\"or\", [\"in\", [\"col\", \"oom_t\", \"n\"], [\"expanding\", 0]], [\"like\", [\"col\", \"oom_t\", \"name\"], [\"bind\", 1]]]}");
+	upd = mp("{\"k\": \"update\", \"table\": [\"table\", \"oom_t\"], \"set\": [[\"n\", [\"+\", [\"col\", \"oom_t\", \"n\"], [\"lit\", 1]]]], "
+		 "\"where\": [\">\", [\"col\", \"oom_t\", \"n\"], [\"bind\", 0]]}");
 	p_ins = mp("[\"a name\", 5]");
 	p_many = mp("[[\"x\", 1], [\"y\", 2], [\"z\", 3], [\"w\", 4]]");
 	p_sel = mp("[0]");
 	p_in = mp("[[1, 2, 3], \"a%%\"]");
 	none = mp("[]");
 
-	walk("oom/setup", NULL);
-	walk("oom/execute_fetch", w_execute_fetch);
-	walk("oom/executemany_in", w_executemany_in);
-	walk("oom/transactions", w_transactions);
-	walk("oom/stats_compile", w_stats_compile);
+	if (!B->reset || create_table() == 0) {
+		for (size_t i = 0; i < sizeof workloads / sizeof *workloads; i++)
+			if (B->reset || !workloads[i].servers_only)
+				walk(&workloads[i]);
+		printf("oom/%s: %d distinct allocation sites failed\n", B->name, nall_sites);
+	} else {
+		test_failures++;
+	}
 
-	ath_buf *all[] = { &ddl, &ins, &sel, &sel_in, &upd, &p_ins, &p_many, &p_sel, &p_in, &none };
+	ath_buf *all[] = { &ddl, &reset, &ins, &ins_ret, &sel, &sel_in, &upd, &p_ins, &p_many, &p_sel, &p_in, &none };
 	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
 		mp_free(all[i]);
 	return test_exit();

@@ -292,6 +292,7 @@ static int my_prepare(void **out, void *native, const char *sql, size_t len, ath
 	s->nparams = mysql_stmt_param_count(s->st);
 	if ((rc = setup_cols(s, err))) {
 		mysql_stmt_close(s->st);
+		free_cols(s); /* what setup_cols allocated before failing */
 		c->refs--;
 		ath__free(s);
 		return rc;
@@ -692,9 +693,9 @@ static int my_primary_key(void *native, const char *schema, const char *table, v
 				   "ORDER BY k.ORDINAL_POSITION",
 				   et, schema ? "'" : "", schema ? es : "DATABASE()", schema ? "'" : "");
 	}
+	const char *sql = et && es ? ath_strbuf__cstr(&q) : NULL; /* else q is empty: "" would be sent */
 	ath__free(et);
 	ath__free(es);
-	const char *sql = ath_strbuf__cstr(&q);
 	if (!sql) {
 		ath_strbuf__free(&q);
 		return ath_err__oom(err);
