@@ -27,10 +27,10 @@ typedef struct backend {
 
 static const backend backends[] = {
 	{ "sqlite", NULL, "CREATE TABLE oom_t (id INTEGER PRIMARY KEY, name TEXT, n INT)", NULL, 1 },
-	{ "postgresql", "ATHANOR_TEST_PG_URL", "CREATE TABLE oom_t (id SERIAL PRIMARY KEY, name VARCHAR(40), n INT)",
+	{ "postgresql", "ATHANOR_TEST_PG_URL", "CREATE TABLE oom_t (id SERIAL PRIMARY KEY, name VARCHAR(400), n INT)",
 	  "DELETE FROM oom_t", 1 },
 	{ "mysql", "ATHANOR_TEST_MYSQL_URL",
-	  "CREATE TABLE oom_t (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(40), n INT) ENGINE=InnoDB",
+	  "CREATE TABLE oom_t (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(400), n INT) ENGINE=InnoDB",
 	  "DELETE FROM oom_t", 0 },
 };
 
@@ -406,9 +406,12 @@ int main(int argc, char **argv)
 	upd = mp("{\"k\": \"update\", \"table\": [\"table\", \"oom_t\"], \"set\": [[\"n\", [\"+\", [\"col\", \"oom_t\", \"n\"], [\"lit\", 1]]]], "
 		 "\"where\": [\">\", [\"col\", \"oom_t\", \"n\"], [\"bind\", 0]]}");
 	p_ins = mp("[\"a name\", 5]");
-	p_many = mp("[[\"x\", 1], [\"y\", 2], [\"z\", 3], [\"w\", 4]]");
+	/* the third row's name outgrows the buffers the first rows sized: an allocation halfway
+	 * through the rows (the PostgreSQL pipeline has sent two when it fails) */
+	p_many = mp("[[\"x\", 1], [\"y\", 2], [\"%0300d\", 3], [\"w\", 4]]", 7);
 	p_sel = mp("[0]");
-	p_in = mp("[[1, 2, 3], \"a%%\"]");
+	/* 21 parameters: past the drivers' on-stack arrays (PostgreSQL keeps 16) */
+	p_in = mp("[[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20], \"a%%\"]");
 	none = mp("[]");
 
 	if (!B->reset || create_table() == 0) {
