@@ -8,6 +8,7 @@
 static atomic_long fail_countdown = -1;
 static atomic_ulong alloc_count;
 static void *_Atomic fail_site; /* the caller of the first allocation failed since the last reset */
+static void (*_Atomic fail_hook)(void);
 
 static int should_fail(void *site)
 {
@@ -17,7 +18,11 @@ static int should_fail(void *site)
 		return 0;
 	if (c == 0) {
 		void *none = NULL;
-		atomic_compare_exchange_strong(&fail_site, &none, site);
+		if (atomic_compare_exchange_strong(&fail_site, &none, site)) {
+			void (*hook)(void) = atomic_load(&fail_hook);
+			if (hook)
+				hook();
+		}
 		return 1;
 	}
 	atomic_fetch_sub_explicit(&fail_countdown, 1, memory_order_relaxed);
@@ -51,4 +56,5 @@ void ath__alloc_fail_after(long countdown)
 }
 
 void *ath__alloc_fail_site(void) { return atomic_load(&fail_site); }
+void ath__alloc_on_fail(void (*hook)(void)) { atomic_store(&fail_hook, hook); }
 unsigned long ath__alloc_count(void) { return atomic_load(&alloc_count); }

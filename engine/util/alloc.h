@@ -22,5 +22,7 @@ unsigned long ath__alloc_count(void);
  * ath__alloc_fail_after() (for ath__strdup, its caller), or NULL: tells the walk's runs
  * that failed the same site apart from those that reached a new one. */
 void *ath__alloc_fail_site(void);
+/* `hook` runs inside that first failed allocation (a test takes its stack there); NULL = none. */
+void ath__alloc_on_fail(void (*hook)(void));
 
 #endif

@@ -1,6 +1,7 @@
 /* test_oom.c — fails the 1st, 2nd, ... Nth allocation of the library inside representative
  * workloads (create engine, connect, compile, execute, executemany, fetch and streaming,
- * transactions and savepoints, two-phase commit, header/keys) until a run completes without
+ * transactions and savepoints, two-phase commit, header/keys, schema spec and DDL, create_all /
+ * Inspector / drop_all) until a run completes without
  * reaching the failure. Each failed run must return a negative code with OutOfMemoryError (never
  * a crash, never "without details"), leak nothing (LeakSanitizer checks at exit), and leave the
  * engine and connection working: the same workload then runs again on the same handles.
@@ -12,7 +13,9 @@
 #define _GNU_SOURCE /* memmem */
 #include <athanor/athanor.h>
 #include <execinfo.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include "test.h"
 #include "util/alloc.h"
@@ -169,6 +172,51 @@ static int w_twophase(fixture *f)
 	return rc;
 }
 
+/* A schema spec: two tables, a foreign key, an index, a unique column. */
+#define SPEC                                                                                                        \
+	"{\"k\": \"metadata\", \"tables\": ["                                                                       \
+	"{\"name\": \"oom_child\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true}," \
+	" {\"name\": \"parent_id\", \"type\": [\"Integer\"], \"index\": true}, {\"name\": \"note\", \"type\": [\"Text\"]}]," \
+	" \"constraints\": [{\"k\": \"foreign_key\", \"columns\": [\"parent_id\"], \"ref_table\": \"oom_parent\","  \
+	" \"ref_columns\": [\"id\"], \"ondelete\": \"CASCADE\"}]},"                                                 \
+	"{\"name\": \"oom_parent\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true}," \
+	" {\"name\": \"name\", \"type\": [\"String\", 40], \"nullable\": false, \"unique\": true},"               \
+	" {\"name\": \"n\", \"type\": [\"Integer\"], \"server_default\": [\"text\", \"0\"]}]}]}"
+
+static ath_buf spec;
+
+/* The spec loaded and its DDL compiled for every dialect (no database). */
+static int w_metadata(fixture *f)
+{
+	(void)f;
+	ath_metadata *md = NULL;
+	ath_buf b = ATH_BUF_INIT;
+	int rc = ath_metadata_create(&md, spec.ptr, spec.size);
+	const char *dialects[] = { "sqlite", "postgresql", "mysql" };
+	for (size_t i = 0; i < 3 && rc == 0; i++)
+		if ((rc = ath_compile_ddl(&b, dialects[i], md, 0)) == 0)
+			rc = ath_compile_ddl(&b, dialects[i], md, ATH_DDL_DROP);
+	ath_buf_dispose(&b);
+	ath_metadata_free(md);
+	return rc;
+}
+
+/* create_all (checkfirst: the catalog queried first), Inspector calls, drop_all. */
+static ath_metadata *schema_md;
+static int w_schema(fixture *f)
+{
+	ath_buf b = ATH_BUF_INIT;
+	ath_conn_close(f->conn); /* back to the pool, for the engine's own checkouts */
+	f->conn = NULL;
+	int rc = ath_engine_create_all(f->engine, schema_md, 0);
+	if (rc == 0)
+		rc = ath_engine_inspect(&b, f->engine, ATH_INSPECT_COLUMNS, NULL, "oom_child");
+	if (rc == 0)
+		rc = ath_engine_drop_all(f->engine, schema_md, 0);
+	ath_buf_dispose(&b);
+	return rc;
+}
+
 static int w_transactions(fixture *f)
 {
 	ath_txn *t = NULL, *sp = NULL;
@@ -253,8 +301,10 @@ typedef struct workload {
 	const char *name;
 	int (*run)(fixture *);     /* NULL: the set-up itself */
 	uint32_t engine_flags;
-	int servers_only;
+	int only;                  /* ONLY_SERVERS, ONLY_SQLITE (no database: once is enough), or 0 */
 } workload;
+
+enum { ONLY_SERVERS = 1, ONLY_SQLITE = 2 };
 
 static const workload workloads[] = {
 	{ "setup", NULL, 0, 0 },
@@ -263,11 +313,13 @@ static const workload workloads[] = {
 	{ "executemany_returning", w_executemany_returning, 0, 0 },
 	{ "stream", w_stream, ATH_ENGINE_STREAM_RESULTS, 0 },
 	{ "transactions", w_transactions, 0, 0 },
-	{ "twophase", w_twophase, 0, 1 },
+	{ "twophase", w_twophase, 0, ONLY_SERVERS },
 	{ "stats_compile", w_stats_compile, 0, 0 },
+	{ "metadata", w_metadata, 0, ONLY_SQLITE },
+	{ "schema", w_schema, 0, 0 },
 };
 
-#define MAX_SITES 4096
+#define MAX_SITES 8192
 static void *all_sites[MAX_SITES];
 static int nall_sites;
 
@@ -282,20 +334,78 @@ static int add_site(void **set, int *n, void *site)
 	return 1;
 }
 
-/* Walks N over the workload's allocations; each N a fresh engine and connection. Prints the
- * allocations failed (one per N) and the distinct code locations they were made from (callers of
- * the allocator: a string buffer's or arena's growth counts once, at the buffer). */
+/* The call stack of the failed allocation (ath__alloc_on_fail), its innermost frames hashed: tells
+ * apart the places a string buffer or arena shared by many callers grew (the allocator's caller
+ * and three callers above it; deeper, every loop of a caller would count again). */
+static uintptr_t fail_path;
+static void *fail_frames[32];
+static int nfail_frames;
+static void take_path(void)
+{
+	nfail_frames = backtrace(fail_frames, 32);
+	uintptr_t h = 1469598103934665603u;
+	for (int i = 1; i < nfail_frames && i < 8; i++) /* [0] is this hook, [1] should_fail, [2] ath__malloc */
+		h = (h ^ (uintptr_t)fail_frames[i]) * 1099511628211u;
+	fail_path = h;
+}
+
+/* The stack of the allocation that failed, for a failure report (binary(+offset) for addr2line). */
+static void print_path(void)
+{
+	fprintf(stderr, "  the allocation that failed:\n");
+	fflush(stderr);
+	if (nfail_frames > 2)
+		backtrace_symbols_fd(fail_frames + 2, nfail_frames - 2 < 8 ? nfail_frames - 2 : 8, 2);
+}
+
+static ath_buf probe;
+
+static int run_probe(ath_conn *c)
+{
+	ath_result *r = NULL;
+	ath_buf b = ATH_BUF_INIT;
+	int rc = ath_conn_rollback(c);
+	if (rc == 0)
+		rc = ath_conn_execute(&r, c, probe.ptr, probe.size, none.ptr, none.size);
+	if (rc == 0)
+		rc = ath_result_fetch_all(&b, r);
+	ath_result_close(r);
+	ath_buf_dispose(&b);
+	return rc ? rc : ath_conn_rollback(c);
+}
+
+/* After a failure: the connection (once rolled back) still serves a statement, and so does the
+ * engine, from the pool the connection went back to. */
+static int still_works(fixture *f)
+{
+	int rc = f->conn ? run_probe(f->conn) : 0;
+	ath_conn_close(f->conn);
+	f->conn = NULL;
+	if (rc == 0)
+		rc = ath_engine_connect(&f->conn, f->engine);
+	return rc ? rc : run_probe(f->conn);
+}
+
+/* Walks N over the workload's allocations; each N a fresh engine and connection. After each
+ * failure the handles must still serve a statement; the workload itself must run through again on
+ * them after the first failure at each call stack (every failure on SQLite, where it is cheap; on
+ * the servers a DDL round trip per N would take minutes). Prints the allocations failed (one per
+ * N), the distinct code locations they were made from (callers of the allocator: a string
+ * buffer's or arena's growth counts once, at the buffer) and the distinct call stacks. */
 static void walk(const workload *w)
 {
-	static void *sites[MAX_SITES];
-	int nsites = 0;
+	static void *sites[MAX_SITES], *paths[MAX_SITES];
+	int nsites = 0, npaths = 0, reruns = 0;
 	long n;
 	int failed = 0;
 	char label[80];
 	snprintf(label, sizeof label, "oom/%s/%s", B->name, w->name);
 	TEST_CASE(label);
+	struct timespec t0, t1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (n = 0; n < 100000; n++) {
 		fixture f = { .engine_flags = w->engine_flags };
+		fail_path = 0;
 		if (w->run == NULL) { /* walking the set-up itself */
 			ath__alloc_fail_after(n);
 			int rc = setup(&f);
@@ -311,6 +421,7 @@ static void walk(const workload *w)
 				break;
 			failed++;
 			add_site(sites, &nsites, site);
+			add_site(paths, &npaths, (void *)fail_path);
 			add_site(all_sites, &nall_sites, site);
 			continue;
 		}
@@ -330,18 +441,28 @@ static void walk(const workload *w)
 		failed++;
 		add_site(sites, &nsites, site);
 		add_site(all_sites, &nall_sites, site);
+		int new_path = add_site(paths, &npaths, (void *)fail_path);
 		/* afterwards the same handles still work */
-		ath_conn_rollback(f.conn);
-		int again = w->run(&f);
-		if (again != 0) {
-			fprintf(stderr, "FAIL %s: after failing allocation %ld the workload fails again: %s\n", label, n,
+		if (still_works(&f) != 0) {
+			fprintf(stderr, "FAIL %s: after failing allocation %ld the handles fail: %s\n", label, n,
 				ath_error_last()->message);
+			print_path();
 			test_failures++;
+		} else if (new_path || !B->reset) {
+			reruns++;
+			if (w->run(&f) != 0) {
+				fprintf(stderr, "FAIL %s: after failing allocation %ld the workload fails again: %s\n",
+					label, n, ath_error_last()->message);
+				print_path();
+				test_failures++;
+			}
 		}
 		teardown(&f);
 	}
 	test_checks++;
-	printf("%-36s %4d allocations failed cleanly, %3d sites\n", label, failed, nsites);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	printf("%-36s %4d allocations failed cleanly, %3d sites, %3d call paths, %4d runs again, %5.1f s\n", label,
+	       failed, nsites, npaths, reruns, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (getenv("ATHANOR_OOM_SITES")) { /* as binary(+offset): addr2line -f -e test_oom OFFSET */
 		fflush(stdout);
 		backtrace_symbols_fd(sites, nsites, 1);
@@ -361,6 +482,8 @@ static int create_table(void)
 		rc = ath_engine_connect(&c, e);
 	if (rc == 0)
 		ath_conn_rollback_prepared(c, XID); /* a previous run's, interrupted; usually none */
+	if (rc == 0)
+		ath_engine_drop_all(e, schema_md, 0);
 	if (rc == 0)
 		rc = ath_conn_execute(&r, c, drop.ptr, drop.size, none.ptr, none.size);
 	ath_result_close(r);
@@ -413,17 +536,25 @@ int main(int argc, char **argv)
 	/* 21 parameters: past the drivers' on-stack arrays (PostgreSQL keeps 16) */
 	p_in = mp("[[1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20], \"a%%\"]");
 	none = mp("[]");
+	probe = mp("{\"k\": \"select\", \"columns\": [[\"lit\", 1]]}");
+	ath__alloc_on_fail(take_path);
+	spec = mp(SPEC);
+	if (ath_metadata_create(&schema_md, spec.ptr, spec.size) != ATH_OK) {
+		fprintf(stderr, "FAIL the schema spec: %s\n", ath_error_last()->message);
+		return 1;
+	}
 
 	if (!B->reset || create_table() == 0) {
 		for (size_t i = 0; i < sizeof workloads / sizeof *workloads; i++)
-			if (B->reset || !workloads[i].servers_only)
+			if (workloads[i].only != (B->reset ? ONLY_SQLITE : ONLY_SERVERS))
 				walk(&workloads[i]);
 		printf("oom/%s: %d distinct allocation sites failed\n", B->name, nall_sites);
 	} else {
 		test_failures++;
 	}
 
-	ath_buf *all[] = { &ddl, &reset, &ins, &ins_ret, &sel, &sel_in, &upd, &p_ins, &p_many, &p_sel, &p_in, &none };
+	ath_metadata_free(schema_md);
+	ath_buf *all[] = { &probe, &spec, &ddl, &reset, &ins, &ins_ret, &sel, &sel_in, &upd, &p_ins, &p_many, &p_sel, &p_in, &none };
 	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
 		mp_free(all[i]);
 	return test_exit();

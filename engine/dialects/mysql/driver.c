@@ -487,8 +487,10 @@ static int my_execute(void *native, void *stmt, const msgpack_object *const *val
 	info->lastrowid = (int64_t)mysql_stmt_insert_id(s->st);
 	if (fields) {
 		/* the metadata of an execution can differ from the prepare's (SELECT ? learns its type) */
-		if ((rc = setup_cols(s, err)))
+		if ((rc = setup_cols(s, err))) {
+			mysql_stmt_free_result(s->st); /* the rows are on their way: unread, the next command is out of sync */
 			goto out;
+		}
 		s->active = 1;
 		if (c->stream) {
 			c->streaming = s;
