@@ -9,6 +9,7 @@ static atomic_long fail_countdown = -1;
 static atomic_ulong alloc_count;
 static void *_Atomic fail_site; /* the caller of the first allocation failed since the last reset */
 static void (*_Atomic fail_hook)(void);
+static atomic_int fail_once; /* fail one allocation only, then succeed again */
 
 static int should_fail(void *site)
 {
@@ -18,6 +19,8 @@ static int should_fail(void *site)
 		return 0;
 	if (c == 0) {
 		void *none = NULL;
+		if (atomic_load(&fail_once))
+			atomic_store(&fail_countdown, -1);
 		if (atomic_compare_exchange_strong(&fail_site, &none, site)) {
 			void (*hook)(void) = atomic_load(&fail_hook);
 			if (hook)
@@ -52,6 +55,14 @@ char *ath__strdup(const char *s) { return s ? dup_at(s, strlen(s), SITE) : NULL;
 void ath__alloc_fail_after(long countdown)
 {
 	atomic_store(&fail_site, NULL);
+	atomic_store(&fail_once, 0);
+	atomic_store(&fail_countdown, countdown);
+}
+
+void ath__alloc_fail_once(long countdown)
+{
+	atomic_store(&fail_site, NULL);
+	atomic_store(&fail_once, 1);
 	atomic_store(&fail_countdown, countdown);
 }
 

@@ -13,6 +13,7 @@
 #define _GNU_SOURCE /* memmem */
 #include <athanor/athanor.h>
 #include <execinfo.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
@@ -26,15 +27,16 @@ typedef struct backend {
 	const char *ddl;   /* the table, once before the walks (SQLite: in every set-up, a new database) */
 	const char *reset; /* the set-up's statement on a server: an empty table */
 	int returning;     /* INSERT ... RETURNING (not the mysql dialect's) */
+	int interleave;    /* a statement may run while a streamed result is half read */
 } backend;
 
 static const backend backends[] = {
-	{ "sqlite", NULL, "CREATE TABLE oom_t (id INTEGER PRIMARY KEY, name TEXT, n INT)", NULL, 1 },
+	{ "sqlite", NULL, "CREATE TABLE oom_t (id INTEGER PRIMARY KEY, name TEXT, n INT)", NULL, 1, 1 },
 	{ "postgresql", "ATHANOR_TEST_PG_URL", "CREATE TABLE oom_t (id SERIAL PRIMARY KEY, name VARCHAR(400), n INT)",
-	  "DELETE FROM oom_t", 1 },
+	  "DELETE FROM oom_t", 1, 1 },
 	{ "mysql", "ATHANOR_TEST_MYSQL_URL",
 	  "CREATE TABLE oom_t (id INT AUTO_INCREMENT PRIMARY KEY, name VARCHAR(400), n INT) ENGINE=InnoDB",
-	  "DELETE FROM oom_t", 0 },
+	  "DELETE FROM oom_t", 0, 0 },
 };
 
 static const backend *B;
@@ -47,15 +49,50 @@ typedef struct fixture {
 	uint32_t engine_flags;
 } fixture;
 
-static ath_buf ddl, reset, ins, ins_ret, sel, sel_in, upd, p_ins, p_many, p_sel, p_in, none;
+static ath_buf ddl, reset, clear, ins, ins_ret, sel, sel_in, upd, p_ins, p_many, p_sel, p_in, none;
+
+/* A run that ends without an error must have the right rows: a failure swallowed on the way shows
+ * here (the `once` walk), reported as WRONG_RESULT with wrong_msg. */
+#define WRONG_RESULT (-99)
+static char wrong_msg[256];
+__attribute__((format(printf, 1, 2))) static int wrong(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(wrong_msg, sizeof wrong_msg, fmt, ap);
+	va_end(ap);
+	return WRONG_RESULT;
+}
+
+/* Rows in a batch (a msgpack array); -1 when it is not one. */
+static long batch_rows(const ath_buf *b)
+{
+	json_t *j = jsonwire_from_msgpack(b->ptr, b->size, NULL, 0);
+	long n = json_is_array(j) ? (long)json_array_size(j) : -1;
+	json_decref(j);
+	return n;
+}
+
+static int clear_table(fixture *f)
+{
+	ath_result *r = NULL;
+	int rc = ath_conn_execute(&r, f->conn, clear.ptr, clear.size, none.ptr, none.size);
+	ath_result_close(r);
+	return rc;
+}
 
 static int w_execute_fetch(fixture *f)
 {
 	ath_result *r = NULL;
 	ath_buf b = ATH_BUF_INIT;
-	int rc = ath_conn_execute(&r, f->conn, ins.ptr, ins.size, p_ins.ptr, p_ins.size);
+	long rows = 0;
+	int rc = clear_table(f);
+	if (rc == 0)
+		rc = ath_conn_execute(&r, f->conn, ins.ptr, ins.size, p_ins.ptr, p_ins.size);
 	if (rc == 0) {
 		rc = ath_result_inserted_primary_key(&b, r);
+		if (rc == 0 && batch_rows(&b) != 1)
+			rc = wrong("inserted_primary_key is not one value");
 		if (rc == 0)
 			rc = ath_result_header(&b, r);
 		ath_result_close(r);
@@ -64,9 +101,11 @@ static int w_execute_fetch(fixture *f)
 		rc = ath_conn_execute(&r, f->conn, sel.ptr, sel.size, p_sel.ptr, p_sel.size);
 	if (rc == 0) {
 		while ((rc = ath_result_fetch(&b, r, 2)) == ATH_OK)
-			;
+			rows += batch_rows(&b);
 		if (rc == ATH_ITEROVER)
 			rc = ath_result_header(&b, r);
+		if (rc == 0 && rows != 1)
+			rc = wrong("the select gave %ld rows, not 1", rows);
 		ath_result_close(r);
 	}
 	ath_buf_dispose(&b);
@@ -101,6 +140,8 @@ static int w_executemany_returning(fixture *f)
 		rc = ath_conn_executemany(&r, f->conn, ins_ret.ptr, ins_ret.size, p_many.ptr, p_many.size);
 		if (rc == 0)
 			rc = ath_result_fetch_all(&b, r);
+		if (rc == 0 && batch_rows(&b) != 4)
+			rc = wrong("RETURNING gave %ld rows, not 4", batch_rows(&b));
 		ath_result_close(r);
 		r = NULL;
 	}
@@ -109,6 +150,8 @@ static int w_executemany_returning(fixture *f)
 					     ATH_EXEC_RETURN_DEFAULTS);
 	if (rc == 0)
 		rc = ath_result_inserted_primary_key_rows(&b, r);
+	if (rc == 0 && batch_rows(&b) != 4)
+		rc = wrong("inserted_primary_key_rows gave %ld keys, not 4", batch_rows(&b));
 	ath_result_close(r);
 	ath_buf_dispose(&b);
 	return rc;
@@ -120,7 +163,9 @@ static int w_stream(fixture *f)
 {
 	ath_result *r = NULL;
 	ath_buf b = ATH_BUF_INIT;
-	int rc = ath_conn_executemany(&r, f->conn, ins.ptr, ins.size, p_many.ptr, p_many.size);
+	int rc = clear_table(f); /* four rows, below */
+	if (rc == 0)
+		rc = ath_conn_executemany(&r, f->conn, ins.ptr, ins.size, p_many.ptr, p_many.size);
 	ath_result_close(r);
 	r = NULL;
 	if (rc == 0)
@@ -130,6 +175,25 @@ static int w_stream(fixture *f)
 			;
 		if (rc == ATH_ITEROVER)
 			rc = ath_result_header(&b, r);
+	}
+	ath_result_close(r);
+	r = NULL;
+	if (rc == 0)
+		rc = ath_conn_execute(&r, f->conn, sel.ptr, sel.size, p_sel.ptr, p_sel.size);
+	if (rc == 0)
+		rc = ath_result_fetch(&b, r, 1);
+	/* another statement while it streams: PostgreSQL keeps the rest of its rows in memory, read
+	 * afterwards (MySQL refuses once reading began) */
+	ath_result *u = NULL;
+	if (rc == 0 && B->interleave)
+		rc = ath_conn_execute(&u, f->conn, upd.ptr, upd.size, p_sel.ptr, p_sel.size);
+	ath_result_close(u);
+	if (rc == 0) {
+		int got = 0;
+		while ((rc = ath_result_fetch(&b, r, 1)) == ATH_OK)
+			got++;
+		if (rc == ATH_ITEROVER)
+			rc = got == 3 ? 0 : wrong("%d rows after the first, not 3", got); /* none lost */
 	}
 	ath_result_close(r);
 	r = NULL;
@@ -211,6 +275,17 @@ static int w_metadata(fixture *f)
 
 /* create_all (checkfirst: the catalog queried first), Inspector calls, drop_all. */
 static ath_metadata *schema_md;
+static ath_buf schema_expect; /* the Inspector's answer in a run without failures */
+
+static int copy_buf(ath_buf *dst, const ath_buf *src)
+{
+	dst->ptr = malloc(src->size);
+	if (!dst->ptr)
+		return -1;
+	memcpy(dst->ptr, src->ptr, src->size);
+	dst->size = src->size;
+	return 0;
+}
 static int w_schema(fixture *f)
 {
 	ath_buf b = ATH_BUF_INIT;
@@ -219,6 +294,10 @@ static int w_schema(fixture *f)
 	int rc = ath_engine_create_all(f->engine, schema_md, 0);
 	if (rc == 0)
 		rc = ath_engine_inspect(&b, f->engine, ATH_INSPECT_COLUMNS, NULL, "oom_child");
+	if (rc == 0 && schema_expect.size && (b.size != schema_expect.size || memcmp(b.ptr, schema_expect.ptr, b.size)))
+		rc = wrong("the Inspector's columns differ from a run without failures");
+	if (rc == 0 && !schema_expect.size) /* the first run, before the walks */
+		rc = copy_buf(&schema_expect, &b);
 	if (rc == 0)
 		rc = ath_engine_drop_all(f->engine, schema_md, 0);
 	ath_buf_dispose(&b);
@@ -289,9 +368,17 @@ static void teardown(fixture *f)
 
 /* A failure must be OutOfMemoryError; anything else is reported with the allocation that failed
  * (`site`, as binary(+offset) for addr2line). */
+static void print_path(void);
+
 static int failed_clean(int rc, const char *label, long n, void *site)
 {
 	const ath_error *e = ath_error_last();
+	if (rc == WRONG_RESULT) {
+		fprintf(stderr, "FAIL %s at allocation %ld: a wrong result without an error: %s\n", label, n, wrong_msg);
+		print_path();
+		test_failures++;
+		return 0;
+	}
 	if (rc < 0 && e->klass == ATH_ERRCLASS_OUT_OF_MEMORY_ERROR && e->code == ATH_ENOMEM)
 		return 1;
 	fprintf(stderr, "FAIL %s at allocation %ld: rc %d, %s: %s\n  the allocation failed first: ", label, n, rc,
@@ -301,6 +388,7 @@ static int failed_clean(int rc, const char *label, long n, void *site)
 		backtrace_symbols_fd(&site, 1, 2);
 	else
 		fprintf(stderr, "none\n");
+	print_path();
 	test_failures++;
 	return 0;
 }
@@ -310,21 +398,22 @@ typedef struct workload {
 	int (*run)(fixture *);     /* NULL: the set-up itself */
 	uint32_t engine_flags;
 	int only;                  /* ONLY_SERVERS, ONLY_SQLITE (no database: once is enough), or 0 */
+	int heavy;                 /* a DDL round trip per N: on the servers, no second walk (`once`) */
 } workload;
 
 enum { ONLY_SERVERS = 1, ONLY_SQLITE = 2 };
 
 static const workload workloads[] = {
-	{ "setup", NULL, 0, 0 },
-	{ "execute_fetch", w_execute_fetch, 0, 0 },
-	{ "executemany_in", w_executemany_in, 0, 0 },
-	{ "executemany_returning", w_executemany_returning, 0, 0 },
-	{ "stream", w_stream, ATH_ENGINE_STREAM_RESULTS, 0 },
-	{ "transactions", w_transactions, 0, 0 },
-	{ "twophase", w_twophase, 0, ONLY_SERVERS },
-	{ "stats_compile", w_stats_compile, 0, 0 },
-	{ "metadata", w_metadata, 0, ONLY_SQLITE },
-	{ "schema", w_schema, 0, 0 },
+	{ "setup", NULL, 0, 0, 0 },
+	{ "execute_fetch", w_execute_fetch, 0, 0, 0 },
+	{ "executemany_in", w_executemany_in, 0, 0, 0 },
+	{ "executemany_returning", w_executemany_returning, 0, 0, 0 },
+	{ "stream", w_stream, ATH_ENGINE_STREAM_RESULTS, 0, 0 },
+	{ "transactions", w_transactions, 0, 0, 0 },
+	{ "twophase", w_twophase, 0, ONLY_SERVERS, 0 },
+	{ "stats_compile", w_stats_compile, 0, 0, 0 },
+	{ "metadata", w_metadata, 0, ONLY_SQLITE, 0 },
+	{ "schema", w_schema, 0, 0, 1 },
 };
 
 #define MAX_SITES 8192
@@ -394,73 +483,77 @@ static int still_works(fixture *f)
 	return rc ? rc : run_probe(f->conn);
 }
 
-/* Walks N over the workload's allocations; each N a fresh engine and connection. After each
- * failure the handles must still serve a statement; the workload itself must run through again on
- * them after the first failure at each call stack (every failure on SQLite, where it is cheap; on
- * the servers a DDL round trip per N would take minutes). Prints the allocations failed (one per
- * N), the distinct code locations they were made from (callers of the allocator: a string
- * buffer's or arena's growth counts once, at the buffer) and the distinct call stacks. */
-static void walk(const workload *w)
+/* Walks N over the workload's allocations; each N a fresh engine and connection. `once` = 0: the
+ * Nth allocation and every one after it fail, so the run must end in OutOfMemoryError; `once` = 1:
+ * only the Nth fails, so a failure the library swallows instead of reporting shows as a run that
+ * goes on and must then still be right (the workloads check their rows), or end in
+ * OutOfMemoryError later. After each failure the handles must still serve a statement; the
+ * workload itself must run through again on them after the first failure at each call path (every
+ * failure on SQLite, where it is cheap; on the servers a DDL round trip per N would take minutes).
+ * Prints the allocations failed (one per N), the distinct code locations they were made from
+ * (callers of the allocator: a string buffer's or arena's growth counts once, at the buffer) and
+ * the distinct call paths. */
+static void walk(const workload *w, int once)
 {
 	static void *sites[MAX_SITES], *paths[MAX_SITES];
-	int nsites = 0, npaths = 0, reruns = 0;
+	int nsites = 0, npaths = 0, reruns = 0, absorbed = 0;
 	long n;
 	int failed = 0;
 	char label[80];
-	snprintf(label, sizeof label, "oom/%s/%s", B->name, w->name);
+	snprintf(label, sizeof label, "oom/%s/%s%s", B->name, w->name, once ? "/once" : "");
 	TEST_CASE(label);
 	struct timespec t0, t1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (n = 0; n < 100000; n++) {
 		fixture f = { .engine_flags = w->engine_flags };
 		fail_path = 0;
-		if (w->run == NULL) { /* walking the set-up itself */
-			ath__alloc_fail_after(n);
-			int rc = setup(&f);
-			void *site = ath__alloc_fail_site();
-			ath__alloc_fail_after(-1);
-			if (rc == 0) {
-				teardown(&f);
-				break;
-			}
-			int clean = failed_clean(rc, label, n, site);
-			teardown(&f);
-			if (!clean)
-				break;
-			failed++;
-			add_site(sites, &nsites, site);
-			add_site(paths, &npaths, (void *)fail_path);
-			add_site(all_sites, &nall_sites, site);
-			continue;
-		}
-		CHECK_INT(0, setup(&f));
-		ath__alloc_fail_after(n);
-		int rc = w->run(&f);
+		int setup_rc = 0;
+		if (w->run == NULL) /* walking the set-up itself */
+			(once ? ath__alloc_fail_once : ath__alloc_fail_after)(n);
+		else
+			setup_rc = setup(&f);
+		CHECK_INT(0, setup_rc);
+		if (w->run)
+			(once ? ath__alloc_fail_once : ath__alloc_fail_after)(n);
+		int rc = w->run ? w->run(&f) : setup(&f);
 		void *site = ath__alloc_fail_site();
 		ath__alloc_fail_after(-1);
+		if (!site) { /* no allocation was failed: the walk is over */
+			if (rc != 0) {
+				fprintf(stderr, "FAIL %s: fails without an injected failure: %s\n", label,
+					ath_error_last()->message);
+				test_failures++;
+			}
+			teardown(&f);
+			break;
+		}
 		if (rc == 0) {
+			absorbed++;
+		} else if (!failed_clean(rc, label, n, site)) {
 			teardown(&f);
 			break;
+		} else {
+			failed++;
 		}
-		if (!failed_clean(rc, label, n, site)) {
-			teardown(&f);
-			break;
-		}
-		failed++;
 		add_site(sites, &nsites, site);
 		add_site(all_sites, &nall_sites, site);
 		int new_path = add_site(paths, &npaths, (void *)fail_path);
+		if (!w->run || (!f.conn && !f.engine)) { /* a failed set-up leaves nothing to use */
+			teardown(&f);
+			continue;
+		}
 		/* afterwards the same handles still work */
-		if (still_works(&f) != 0) {
+		if (!f.engine || still_works(&f) != 0) {
 			fprintf(stderr, "FAIL %s: after failing allocation %ld the handles fail: %s\n", label, n,
 				ath_error_last()->message);
 			print_path();
 			test_failures++;
 		} else if (new_path || !B->reset) {
 			reruns++;
-			if (w->run(&f) != 0) {
+			int again = w->run(&f);
+			if (again != 0) {
 				fprintf(stderr, "FAIL %s: after failing allocation %ld the workload fails again: %s\n",
-					label, n, ath_error_last()->message);
+					label, n, again == WRONG_RESULT ? wrong_msg : ath_error_last()->message);
 				print_path();
 				test_failures++;
 			}
@@ -469,8 +562,9 @@ static void walk(const workload *w)
 	}
 	test_checks++;
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	printf("%-36s %4d allocations failed cleanly, %3d sites, %3d call paths, %4d runs again, %5.1f s\n", label,
-	       failed, nsites, npaths, reruns, (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
+	printf("%-41s %4d allocations failed: %4d reported, %3d absorbed; %3d sites, %3d call paths, %4d runs again, "
+	       "%5.1f s\n", label, failed + absorbed, failed, absorbed, nsites, npaths, reruns,
+	       (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9);
 	if (getenv("ATHANOR_OOM_SITES")) { /* as binary(+offset): addr2line -f -e test_oom OFFSET */
 		fflush(stdout);
 		backtrace_symbols_fd(sites, nsites, 1);
@@ -526,6 +620,7 @@ int main(int argc, char **argv)
 	}
 	ddl = mp("{\"k\": \"text\", \"sql\": \"%s\"}", B->ddl);
 	reset = mp("{\"k\": \"text\", \"sql\": \"%s\"}", B->reset ? B->reset : "SELECT 1");
+	clear = mp("{\"k\": \"text\", \"sql\": \"DELETE FROM oom_t\"}");
 	ins = mp("{\"k\": \"insert\", \"table\": [\"table\", \"oom_t\"], \"columns\": [\"name\", \"n\"], \"values\": [[[\"bind\", 0], [\"bind\", 1]]]}");
 	ins_ret = mp("{\"k\": \"insert\", \"table\": [\"table\", \"oom_t\"], \"columns\": [\"name\", \"n\"], \"values\": [[[\"bind\", 0], [\"bind\", 1]]], "
 		     "\"returning\": [[\"col\", \"oom_t\", \"id\"], [\"col\", \"oom_t\", \"name\"]]}");
@@ -556,17 +651,26 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
-	if (!B->reset || create_table() == 0) {
-		for (size_t i = 0; i < sizeof workloads / sizeof *workloads; i++)
-			if (workloads[i].only != (B->reset ? ONLY_SQLITE : ONLY_SERVERS))
-				walk(&workloads[i]);
-		printf("oom/%s: %d distinct allocation sites failed\n", B->name, nall_sites);
-	} else {
+	fixture first = { 0 }; /* the Inspector's answer without failures, for w_schema to compare */
+	int ready = (!B->reset || create_table() == 0) && setup(&first) == 0 && w_schema(&first) == 0;
+	if (!ready) {
+		fprintf(stderr, "FAIL a run without failures: %s\n", ath_error_last()->message);
 		test_failures++;
 	}
+	teardown(&first);
+	if (ready) {
+		for (size_t i = 0; i < sizeof workloads / sizeof *workloads; i++)
+			if (workloads[i].only != (B->reset ? ONLY_SQLITE : ONLY_SERVERS)) {
+				walk(&workloads[i], 0);
+				if (!(B->reset && workloads[i].heavy))
+					walk(&workloads[i], 1);
+			}
+		printf("oom/%s: %d distinct allocation sites failed\n", B->name, nall_sites);
+	}
+	free(schema_expect.ptr);
 
 	ath_metadata_free(schema_md);
-	ath_buf *all[] = { &probe, &spec, &ddl, &reset, &ins, &ins_ret, &sel, &sel_in, &upd, &p_ins, &p_many, &p_sel, &p_in, &none };
+	ath_buf *all[] = { &probe, &spec, &ddl, &reset, &clear, &ins, &ins_ret, &sel, &sel_in, &upd, &p_ins, &p_many, &p_sel, &p_in, &none };
 	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
 		mp_free(all[i]);
 	return test_exit();
