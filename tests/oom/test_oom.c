@@ -398,7 +398,8 @@ typedef struct workload {
 	int (*run)(fixture *);     /* NULL: the set-up itself */
 	uint32_t engine_flags;
 	int only;                  /* ONLY_SERVERS, ONLY_SQLITE (no database: once is enough), or 0 */
-	int heavy;                 /* a DDL round trip per N: on the servers, no second walk (`once`) */
+	int heavy;                 /* a DDL round trip per N: on the servers, no second walk (`once`)
+				      unless ATHANOR_OOM_FULL is set */
 } workload;
 
 enum { ONLY_SERVERS = 1, ONLY_SQLITE = 2 };
@@ -662,7 +663,7 @@ int main(int argc, char **argv)
 		for (size_t i = 0; i < sizeof workloads / sizeof *workloads; i++)
 			if (workloads[i].only != (B->reset ? ONLY_SQLITE : ONLY_SERVERS)) {
 				walk(&workloads[i], 0);
-				if (!(B->reset && workloads[i].heavy))
+				if (!(B->reset && workloads[i].heavy) || getenv("ATHANOR_OOM_FULL"))
 					walk(&workloads[i], 1);
 			}
 		printf("oom/%s: %d distinct allocation sites failed\n", B->name, nall_sites);
