@@ -304,6 +304,70 @@ static int w_schema(fixture *f)
 	return rc;
 }
 
+/* An engine built with a metadata (typed binds and results, a client-side default, the key from
+ * the metadata, DDL statements for one table), an isolation level and SingletonThreadPool. */
+#define SPEC_TYPED                                                                                                  \
+	"{\"k\": \"metadata\", \"tables\": [{\"name\": \"oom_typed\", \"columns\": ["                           \
+	"{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true},"                                     \
+	" {\"name\": \"label\", \"type\": [\"String\", 40], \"default\": [\"lit\", \"dflt\"]},"                    \
+	" {\"name\": \"d\", \"type\": [\"Date\"]}, {\"name\": \"amount\", \"type\": [\"Numeric\", 10, 2]},"        \
+	" {\"name\": \"flag\", \"type\": [\"Boolean\"]}]}]}"
+
+static ath_metadata *typed_md;
+static ath_buf typed_create, typed_clear, typed_ins, typed_sel, typed_rows;
+
+static int run_one(ath_conn *c, const ath_buf *shape, const ath_buf *params, ath_buf *rows)
+{
+	ath_result *r = NULL;
+	int rc = ath_conn_execute(&r, c, shape->ptr, shape->size, params->ptr, params->size);
+	if (rc == 0 && rows)
+		rc = ath_result_fetch_all(rows, r);
+	ath_result_close(r);
+	return rc;
+}
+
+static int w_typed(fixture *f)
+{
+	(void)f;
+	ath_engine_options o = ATH_ENGINE_OPTIONS_INIT;
+	o.metadata = typed_md;
+	o.isolation_level = "SERIALIZABLE";
+	o.pool_class = ATH_POOL_SINGLETON_THREAD;
+	ath_engine *e = NULL;
+	ath_conn *c = NULL;
+	ath_result *r = NULL;
+	ath_buf b = ATH_BUF_INIT;
+	int rc = ath_engine_create(&e, url, &o);
+	if (rc == 0)
+		rc = ath_engine_connect(&c, e);
+	if (rc == 0)
+		rc = run_one(c, &typed_create, &none, NULL);
+	if (rc == 0)
+		rc = run_one(c, &typed_clear, &none, NULL);
+	if (rc == 0)
+		rc = ath_conn_executemany_v2(&r, c, typed_ins.ptr, typed_ins.size, typed_rows.ptr, typed_rows.size,
+					     ATH_EXEC_RETURN_DEFAULTS);
+	if (rc == 0)
+		rc = ath_result_inserted_primary_key_rows(&b, r);
+	if (rc == 0 && batch_rows(&b) != 2)
+		rc = wrong("inserted_primary_key_rows gave %ld keys, not 2", batch_rows(&b));
+	ath_result_close(r);
+	if (rc == 0)
+		rc = run_one(c, &typed_sel, &none, &b);
+	if (rc == 0) {
+		char *j = as_json(b.ptr, b.size);
+		if (!j || !strstr(j, "dflt") || !strstr(j, "true") || !strstr(j, "2026-01-02"))
+			rc = wrong("typed rows: %s", j ? j : "(unreadable)");
+		free(j);
+	}
+	if (rc == 0)
+		rc = ath_conn_commit(c);
+	ath_buf_dispose(&b);
+	ath_conn_close(c);
+	ath_engine_free(e);
+	return rc;
+}
+
 static int w_transactions(fixture *f)
 {
 	ath_txn *t = NULL, *sp = NULL;
@@ -398,8 +462,8 @@ typedef struct workload {
 	int (*run)(fixture *);     /* NULL: the set-up itself */
 	uint32_t engine_flags;
 	int only;                  /* ONLY_SERVERS, ONLY_SQLITE (no database: once is enough), or 0 */
-	int heavy;                 /* a DDL round trip per N: on the servers, no second walk (`once`)
-				      unless ATHANOR_OOM_FULL is set */
+	int heavy;                 /* a DDL round trip or a new connection per N: on the servers, no
+				      second walk (`once`) unless ATHANOR_OOM_FULL is set */
 } workload;
 
 enum { ONLY_SERVERS = 1, ONLY_SQLITE = 2 };
@@ -414,6 +478,7 @@ static const workload workloads[] = {
 	{ "twophase", w_twophase, 0, ONLY_SERVERS, 0 },
 	{ "stats_compile", w_stats_compile, 0, 0, 0 },
 	{ "metadata", w_metadata, 0, ONLY_SQLITE, 0 },
+	{ "typed", w_typed, 0, 0, 1 },
 	{ "schema", w_schema, 0, 0, 1 },
 };
 
@@ -652,6 +717,22 @@ int main(int argc, char **argv)
 		return 1;
 	}
 
+	ath_buf typed_spec = mp(SPEC_TYPED);
+	bad = ath_metadata_create(&typed_md, typed_spec.ptr, typed_spec.size) != ATH_OK;
+	mp_free(&typed_spec);
+	if (bad) {
+		fprintf(stderr, "FAIL the typed spec: %s\n", ath_error_last()->message);
+		return 1;
+	}
+	typed_create = mp("{\"k\": \"create_table\", \"table\": \"oom_typed\", \"if_not_exists\": true}");
+	typed_clear = mp("{\"k\": \"delete\", \"table\": [\"table\", \"oom_typed\"]}");
+	typed_ins = mp("{\"k\": \"insert\", \"table\": [\"table\", \"oom_typed\"], \"columns\": [\"id\", \"d\", \"amount\", "
+		       "\"flag\"], \"values\": [[[\"bind\", 0], [\"bind\", 1], [\"bind\", 2], [\"bind\", 3]]]}");
+	typed_rows = mp("[[1, {\"$ext\": 3, \"v\": \"2026-01-02\"}, {\"$ext\": 2, \"v\": \"12.50\"}, true], "
+			"[2, {\"$ext\": 3, \"v\": \"2026-01-03\"}, 3, false]]");
+	typed_sel = mp("{\"k\": \"select\", \"columns\": [[\"col\", \"oom_typed\", \"label\"], [\"col\", \"oom_typed\", \"d\"], "
+		       "[\"col\", \"oom_typed\", \"amount\"], [\"col\", \"oom_typed\", \"flag\"]], \"order_by\": [[\"col\", \"oom_typed\", \"id\"]]}");
+
 	fixture first = { 0 }; /* the Inspector's answer without failures, for w_schema to compare */
 	int ready = (!B->reset || create_table() == 0) && setup(&first) == 0 && w_schema(&first) == 0;
 	if (!ready) {
@@ -671,6 +752,10 @@ int main(int argc, char **argv)
 	free(schema_expect.ptr);
 
 	ath_metadata_free(schema_md);
+	ath_metadata_free(typed_md);
+	ath_buf *typed_all[] = { &typed_create, &typed_clear, &typed_ins, &typed_sel, &typed_rows };
+	for (size_t i = 0; i < sizeof typed_all / sizeof *typed_all; i++)
+		mp_free(typed_all[i]);
 	ath_buf *all[] = { &probe, &spec, &ddl, &reset, &clear, &ins, &ins_ret, &sel, &sel_in, &upd, &p_ins, &p_many, &p_sel, &p_in, &none };
 	for (size_t i = 0; i < sizeof all / sizeof *all; i++)
 		mp_free(all[i]);
