@@ -21,10 +21,13 @@ int ath_capi__misuse(int code, const char *fmt, ...) __attribute__((format(print
 						__func__, what);                                   \
 	} while (0)
 
+/* On success the record is cleared too: a failure the call recovered from may have left its SQL. */
 #define CAPI_CALL(expr)                                                                            \
 	do {                                                                                       \
 		ath_err e_ = { 0 };                                                                \
 		int rc_ = (expr);                                                                  \
+		if (rc_ >= 0)                                                                      \
+			ath_err__clear(&e_);                                                       \
 		return rc_ < 0 ? ath_capi__publish(&e_, rc_) : rc_;                                \
 	} while (0)
 #define CAPI_ERR (&e_)

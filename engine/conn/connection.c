@@ -42,7 +42,11 @@ static int simple(ath_conn *c, const char *sql, ath_err *err)
 }
 
 /* An invalidated connection gets a fresh driver connection at its next use, once its transaction
- * is rolled back (SQLAlchemy 2.0: "Can't reconnect until invalid transaction is rolled back"). */
+ * is rolled back (SQLAlchemy 2.0: "Can't reconnect until invalid transaction is rolled back").
+ * The lost one goes back to the pool first, as SQLAlchemy checks an invalidated connection in at
+ * once: connections that all lost theirs to one server restart must not each hold a slot while
+ * waiting for another (they would all wait out pool_timeout and fail, the pool being full of dead
+ * connections). When no fresh connection comes, c->dc stays NULL and the next use tries again. */
 static int revalidate(ath_conn *c, ath_err *err)
 {
 	if (!c->invalidated)
@@ -51,11 +55,14 @@ static int revalidate(ath_conn *c, ath_err *err)
 		return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
 				    "Can't reconnect until invalid transaction is rolled back. Please rollback() "
 				    "fully before proceeding");
+	if (c->dc) {
+		ath_pool__checkin(&c->engine->pool, c->dc);
+		c->dc = NULL;
+	}
 	ath_dconn *fresh;
 	int rc = ath_pool__checkout(&c->engine->pool, &fresh, err);
 	if (rc)
 		return rc;
-	ath_pool__checkin(&c->engine->pool, c->dc);
 	c->dc = fresh;
 	c->invalidated = 0;
 	c->isolation_changed = 0;
@@ -426,7 +433,14 @@ int ath_conn__finish_prepared(ath_conn *c, const char *xid, int commit, ath_err 
 				   "rollback() this connection's transaction first");
 	if (echo(c))
 		ath_engine__log(c->engine, ATH_LOG_INFO, "%s PREPARED '%s'", commit ? "COMMIT" : "ROLLBACK", xid);
-	return ath_conn__seen_error(c, ops->end_twophase(c->dc->native, xid, commit, 1, err), err);
+	rc = ath_conn__seen_error(c, ops->end_twophase(c->dc->native, xid, commit, 1, err), err);
+	/* as a COMMIT lost on the way (end_txn): the server may have committed before the connection
+	 * went; the transaction is then gone, else still prepared for another try */
+	if (rc && commit && (err->flags & ATH_ERROR_DISCONNECT)) {
+		err->flags |= ATH_ERROR_UNKNOWN_OUTCOME;
+		ath_err__prefix(err, "the outcome of COMMIT PREPARED is unknown (the connection was lost during it): ");
+	}
+	return rc;
 }
 
 int ath_conn__commit(ath_conn *c, ath_err *err)
@@ -472,7 +486,8 @@ static void conn_destroy(ath_conn *c)
 			c->dc->invalid = 1;
 	}
 	ath_err__clear(&err);
-	ath_pool__checkin(&e->pool, c->dc);
+	if (c->dc) /* NULL: invalidated, and no fresh connection came (revalidate) */
+		ath_pool__checkin(&e->pool, c->dc);
 	msgpack_zone_destroy(&c->zone);
 	ath_rendered__free(&c->rendered);
 	c->magic = ATH_MAGIC_DEAD;

@@ -50,7 +50,7 @@ struct ath_conn {
 	int refs;             /* the caller's + open results + transaction handles */
 	int closed;           /* ath_conn_close() was called */
 	ath_engine *engine;
-	ath_dconn *dc;
+	ath_dconn *dc;         /* NULL only when invalidated and revalidate() got no fresh one */
 	msgpack_zone zone;    /* parameters of the statement being executed */
 	ath_rendered rendered;
 	ath_txn *top;         /* innermost active transaction; NULL when none */

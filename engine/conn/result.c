@@ -264,8 +264,10 @@ int ath_result__header(ath_buf *out, ath_result *r, ath_err *err)
 {
 	ath_buf pkbuf = ATH_BUF_INIT;
 	int rc = ath_result__inserted_primary_key(&pkbuf, r, err);
-	if (rc)
+	if (rc) { /* the key's array may be packed already when asking the server for a value fails */
+		ath__free(pkbuf.ptr);
 		return rc;
+	}
 	msgpack_packer pk;
 	ath_wire__packer_init(&pk, out);
 	int bad = msgpack_pack_map(&pk, 5);

@@ -126,6 +126,9 @@ static int column_spec(ath_strbuf *b, const ath_table *t, const ath_column *c, c
 		else if (c->computed->persisted == 0)
 			ath_strbuf__puts(&comp, " VIRTUAL");
 	}
+	/* a part that ran out of memory fails the statement (b's sticky flag), never vanishes from it */
+	if (dflt.oom || comp.oom)
+		b->oom = 1;
 	switch (x->column_layout) {
 	case ATH_DDL_COLUMNS_SQLITE:
 		if (dflt.len)
@@ -158,6 +161,8 @@ static int column_spec(ath_strbuf *b, const ath_table *t, const ath_column *c, c
 			ath_strbuf__printf(b, " GENERATED %s AS IDENTITY", c->identity->always ? "ALWAYS" : "BY DEFAULT");
 			ath_strbuf opts = ATH_STRBUF_INIT;
 			seq_options(&opts, &c->identity->opts, 0);
+			if (opts.oom)
+				b->oom = 1;
 			if (opts.len)
 				ath_strbuf__printf(b, " (%s)", opts.ptr);
 			ath_strbuf__free(&opts);
@@ -306,6 +311,8 @@ static int create_table_sql(ath_strbuf *b, const ath_table *t, const ath_dialect
 			ath_strbuf__free(&one);
 			return rc;
 		}
+		if (one.oom) /* what it rendered is cut short: fail the statement, never send it without */
+			b->oom = 1;
 		if (rc == 0) {
 			if (!sep) { /* first constraint of a table without a primary key */
 				ath_strbuf__puts(b, ", \n\t");

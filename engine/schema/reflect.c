@@ -40,7 +40,7 @@ int ath_rf__query(ath_rf *rf, ath_rf_rows *out, const char *sql, uint32_t nparam
 	bad |= msgpack_pack_array(&pk, nparams);
 	for (uint32_t i = 0; i < nparams; i++)
 		bad |= params[i] ? ath_wire__pack_cstr(&pk, params[i]) : msgpack_pack_nil(&pk);
-	int rc = bad ? ath_err__oom(rf->err) : 0;
+	int rc = bad ? ath_rf__oom(rf) : 0;
 	ath_result *res = NULL;
 	if (!rc)
 		rc = ath_conn__execute(&res, rf->conn, shape.ptr, shape.size, pbuf.ptr, pbuf.size, 0, 0, rf->err);
@@ -66,6 +66,8 @@ int ath_rf__query(ath_rf *rf, ath_rf_rows *out, const char *sql, uint32_t nparam
 	ath_buf_dispose(&pbuf);
 	if (rc)
 		ath_rf__rows_free(out);
+	if (rc == ATH_ENOMEM)
+		rf->oom = 1;
 	return rc;
 }
 
@@ -86,7 +88,7 @@ const char *ath_rf__dup(ath_rf *rf, const char *s, size_t n)
 {
 	char *d = ath_arena__strndup(&rf->arena, s, n);
 	if (!d)
-		ath_err__oom(rf->err);
+		ath_rf__oom(rf);
 	return d;
 }
 
@@ -146,7 +148,7 @@ void *ath_rf__grow(ath_rf *rf, void *v, uint32_t n, size_t size)
 		return v;
 	void *nv = ath_arena__zalloc(&rf->arena, (n ? 2 * n : 4) * size);
 	if (!nv) {
-		ath_err__oom(rf->err);
+		ath_rf__oom(rf);
 		return NULL;
 	}
 	if (n)
@@ -174,7 +176,7 @@ const char *ath_rf__split_type(ath_rf *rf, const char *t, int64_t args[2], uint3
 		n--;
 	char *base = ath_arena__strndup(&rf->arena, t, n);
 	if (!base) {
-		ath_err__oom(rf->err);
+		ath_rf__oom(rf);
 		return NULL;
 	}
 	for (char *p = base; *p; p++)
@@ -238,7 +240,7 @@ static int names(ath_rf *rf, const char *sql, uint32_t nparams, const char *cons
 	int rc = ath_rf__query(rf, &rows, sql, nparams, params);
 	for (uint32_t i = 0; !rc && i < rows.n; i++) {
 		const char *s = ath_rf__str(rf, &rows.row[i], 0);
-		rc = !s ? ath_err__oom(rf->err) : ath_rf__names_push(rf, out, s);
+		rc = !s ? ath_rf__oom(rf) : ath_rf__names_push(rf, out, s);
 	}
 	if (!rc)
 		ath_rf__rows_free(&rows);
@@ -445,7 +447,7 @@ static int pack_inspect(ath_buf *out, ath_rf *rf, const ath_reflect_ops *o, int 
 		pkey(&k, "text", t->comment);
 		break;
 	}
-	return k.bad ? ath_err__oom(rf->err) : 0;
+	return k.bad ? ath_rf__oom(rf) : 0;
 }
 
 /* ---- the Inspector --------------------------------------------------------------------------- */
@@ -502,6 +504,8 @@ int ath_reflect__inspect(ath_buf *out, ath_engine *e, int what, const char *sche
 		if (!rc && k.bad)
 			rc = ath_err__oom(err);
 	}
+	if (!rc && rf.oom)
+		rc = ath_err__oom(err);
 	rf_end(&rf);
 	return rc;
 }
@@ -636,6 +640,8 @@ int ath_reflect__spec(ath_buf *out, ath_engine *e, const char *schema, ath_err *
 		if (k.bad)
 			rc = ath_err__oom(err);
 	}
+	if (!rc && rf.oom)
+		rc = ath_err__oom(err);
 	rf_end(&rf);
 	return rc;
 }

@@ -91,7 +91,16 @@ typedef struct ath_rf {
 	struct ath_conn *conn;
 	ath_arena arena;
 	ath_err *err;
+	int oom;              /* sticky: a string or array could not be kept, so the answer would lack it */
 } ath_rf;
+
+/* Out of memory during a reflection run: recorded, and the run fails at its end even where the
+ * caller took the missing value for an absent one (NULL). */
+static inline int ath_rf__oom(ath_rf *rf)
+{
+	rf->oom = 1;
+	return ath_err__oom(rf->err);
+}
 
 /* Rows of a catalog query, unpacked; valid until ath_rf__rows_free(). */
 typedef struct ath_rf_rows {

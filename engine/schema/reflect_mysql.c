@@ -121,14 +121,14 @@ static int columns(ath_rf *rf, ath_rf_table *t, const char *const p[2])
 	if (rc)
 		return rc;
 	if (r.n && !(t->cols = ath_arena__zalloc(&rf->arena, r.n * sizeof *t->cols)))
-		rc = ath_err__oom(rf->err);
+		rc = ath_rf__oom(rf);
 	for (uint32_t i = 0; !rc && i < r.n; i++) {
 		const msgpack_object *row = &r.row[i];
 		ath_rf_column *c = &t->cols[t->ncols++];
 		const char *type = ath_rf__str(rf, row, 1), *extra = ath_rf__str(rf, row, 4);
 		c->name = ath_rf__str(rf, row, 0);
 		if (!c->name || !type)
-			return ath_err__oom(rf->err);
+			return ath_rf__oom(rf);
 		if ((rc = my_type(rf, type, &c->type)))
 			break;
 		const char *nl = ath_rf__str(rf, row, 2);
@@ -142,7 +142,7 @@ static int columns(ath_rf *rf, ath_rf_table *t, const char *const p[2])
 			size_t n = strlen(c->default_);
 			char *q = ath_arena__alloc(&rf->arena, 2 * n + 3), *o = q;
 			if (!q)
-				return ath_err__oom(rf->err);
+				return ath_rf__oom(rf);
 			*o++ = '\'';
 			for (const char *s = c->default_; *s; s++) {
 				if (*s == '\'')
@@ -190,7 +190,7 @@ static int constraints(ath_rf *rf, ath_rf_table *t, const char *const p[2])
 		const msgpack_object *row = &r.row[i];
 		const char *name = ath_rf__str(rf, row, 0), *kind = ath_rf__str(rf, row, 1), *col = ath_rf__str(rf, row, 2);
 		if (!name || !kind || !col)
-			return ath_err__oom(rf->err);
+			return ath_rf__oom(rf);
 		bool first = !last || strcmp(last, name) != 0 || strcmp(lastkind, kind) != 0;
 		last = name, lastkind = kind;
 		if (kind[0] == 'P') {
@@ -198,7 +198,7 @@ static int constraints(ath_rf *rf, ath_rf_table *t, const char *const p[2])
 		} else if (kind[0] == 'U') {
 			if (first) {
 				if (!(t->uniques = ath_rf__grow(rf, t->uniques, t->nuniques, sizeof *t->uniques)))
-					return ath_err__oom(rf->err);
+					return ath_rf__oom(rf);
 				memset(&t->uniques[t->nuniques], 0, sizeof *t->uniques);
 				t->uniques[t->nuniques].name = name;
 				t->uniques[t->nuniques++].unique = true;
@@ -207,7 +207,7 @@ static int constraints(ath_rf *rf, ath_rf_table *t, const char *const p[2])
 		} else {
 			if (first) {
 				if (!(t->fks = ath_rf__grow(rf, t->fks, t->nfks, sizeof *t->fks)))
-					return ath_err__oom(rf->err);
+					return ath_rf__oom(rf);
 				ath_rf_fk *f = &t->fks[t->nfks++];
 				memset(f, 0, sizeof *f);
 				f->name = name;
@@ -241,10 +241,10 @@ static int indexes(ath_rf *rf, ath_rf_table *t, const char *const p[2])
 		const msgpack_object *row = &r.row[i];
 		const char *name = ath_rf__str(rf, row, 0);
 		if (!name)
-			return ath_err__oom(rf->err);
+			return ath_rf__oom(rf);
 		if (!last || strcmp(last, name) != 0) {
 			if (!(t->indexes = ath_rf__grow(rf, t->indexes, t->nindexes, sizeof *t->indexes)))
-				return ath_err__oom(rf->err);
+				return ath_rf__oom(rf);
 			ath_rf_index *x = &t->indexes[t->nindexes++];
 			memset(x, 0, sizeof *x);
 			x->name = last = name;
@@ -285,7 +285,7 @@ static int checks(ath_rf *rf, ath_rf_table *t, const char *const p[2])
 	for (uint32_t i = 0; i < r.n; i++) {
 		const char *name = ath_rf__str(rf, &r.row[i], 0), *sql = ath_rf__str(rf, &r.row[i], 1);
 		if (!name || !sql)
-			return ath_err__oom(rf->err);
+			return ath_rf__oom(rf);
 		/* MariaDB's JSON: LONGTEXT + CHECK (json_valid(`c`)) named c */
 		ath_rf_column *json = NULL;
 		for (uint32_t k = 0; k < t->ncols; k++) {
@@ -302,7 +302,7 @@ static int checks(ath_rf *rf, ath_rf_table *t, const char *const p[2])
 			continue;
 		}
 		if (!(t->checks = ath_rf__grow(rf, t->checks, t->nchecks, sizeof *t->checks)))
-			return ath_err__oom(rf->err);
+			return ath_rf__oom(rf);
 		t->checks[t->nchecks++] = (ath_rf_check){ name, sql };
 	}
 	ath_rf__rows_free(&r);

@@ -116,7 +116,7 @@ static int columns(ath_rf *rf, ath_rf_table *t, const char *const p[2])
 	if (rc)
 		return rc;
 	if (r.n && !(t->cols = ath_arena__zalloc(&rf->arena, r.n * sizeof *t->cols)))
-		rc = ath_err__oom(rf->err);
+		rc = ath_rf__oom(rf);
 	for (uint32_t i = 0; !rc && i < r.n; i++) {
 		const msgpack_object *row = &r.row[i];
 		ath_rf_column *c = &t->cols[t->ncols++];
@@ -124,7 +124,7 @@ static int columns(ath_rf *rf, ath_rf_table *t, const char *const p[2])
 		const char *fmt = ath_rf__str(rf, row, 1), *ident = ath_rf__str(rf, row, 5), *gen = ath_rf__str(rf, row, 6);
 		const char *typtype = ath_rf__str(rf, row, 7), *etyptype = ath_rf__str(rf, row, 17);
 		if (!c->name || !fmt)
-			return ath_err__oom(rf->err);
+			return ath_rf__oom(rf);
 		if ((rc = pg_type(rf, fmt, &c->type)))
 			break;
 		/* ENUM (or ARRAY of ENUM): the labels in sort order */
@@ -223,10 +223,10 @@ static int keys(ath_rf *rf, ath_rf_table *t, const char *const p[2])
 		const msgpack_object *row = &r.row[i];
 		const char *name = ath_rf__str(rf, row, 0);
 		if (!name)
-			return ath_err__oom(rf->err);
+			return ath_rf__oom(rf);
 		if (!last || strcmp(last, name) != 0) {
 			if (!(t->fks = ath_rf__grow(rf, t->fks, t->nfks, sizeof *t->fks)))
-				return ath_err__oom(rf->err);
+				return ath_rf__oom(rf);
 			ath_rf_fk *f = &t->fks[t->nfks++];
 			memset(f, 0, sizeof *f);
 			const char *upd = ath_rf__str(rf, row, 1), *del = ath_rf__str(rf, row, 2), *m = ath_rf__str(rf, row, 3);
@@ -270,10 +270,10 @@ static int indexes(ath_rf *rf, ath_rf_table *t, const char *const p[2])
 		const msgpack_object *row = &r.row[i];
 		const char *name = ath_rf__str(rf, row, 0), *contype = ath_rf__str(rf, row, 3);
 		if (!name)
-			return ath_err__oom(rf->err);
+			return ath_rf__oom(rf);
 		if (!last || strcmp(last, name) != 0) {
 			if (!(t->indexes = ath_rf__grow(rf, t->indexes, t->nindexes, sizeof *t->indexes)))
-				return ath_err__oom(rf->err);
+				return ath_rf__oom(rf);
 			x = &t->indexes[t->nindexes++];
 			memset(x, 0, sizeof *x);
 			x->name = last = name;
@@ -283,7 +283,7 @@ static int indexes(ath_rf *rf, ath_rf_table *t, const char *const p[2])
 			if (contype && *contype == 'u') {
 				x->duplicates_constraint = name;
 				if (!(t->uniques = ath_rf__grow(rf, t->uniques, t->nuniques, sizeof *t->uniques)))
-					return ath_err__oom(rf->err);
+					return ath_rf__oom(rf);
 				u = &t->uniques[t->nuniques++];
 				memset(u, 0, sizeof *u);
 				u->name = name;
@@ -313,7 +313,7 @@ static int checks(ath_rf *rf, ath_rf_table *t, const char *const p[2])
 	for (uint32_t i = 0; i < r.n; i++) {
 		const char *name = ath_rf__str(rf, &r.row[i], 0), *def = ath_rf__str(rf, &r.row[i], 1);
 		if (!name || !def)
-			return ath_err__oom(rf->err);
+			return ath_rf__oom(rf);
 		/* "CHECK (expr)[ NOT VALID]" -> expr (PGDialect.get_check_constraints) */
 		size_t n = strlen(def);
 		if (n > 10 && strcmp(def + n - 10, " NOT VALID") == 0)
@@ -321,7 +321,7 @@ static int checks(ath_rf *rf, ath_rf_table *t, const char *const p[2])
 		if (strncmp(def, "CHECK (", 7) == 0 && n > 8 && def[n - 1] == ')')
 			def = ath_rf__dup(rf, def + 7, n - 8);
 		if (!(t->checks = ath_rf__grow(rf, t->checks, t->nchecks, sizeof *t->checks)))
-			return ath_err__oom(rf->err);
+			return ath_rf__oom(rf);
 		t->checks[t->nchecks++] = (ath_rf_check){ name, def };
 	}
 	ath_rf__rows_free(&r);

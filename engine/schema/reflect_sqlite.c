@@ -254,7 +254,7 @@ static int columns(ath_rf *rf, ath_rf_table *t, const char *schema, const span *
 	if (rc)
 		return rc;
 	if (r.n && !(t->cols = ath_arena__zalloc(&rf->arena, r.n * sizeof *t->cols)))
-		rc = ath_err__oom(rf->err);
+		rc = ath_rf__oom(rf);
 	uint32_t npk = 0;
 	for (uint32_t i = 0; !rc && i < r.n; i++) {
 		ath_rf_column *c = &t->cols[t->ncols++];
@@ -330,7 +330,7 @@ static int foreign_keys(ath_rf *rf, ath_rf_table *t, const char *schema, const s
 		int64_t id = ath_rf__int(row, 0, 0);
 		if (id != last || !t->nfks) {
 			if (!(t->fks = ath_rf__grow(rf, t->fks, t->nfks, sizeof *t->fks)))
-				return ath_err__oom(rf->err);
+				return ath_rf__oom(rf);
 			ath_rf_fk *f = &t->fks[t->nfks++];
 			memset(f, 0, sizeof *f);
 			f->ref_table = ath_rf__str(rf, row, 1);
@@ -391,14 +391,14 @@ static int indexes(ath_rf *rf, ath_rf_table *t, const char *schema, const span *
 		const msgpack_object *row = &r.row[i];
 		const char *name = ath_rf__str(rf, row, 0), *origin = ath_rf__str(rf, row, 2);
 		if (!name || !origin)
-			return ath_err__oom(rf->err);
+			return ath_rf__oom(rf);
 		if (strcmp(origin, "pk") == 0)
 			continue;
 		bool uq = strcmp(origin, "u") == 0;
 		ath_rf_index **arr = uq ? &t->uniques : &t->indexes;
 		uint32_t *n = uq ? &t->nuniques : &t->nindexes;
 		if (!(*arr = ath_rf__grow(rf, *arr, *n, sizeof **arr)))
-			return ath_err__oom(rf->err);
+			return ath_rf__oom(rf);
 		ath_rf_index *x = &(*arr)[(*n)++];
 		memset(x, 0, sizeof *x);
 		x->name = name;
@@ -429,7 +429,7 @@ static int indexes(ath_rf *rf, ath_rf_table *t, const char *schema, const span *
 		/* expressions and WHERE from the CREATE INDEX text */
 		const char *isql = NULL;
 		rc = one_sql(rf, MASTER("sql", "type = 'index' AND name = :a"), name, schema, &isql);
-		if (rc == ATH_ENOTFOUND || !isql) {
+		if (rc == ATH_ENOTFOUND || (!rc && !isql)) { /* no CREATE INDEX text; a failure is not that */
 			rc = 0;
 			continue;
 		}
@@ -445,7 +445,7 @@ static int indexes(ath_rf *rf, ath_rf_table *t, const char *schema, const span *
 		if (has_expr && np == x->cols.n) {
 			x->exprs.v = ath_arena__zalloc(&rf->arena, x->cols.n * sizeof *x->exprs.v);
 			if (!x->exprs.v)
-				return ath_err__oom(rf->err);
+				return ath_rf__oom(rf);
 			x->exprs.n = x->cols.n;
 			for (uint32_t k = 0; k < np; k++) {
 				const char *s = ws(parts[k].p, parts[k].p + parts[k].n), *e = parts[k].p + parts[k].n;
@@ -481,7 +481,7 @@ static int checks(ath_rf *rf, ath_rf_table *t, const span *items, uint32_t nitem
 		if (!sql)
 			continue;
 		if (!(t->checks = ath_rf__grow(rf, t->checks, t->nchecks, sizeof *t->checks)))
-			return ath_err__oom(rf->err);
+			return ath_rf__oom(rf);
 		t->checks[t->nchecks++] = (ath_rf_check){ name, sql };
 	}
 	return 0;
@@ -503,7 +503,7 @@ static int sqlite_table(ath_rf *rf, const char *schema, const char *name, ath_rf
 		return rc;
 	span *items = ath_arena__zalloc(&rf->arena, MAX_ITEMS * sizeof *items);
 	if (!items)
-		return ath_err__oom(rf->err);
+		return ath_rf__oom(rf);
 	uint32_t nitems = split_items(sql, items, MAX_ITEMS, NULL);
 	if (!rc)
 		rc = columns(rf, t, schema, items, nitems);

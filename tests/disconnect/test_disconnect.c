@@ -1,6 +1,6 @@
 /* test_disconnect.c — lost connections under load: a worker thread commits numbered transactions
  * (two rows each) and records every one as acknowledged, failed before COMMIT, or of unknown
- * outcome (ATH_ERROR_UNKNOWN_OUTCOME), while a killer thread ends the worker's server session at
+ * outcome (ATH_ERROR_UNKNOWN_OUTCOME, also checked alone for COMMIT PREPARED), while a killer thread ends the worker's server session at
  * random moments (pg_terminate_backend / KILL CONNECTION, on the id read after each reconnect);
  * on PostgreSQL the server is then crash-restarted a few times (scripts/test-servers restart-pg)
  * under the same load. Afterwards every acknowledged transaction is present, no failed one is
@@ -224,8 +224,9 @@ static int kill_session(ath_conn *k, long long id)
 	return hit;
 }
 
-/* The two ways a transaction meets a lost connection, one at a time: during COMMIT (outcome
- * unknown, its own flag) and during a statement before it (failed; COMMIT then refuses). */
+/* The ways a transaction meets a lost connection, one at a time: during COMMIT (outcome unknown,
+ * its own flag), during a statement before it (failed; COMMIT then refuses), and during COMMIT
+ * PREPARED of a two-phase transaction (unknown, as COMMIT) or ROLLBACK PREPARED (not flagged). */
 static void outcomes(ath_engine *e, ath_engine *ke)
 {
 	TEST_CASE("disconnect/commit_outcome_unknown");
@@ -260,6 +261,52 @@ static void outcomes(ath_engine *e, ath_engine *ke)
 	CHECK_INT(0, ath_error_last()->flags & ATH_ERROR_UNKNOWN_OUTCOME);
 	CHECK_INT(ATH_OK, ath_conn_rollback(c));
 	CHECK_INT(0, scalar(c, "SELECT COUNT(*) FROM soak WHERE txn < 0"));
+	ath_conn_rollback(c);
+
+	/* A transaction prepared by a connection since closed, finished from another one that is lost
+	 * before its COMMIT PREPARED / XA COMMIT answers: unknown too. Here the server never got it, so
+	 * the transaction is still prepared and a second try commits it. */
+	TEST_CASE("disconnect/commit_prepared_outcome_unknown");
+	const char *xid = "athanor_disconnect_xa";
+	ath_conn *p = NULL;
+	ath_txn *t = NULL;
+	CHECK_INT(ATH_OK, ath_engine_connect(&p, ke));
+	CHECK_INT(ATH_OK, ath_conn_begin_twophase(&t, p, xid));
+	CHECK_INT(ATH_OK, insert(p, -3, 0));
+	CHECK_INT(ATH_OK, ath_txn_prepare(t));
+	ath_txn_free(t); /* left prepared */
+	ath_conn_close(p);
+	id = scalar(c, B->pid_sql);
+	CHECK(id > 0);
+	CHECK_INT(ATH_OK, ath_conn_rollback(c)); /* commit_prepared() runs outside a transaction */
+	CHECK_INT(1, kill_session(k, id));
+	nanosleep(&gone, NULL);
+	CHECK(ath_conn_commit_prepared(c, xid) != ATH_OK);
+	err = ath_error_last();
+	CHECK_STR("OperationalError", ath_error_class_name(err->klass));
+	CHECK(err->flags & ATH_ERROR_DISCONNECT);
+	CHECK(err->flags & ATH_ERROR_UNKNOWN_OUTCOME);
+	CHECK_CONTAINS(err->message, "outcome of COMMIT PREPARED is unknown");
+	CHECK_INT(ATH_OK, ath_conn_commit_prepared(c, xid)); /* on a fresh connection */
+	CHECK_INT(1, scalar(c, "SELECT COUNT(*) FROM soak WHERE txn = -3"));
+	ath_conn_rollback(c);
+
+	TEST_CASE("disconnect/rollback_prepared_lost_is_not_unknown");
+	CHECK_INT(ATH_OK, ath_engine_connect(&p, ke));
+	CHECK_INT(ATH_OK, ath_conn_begin_twophase(&t, p, xid));
+	CHECK_INT(ATH_OK, insert(p, -4, 0));
+	CHECK_INT(ATH_OK, ath_txn_prepare(t));
+	ath_txn_free(t);
+	ath_conn_close(p);
+	id = scalar(c, B->pid_sql);
+	CHECK_INT(ATH_OK, ath_conn_rollback(c));
+	CHECK_INT(1, kill_session(k, id));
+	nanosleep(&gone, NULL);
+	CHECK(ath_conn_rollback_prepared(c, xid) != ATH_OK);
+	CHECK(ath_error_last()->flags & ATH_ERROR_DISCONNECT);
+	CHECK_INT(0, ath_error_last()->flags & ATH_ERROR_UNKNOWN_OUTCOME);
+	CHECK_INT(ATH_OK, ath_conn_rollback_prepared(c, xid));
+	CHECK_INT(0, scalar(c, "SELECT COUNT(*) FROM soak WHERE txn = -4"));
 	ath_conn_rollback(c);
 	ath_conn_close(k);
 	ath_conn_close(c);

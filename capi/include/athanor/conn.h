@@ -148,7 +148,10 @@ ATH_EXTERN(int) ath_conn_recover_twophase(ath_buf *out, ath_conn *conn);
  * @param xid borrowed for the call.
  * @return ATH_OK; ATH_EMISUSE while this connection has a transaction; ATH_EINVALID for a bad
  *         xid; ATH_ERROR with NotSupportedError on SQLite, or the driver's class (an unknown xid is
- *         PostgreSQL's UndefinedObject 42704 / MySQL's XAER_NOTA 1397).
+ *         PostgreSQL's UndefinedObject 42704 / MySQL's XAER_NOTA 1397). A connection lost during
+ *         it is an OperationalError with ATH_ERROR_DISCONNECT and ATH_ERROR_UNKNOWN_OUTCOME, as for
+ *         ath_conn_commit(): the transaction may be committed, or still prepared (listed by
+ *         ath_conn_recover_twophase(), to commit again).
  */
 ATH_EXTERN(int) ath_conn_commit_prepared(ath_conn *conn, const char *xid);
 

@@ -26,7 +26,7 @@ typedef enum ath_error_class {
 /** Flags on an error. */
 #define ATH_ERROR_DISCONNECT 0x1u /**< the connection was lost; it will be invalidated */
 #define ATH_ERROR_UNKNOWN_OUTCOME 0x2u /**< with ATH_ERROR_DISCONNECT, on a commit: the connection was lost during
-					   COMMIT, which the server may or may not have applied */
+					   COMMIT (or COMMIT PREPARED), which the server may or may not have applied */
 
 /** The details of a failure. Library-owned; see ath_error_last() for the lifetime. */
 typedef struct ath_error {

@@ -293,6 +293,7 @@ static int my_prepare(void **out, void *native, const char *sql, size_t len, ath
 	s->nparams = mysql_stmt_param_count(s->st);
 	if ((rc = setup_cols(s, err))) {
 		mysql_stmt_close(s->st);
+		free_cols(s); /* what setup_cols allocated before failing */
 		c->refs--;
 		ath__free(s);
 		return rc;
@@ -487,8 +488,10 @@ static int my_execute(void *native, void *stmt, const msgpack_object *const *val
 	info->lastrowid = (int64_t)mysql_stmt_insert_id(s->st);
 	if (fields) {
 		/* the metadata of an execution can differ from the prepare's (SELECT ? learns its type) */
-		if ((rc = setup_cols(s, err)))
+		if ((rc = setup_cols(s, err))) {
+			mysql_stmt_free_result(s->st); /* the rows are on their way: unread, the next command is out of sync */
 			goto out;
+		}
 		s->active = 1;
 		if (c->stream) {
 			c->streaming = s;
@@ -721,9 +724,9 @@ static int my_primary_key(void *native, const char *schema, const char *table, v
 				   "ORDER BY k.ORDINAL_POSITION",
 				   et, schema ? "'" : "", schema ? es : "DATABASE()", schema ? "'" : "");
 	}
+	const char *sql = et && es ? ath_strbuf__cstr(&q) : NULL; /* else q is empty: "" would be sent */
 	ath__free(et);
 	ath__free(es);
-	const char *sql = ath_strbuf__cstr(&q);
 	if (!sql) {
 		ath_strbuf__free(&q);
 		return ath_err__oom(err);

@@ -50,6 +50,7 @@ struct pg_stmt {
 	int row;
 	PGresult **queue;   /* rows of a stream drained by another command on the connection */
 	size_t nqueue, qhead, qcap;
+	int lost;           /* draining ran out of memory: rows are missing, the next fetch fails */
 	int active;         /* rows remain */
 	int nfields;
 	char **names;
@@ -196,6 +197,7 @@ static void clear_rows(pg_stmt *s)
 	while (s->qhead < s->nqueue)
 		PQclear(s->queue[s->qhead++]);
 	s->qhead = s->nqueue = 0;
+	s->lost = 0;
 }
 
 /* Read what is left of a streamed result into the statement's queue, so the connection is free
@@ -211,8 +213,9 @@ static void drain(pg_conn *c)
 		if (s->nqueue == s->qcap) {
 			size_t cap = s->qcap ? s->qcap * 2 : 64;
 			PGresult **q = ath__realloc(s->queue, cap * sizeof *q);
-			if (!q) { /* no memory: the rows are lost; the fetch reports it */
+			if (!q) { /* no memory: the connection is freed all the same; the fetch reports it */
 				PQclear(r);
+				s->lost = 1;
 				continue;
 			}
 			s->queue = q;
@@ -816,6 +819,12 @@ static int pg_fetch(void *native, void *stmt, msgpack_packer *pk, size_t max, si
 	pg_stmt *s = stmt;
 	*nrows = 0;
 	*done = 0;
+	if (s->lost) { /* never a result that silently ends early */
+		pg_reset(s);
+		return ath_err__set(err, ATH_ENOMEM, ATH_ERRCLASS_OUT_OF_MEMORY_ERROR,
+				    "out of memory keeping the rest of a streamed result while another statement ran on "
+				    "the connection: its remaining rows are lost");
+	}
 	while (*nrows < max && s->active) {
 		if (!s->res || s->row >= PQntuples(s->res)) {
 			int rc = next_result(c, s, err);
