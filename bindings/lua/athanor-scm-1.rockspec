@@ -28,6 +28,7 @@ $(CC) $(CFLAGS) $(LIBFLAG) -I$(LUA_INCDIR) -Ibindings/lua $(pkg-config --cflags 
     lua = {
       athanor = "bindings/lua/athanor.lua",
       ["athanor.engine"] = "bindings/lua/athanor/engine.lua",
+      ["athanor.orm"] = "bindings/lua/athanor/orm.lua",
       ["athanor.errors"] = "bindings/lua/athanor/errors.lua",
       ["athanor.schema"] = "bindings/lua/athanor/schema.lua",
       ["athanor.sql"] = "bindings/lua/athanor/sql.lua",

@@ -11,6 +11,10 @@
 /* Push the Lua value of one msgpack object (size 0 pushes nil). Returns 0, or -1 with an error
  * message pushed instead (malformed bytes), for the caller to raise after releasing its buffer. */
 int athlua_decode_push(lua_State *L, const unsigned char *p, size_t size);
+/* As athlua_decode_push(), resolving object references (ext 1, 8-byte id) through the table at
+ * cache_idx (cache[id]) and, when absent there, the function at fn_idx (fn(id)); positive indexes.
+ * The resolver's error becomes the pushed error value. */
+int athlua_decode_push_refs(lua_State *L, const unsigned char *p, size_t size, int cache_idx, int fn_idx);
 /* Push a batch (a msgpack array of rows) as a Lua array of row tables with the metatable at
  * stack index mt_idx (none when nil). Returns 0, or -1 with an error message pushed. */
 int athlua_decode_rows(lua_State *L, const unsigned char *p, size_t size, int mt_idx);
