@@ -41,6 +41,8 @@ local null = values.null
 local unpack = table.unpack or unpack
 local function argerr(msg) errors.raise("ArgumentError", msg) end
 local function invalid(msg) errors.raise("InvalidRequestError", msg) end
+-- Counts from C (size_t, int64_t) arrive as Lua numbers; integers on Lua 5.4.
+local function int(n) return math.tointeger and math.tointeger(n) or n end
 
 -- ath_session_execute() flags (orm.h).
 local ROWS_SCALARS, ROWS_ONE, ROWS_ONE_OR_NONE, ROWS_FIRST = 1, 2, 4, 8
@@ -50,7 +52,30 @@ local STATUS = { [0] = "transient", "pending", "persistent", "deleted", "detache
 -- Proxies
 
 local cache = setmetatable({}, { __mode = "v" }) -- object id -> proxy (every session: ids are unique)
-M._cache = cache
+function M._cache() return cache end
+
+-- The cache's hash part keeps its size after its proxies are collected (Lua shrinks a table only
+-- when an insert makes it grow): after loading and dropping many objects, a garbage-collection
+-- cycle replaces a mostly empty cache with a copy of its live entries. A sentinel object's
+-- finalizer (__gc on a table in 5.4, a newproxy userdata on LuaJIT) runs once per cycle.
+local inserted = 0 -- proxies made since the last compaction
+local function compact()
+  if inserted < 4096 then return end
+  local live, fresh = 0, setmetatable({}, { __mode = "v" })
+  for id, p in pairs(cache) do live = live + 1; fresh[id] = p end
+  if live * 4 < inserted then cache = fresh end
+  inserted = live
+end
+local function sentinel()
+  local s
+  if newproxy then -- LuaJIT / 5.1: only userdata have finalizers
+    s = newproxy(true)
+    getmetatable(s).__gc = function() if pcall(compact) then sentinel() end end
+  else
+    s = setmetatable({}, { __gc = function() if pcall(compact) then sentinel() end end })
+  end
+end
+sentinel()
 
 -- The class behind a proxy, or nil for any other value.
 local function class_of(v)
@@ -69,7 +94,7 @@ end
 -- redundant reference is released now rather than by the collector.
 local function wrap(h, reg, id)
   if h == nil then return nil end
-  id = id or raw.ath_obj_id(h)
+  id = id or int(raw.ath_obj_id(h))
   local p = cache[id]
   if p ~= nil then
     raw.close(h)
@@ -80,6 +105,7 @@ local function wrap(h, reg, id)
   if not cls then invalid("object of class '" .. tostring(name) .. "' is not mapped by this registry") end
   p = setmetatable({ __ath_h = h, __ath_id = id }, cls.__mt)
   cache[id] = p
+  inserted = inserted + 1
   return p
 end
 M._wrap = wrap
@@ -789,11 +815,15 @@ function Session:merge(obj, opts)
   return wrap(h, self.registry)
 end
 --- Objects in the session (pending, persistent, deleted).
-function Session:count() return raw.ath_session_count(sh(self)) end
+function Session:count() return int(raw.ath_session_count(sh(self))) end
 --- Rows the latest DML statement changed.
-function Session:rowcount() return raw.ath_session_rowcount(sh(self)) end
-function Session:is_modified(obj) return raw.ath_obj_is_modified(obj_h(obj, "is_modified(obj)")) == 1 end
+function Session:rowcount() return int(raw.ath_session_rowcount(sh(self))) end
+function Session:is_modified(obj)
+  sh(self)
+  return raw.ath_obj_is_modified(obj_h(obj, "is_modified(obj)")) == 1
+end
 function Session:contains(obj)
+  sh(self)
   local st = raw.ath_obj_status_of(obj_h(obj, "contains(obj)"))
   return st == 1 or st == 2 or st == 3 -- in some session; ath_obj has no session accessor
 end
@@ -853,7 +883,7 @@ end
 --- session:execute(stmt [, params]) -> Result (rows; objects for entity columns; rowcount for DML).
 function Session:execute(stmt, params)
   local rows = run(self, stmt, params, 0)
-  return setmetatable({ rows = type(rows) == "table" and rows or {}, rowcount = raw.ath_session_rowcount(self._h) }, Result)
+  return setmetatable({ rows = type(rows) == "table" and rows or {}, rowcount = int(raw.ath_session_rowcount(self._h)) }, Result)
 end
 --- session:scalars(stmt [, params]) -> ScalarResult (:all(), :first(), :one(), :one_or_none()).
 function Session:scalars(stmt, params)
@@ -899,7 +929,7 @@ function M.history(obj, attr)
 end
 function M.is_modified(obj) return raw.ath_obj_is_modified(obj_h(obj, "is_modified(obj)")) == 1 end
 --- orm.object_id(obj): the C object's id (the payload of its references).
-function M.object_id(obj) obj_h(obj, "object_id(obj)"); return rawget(obj, "__ath_id") end
+function M.object_id(obj) obj_h(obj, "object_id(obj)"); return int(rawget(obj, "__ath_id")) end
 --- orm.class_of(obj): its mapped class (nil for other values).
 M.class_of = class_of
 
