@@ -383,7 +383,7 @@ describe("ORM objects and memory", function()
     collectgarbage(); collectgarbage()
     local after = collectgarbage("count")
     local after_count = session:count()
-    print(("\n    memory: Lua %.0f KiB before, %.0f KiB with %d objects loaded, %.0f KiB after dropping them; " ..
+    print(("\n    memory (" .. engine.dialect .. "): Lua %.0f KiB before, %.0f KiB with %d objects loaded, %.0f KiB after dropping them; " ..
       "session count %d -> %d -> %d"):format(before, peak, N, after, before_count, loaded_count, after_count))
     assert.are.equal(N, loaded_count)
     assert.are.equal(0, after_count)
