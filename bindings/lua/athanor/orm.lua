@@ -569,6 +569,26 @@ function OrmSelect:outerjoin(target, on, opts)
   opts = opts or {}
   return self:join(target, on, { isouter = true, full = opts.full })
 end
+--- s:filter_by{name = "ed"}: attribute equality on the first entity (of the FROM list or the columns).
+function OrmSelect:filter_by(kv)
+  if type(kv) ~= "table" then argerr("filter_by() takes a {attribute = value} table") end
+  local ent
+  for _, f in ipairs(self._from) do if getmetatable(f) == Entity then ent = f; break end end
+  if not ent then
+    for _, c in ipairs(self._columns) do if getmetatable(c) == Entity then ent = c; break end end
+  end
+  if not ent then return sql.Select.filter_by(self, kv) end
+  local names = {}
+  for k in pairs(kv) do names[#names + 1] = k end
+  table.sort(names)
+  local s = self
+  for _, k in ipairs(names) do
+    local a = ent.cls.__attrs[k]
+    if not a or a.rel then argerr("filter_by(): " .. ent.cls.__name .. " has no column attribute '" .. tostring(k) .. "'") end
+    s = s:where(ent.cls[k]:eq(kv[k]))
+  end
+  return s
+end
 function OrmSelect:select_from(...)
   local l = {}
   for i = 1, select("#", ...) do l[i] = entity_of((select(i, ...))) end
@@ -796,6 +816,7 @@ function Session:close()
   self._h = nil
   if h then raw.close(h) end
 end
+Session.__close = function(self) self:close() end -- local s <close> = orm.Session(engine) (Lua 5.4)
 local function attr_list(attrs)
   if attrs == nil then return nil end
   if type(attrs) == "string" then return { attrs } end

@@ -226,6 +226,36 @@ describe("the ORM tutorial", function()
     session:close()
   end)
 
+  it("has filter_by, get of a missing row, transaction objects, one object per session", function()
+    local session = orm.Session(engine)
+    local tx = session:begin()
+    session:add(User { name = "fb", fullname = "Filter By" })
+    tx:commit()
+    local u = session:scalars(select(User):filter_by { name = "fb" }):one()
+    assert.are.equal("Filter By", u.fullname)
+    assert.is_nil(session:get(User, -42))
+    assert.are.equal(u, session:get(User, { u.id }))
+    -- another session has its own object for the row
+    local other = orm.Session(engine)
+    local u2 = other:get(User, u.id)
+    assert.are_not.equal(u, u2)
+    assert.are.equal(u.id, u2.id)
+    -- a nested transaction object rolled back
+    local sp = session:begin_nested()
+    u.fullname = "changed in savepoint"
+    session:flush()
+    sp:rollback()
+    assert.are.equal("Filter By", u.fullname)
+    -- non-mapped fields live on the proxy
+    u.note = "hello"
+    assert.are.equal("hello", u.note)
+    assert.are.equal(u, session:scalars(select(User):filter_by { name = "fb" }):one())
+    assert.are.equal("hello", u.note)
+    assert.matches("^<User %d+ persistent>$", tostring(u))
+    session:close(); other:close()
+    assert.are.equal("detached", orm.status(u))
+  end)
+
   it("works without autoflush and with expire_on_commit = false", function()
     local session = orm.Session(engine, { expire_on_commit = false })
     local u = User { name = "noflush" }
