@@ -101,7 +101,7 @@ ATH_OWNED_OUT(ath_obj)
 		if (!lua_istable(L, $input))
 			SWIG_fail_arg("$symname", $input, "array of attribute names");
 		n = (size_t)lua_rawlen(L, $input);
-		$1 = (const char **)calloc(n ? n : 1, sizeof(char *));
+		$1 = ($1_ltype)calloc(n ? n : 1, sizeof(char *));
 		if (!$1)
 			SWIG_fail_arg("$symname", $input, "array of attribute names (out of memory)");
 		$2 = n;
@@ -251,6 +251,29 @@ static int athlua_orm_execute(lua_State *L)
 	return athlua_orm_finish(L, ath_session_execute(&buf, s, shape, shape_len, params, params_len, flags), &buf);
 }
 
+/* orm_set(obj, attr_index, value): ath_obj_set_i() with the value encoded straight from Lua (no
+ * intermediate Lua string: the hot path of building objects). */
+static int athlua_orm_set(lua_State *L)
+{
+	void *o = NULL;
+	unsigned char *p = NULL;
+	size_t n = 0;
+	int attr, rc;
+	if (!SWIG_IsOK(SWIG_ConvertPtr(L, 1, &o, SWIGTYPE_p_ath_obj, 0)))
+		return luaL_argerror(L, 1, "expected an ath_obj handle");
+	attr = (int)luaL_checkinteger(L, 2);
+	lua_settop(L, 3);
+	if (athlua_encode_value(L, 3, &p, &n) < 0)
+		return lua_error(L);
+	rc = ath_obj_set_i(o, attr, p, n);
+	free(p);
+	if (rc < 0) {
+		athlua_push_last_error(L, rc);
+		return lua_error(L);
+	}
+	return 0;
+}
+
 static int athlua_orm_get(lua_State *L)
 {
 	void *o = NULL;
@@ -278,6 +301,7 @@ static int athlua_fetch_all(lua_State *L) { return athlua_fetch_impl(L, 1); }
 %native(fetch_all) int athlua_fetch_all(lua_State *L);
 %native(orm_execute) int athlua_orm_execute(lua_State *L);
 %native(orm_get) int athlua_orm_get(lua_State *L);
+%native(orm_set) int athlua_orm_set(lua_State *L);
 %native(pack) int athlua_pack(lua_State *L);
 %native(pack_rows) int athlua_pack_rows(lua_State *L);
 %native(unpack) int athlua_unpack(lua_State *L);

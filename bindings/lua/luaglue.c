@@ -697,6 +697,21 @@ int athlua_pack(lua_State *L)
 	return 1;
 }
 
+int athlua_encode_value(lua_State *L, int idx, unsigned char **out, size_t *len)
+{
+	athlua_out o = { NULL, 0, 0, NULL, { 0 } };
+	int top = lua_gettop(L), r = encode(L, &o, idx, 0);
+	lua_settop(L, top);
+	if (r < 0) {
+		free(o.p);
+		lua_pushfstring(L, "athanor: %s", o.err ? o.err : "cannot encode value");
+		return -1;
+	}
+	*out = o.p;
+	*len = o.len;
+	return 0;
+}
+
 /* pack_rows(rows, n, names, consts, has_const): the params rows of an executemany, straight from
  * {name = value} tables: entry i of each row is row[names[i]] when names[i] is set (consts[i] when
  * that is nil and has_const[i]), else consts[i] (a value lifted from the statement). Returns the

@@ -31,6 +31,10 @@ typedef int (*athlua_metadata_fn)(lua_State *L, int idx, const ath_metadata **ou
 int athlua_engine_options_fill(lua_State *L, int idx, ath_engine_options *o, athlua_metadata_fn to_md);
 int athlua_compile_options_fill(lua_State *L, int idx, ath_compile_options *o, athlua_metadata_fn to_md);
 
+/* The msgpack of the Lua value at idx in a malloc'd buffer (*out, *len; free() it): 0, or -1 with
+ * an error message pushed. */
+int athlua_encode_value(lua_State *L, int idx, unsigned char **out, size_t *len);
+
 int athlua_pack(lua_State *L);
 int athlua_pack_rows(lua_State *L);
 int athlua_unpack(lua_State *L);

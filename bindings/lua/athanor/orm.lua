@@ -92,7 +92,7 @@ end
 
 -- The proxy of a new ath_obj reference `h` (id when known); an existing proxy wins and the
 -- redundant reference is released now rather than by the collector.
-local function wrap(h, reg, id)
+local function wrap(h, reg, id, cls)
   if h == nil then return nil end
   id = id or int(raw.ath_obj_id(h))
   local p = cache[id]
@@ -100,9 +100,11 @@ local function wrap(h, reg, id)
     raw.close(h)
     return p
   end
-  local name = raw.ath_obj_class(h)
-  local cls = reg.classes[name]
-  if not cls then invalid("object of class '" .. tostring(name) .. "' is not mapped by this registry") end
+  if not cls then
+    local name = raw.ath_obj_class(h)
+    cls = reg.classes[name]
+    if not cls then invalid("object of class '" .. tostring(name) .. "' is not mapped by this registry") end
+  end
   p = setmetatable({ __ath_h = h, __ath_id = id }, cls.__mt)
   cache[id] = p
   inserted = inserted + 1
@@ -212,7 +214,7 @@ local function instance_mt(cls)
     if a == nil then rawset(self, k, v); return end
     local h = rawget(self, "__ath_h")
     if a.rel then set_rel(self, h, a, v); return end
-    raw.ath_obj_set_i(h, a.idx, raw.pack(v))
+    raw.orm_set(h, a.idx, v)
   end
   mt.__tostring = function(self)
     local h = rawget(self, "__ath_h")
@@ -443,21 +445,19 @@ function Registry:map(name, def)
   cls.__entity = setmetatable({ cls = cls, name = tname, _base_name = tname, columns = cls.__table__.columns,
     c = cls.__table__.c }, Entity)
   cls.__mt = instance_mt(cls)
+  local attrs = cls.__attrs
   cls.new = function(init)
     if init ~= nil and (type(init) ~= "table" or getmetatable(init) ~= nil) then
       argerr(name .. "{...} takes a table of attribute values")
     end
     local reg = self:configure()
     local _, h = raw.ath_obj_create(reg._h, name)
-    local obj = wrap(h, reg)
+    local obj = wrap(h, reg, nil, cls)
     if init then
-      local keys = {}
-      for k in pairs(init) do
-        if not cls.__attrs[k] then argerr("'" .. tostring(k) .. "' is an invalid keyword argument for " .. name) end
-        keys[#keys + 1] = k
+      for k, v in pairs(init) do
+        if not attrs[k] then argerr("'" .. tostring(k) .. "' is an invalid keyword argument for " .. name) end
+        obj[k] = v
       end
-      table.sort(keys)
-      for _, k in ipairs(keys) do obj[k] = init[k] end
     end
     return obj
   end
