@@ -256,6 +256,40 @@ describe("the ORM tutorial", function()
     assert.are.equal("detached", orm.status(u))
   end)
 
+  it("builds ORM statements: entity joins, outer joins, NULL relationship tests, subqueries, Core through the session", function()
+    local session = orm.Session(engine)
+    local a = User { name = "a", addresses = { Address { email = "a1@x" }, Address { email = "a2@x" } } }
+    local b = User { name = "b" }
+    session:add_all { a, b }
+    session:commit()
+    assert.are.equal(2, #session:scalars(select(User):join(Address)):all()) -- ON from the foreign key
+    assert.are.equal(2, #session:scalars(select(User):join(Address, Address.user_id:eq(User.id))):all())
+    local rows = session:execute(select(User, Address.email):outerjoin(User.addresses):order_by(User.name, Address.email)):all()
+    assert.are.equal(3, #rows)
+    assert.are.equal(b, rows[3][1])
+    assert.is_nil(rows[3][2])
+    assert.are.same({ "a", "a" }, session:scalars(select(User.name):join(User.addresses)):all())
+    assert.are.equal(b, session:scalars(select(User):where(User.addresses:is_(nil))):one())
+    assert.are.equal(a, session:scalars(select(User):where(User.addresses:is_not(nil))):one())
+    local r = session:execute(select(User.name, athanor.func.count(Address.id)):join(User.addresses):group_by(User.name)):one()
+    assert.are.same({ "a", 2 }, { r[1], r[2] })
+    local sq = select(Address.user_id):where(Address.email:like("a%")):subquery("sq")
+    assert.are.equal(a, session:scalars(select(User):where(User.id:in_(select(sq.c.user_id)))):one())
+    assert.are.equal("a", session:scalar(select(User.name):where(User.id:eq(
+      select(Address.user_id):where(Address.email:eq("a1@x")):scalar_subquery()))))
+    assert.are.equal(2, session:scalar(select(athanor.func.count()):select_from(User)))
+    -- populate_existing overwrites unflushed attribute values with the row's
+    session:no_autoflush(function(s)
+      a.name = "unflushed"
+      s:scalars(select(User):execution_options { populate_existing = true }):all()
+    end)
+    assert.are.equal("a", a.name)
+    -- Core statements through the session
+    assert.are.equal(2, session:execute(athanor.text("SELECT 1 + 1")):scalar())
+    assert.are.equal(2, #session:execute(athanor.select(User.__table__)):all())
+    session:close()
+  end)
+
   it("works without autoflush and with expire_on_commit = false", function()
     local session = orm.Session(engine, { expire_on_commit = false })
     local u = User { name = "noflush" }
