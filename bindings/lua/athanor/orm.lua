@@ -58,12 +58,17 @@ function M._cache() return cache end
 -- when an insert makes it grow): after loading and dropping many objects, a garbage-collection
 -- cycle replaces a mostly empty cache with a copy of its live entries. A sentinel object's
 -- finalizer (__gc on a table in 5.4, a newproxy userdata on LuaJIT) runs once per cycle.
-local inserted = 0 -- proxies made since the last compaction
+local inserted = 0 -- entries the cache has had since the last compaction (live then + made since)
 local function compact()
+  -- counting is O(cache), as the collector's own traversal of it in that cycle
   if inserted < 4096 then return end
-  local live, fresh = 0, setmetatable({}, { __mode = "v" })
-  for id, p in pairs(cache) do live = live + 1; fresh[id] = p end
-  if live * 4 < inserted then cache = fresh end
+  local live = 0
+  for _ in pairs(cache) do live = live + 1 end
+  if live * 4 < inserted then
+    local fresh = setmetatable({}, { __mode = "v" })
+    for id, p in pairs(cache) do fresh[id] = p end
+    cache = fresh
+  end
   inserted = live
 end
 local function sentinel()
