@@ -30,6 +30,13 @@
 --
 -- Class attributes (User.name, User.addresses) are expressions of the Core DSL (athanor/sql.lua):
 -- ["attr", cls, name] and ["rel", cls, name] on the wire; orm.select(User) selects ["entity", cls].
+--
+-- Mirrors SQLAlchemy's orm/decl_api.py (registry, mapped classes), orm/session.py (Session),
+-- orm/strategy_options.py (loader options) and the ORM side of sql/selectable.py / dml.py. Not here:
+-- mapping, identity map, unit of work and loading, which are the C ORM's (orm/, athanor/orm.h); this
+-- layer keeps no state of its own besides the proxy cache. The C session pins the objects of its
+-- latest result until the next statement (orm.h, ath_session_object), so a clean object dropped by
+-- Lua leaves the identity map only after the session's next execute.
 local raw = require "athanor_raw"
 local errors = require "athanor.errors"
 local values = require "athanor.values"
