@@ -913,10 +913,36 @@ local function run(self, stmt, params, flags)
   return raw.orm_execute(h, shape, packed, flags, cache, self._resolve)
 end
 
---- session:execute(stmt [, params]) -> Result (rows; objects for entity columns; rowcount for DML).
+-- The names of a select's columns, as SQLAlchemy's Row keys: the class name for an entity, the
+-- attribute, column or label name otherwise. A metatable giving rows access by those names
+-- (row.User, row.email), cached on the statement; nil when there are none.
+local function row_metatable(stmt)
+  if type(stmt) ~= "table" or type(rawget(stmt, "_columns")) ~= "table" then return nil end
+  local mt = rawget(stmt, "_orm_row_mt")
+  if mt ~= nil then return mt or nil end
+  local pos = {}
+  for i, c in ipairs(stmt._columns) do
+    local name
+    if getmetatable(c) == Entity then name = c.cls.__name
+    elseif type(c) == "table" and c._orm_attr then name = c._orm_attr
+    elseif type(c) == "table" and type(c.form) == "table" and c.form[1] == "label" then name = c.form[2]
+    elseif type(c) == "table" and type(c.name) == "string" and c.table then name = c.name end
+    if name and pos[name] == nil then pos[name] = i end
+  end
+  mt = next(pos) and { __index = function(row, k) local i = pos[k]; if i then return rawget(row, i) end end } or false
+  rawset(stmt, "_orm_row_mt", mt)
+  return mt or nil
+end
+
+--- session:execute(stmt [, params]) -> Result: rows are sequences (row[1]) that also answer to the
+--- columns' names (row.User for an entity, row.email for an attribute or label); objects for entity
+--- columns; rowcount for DML.
 function Session:execute(stmt, params)
   local rows = run(self, stmt, params, 0)
-  return setmetatable({ rows = type(rows) == "table" and rows or {}, rowcount = int(raw.ath_session_rowcount(self._h)) }, Result)
+  rows = type(rows) == "table" and rows or {}
+  local mt = row_metatable(stmt)
+  if mt then for _, r in ipairs(rows) do setmetatable(r, mt) end end
+  return setmetatable({ rows = rows, rowcount = int(raw.ath_session_rowcount(self._h)) }, Result)
 end
 --- session:scalars(stmt [, params]) -> ScalarResult (:all(), :first(), :one(), :one_or_none()).
 function Session:scalars(stmt, params)
