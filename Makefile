@@ -46,6 +46,8 @@ demo: build
 	$(LUA_DEMO_PATH) LUA_CPATH='$(BUILD_DIR)/bindings/lua/5.4/?.so;;' lua5.4 examples/quickstart.lua
 	$(LUA_DEMO_PATH) LUA_CPATH='$(BUILD_DIR)/bindings/lua/luajit/?.so;;' luajit examples/quickstart.lua
 	$(BUILD_DIR)/examples/orm_tutorial
+	$(LUA_DEMO_PATH) LUA_CPATH='$(BUILD_DIR)/bindings/lua/5.4/?.so;;' lua5.4 examples/orm_tutorial.lua
+	$(LUA_DEMO_PATH) LUA_CPATH='$(BUILD_DIR)/bindings/lua/luajit/?.so;;' luajit examples/orm_tutorial.lua
 
 test-build: bootstrap
 	$(CMAKE) -S . -B $(TEST_DIR) -DCMAKE_BUILD_TYPE=Debug -DATHANOR_SANITIZE=$(SANITIZE)

@@ -39,11 +39,20 @@ struct ath_conn {};
 struct ath_txn {};
 struct ath_result {};
 struct ath_metadata {};
+%nodefaultctor ath_registry;
+%nodefaultctor ath_session;
+%nodefaultctor ath_obj;
+struct ath_registry {};
+struct ath_session {};
+struct ath_obj {};
 %extend ath_engine { ~ath_engine() { ath_engine_free($self); } }
 %extend ath_conn { ~ath_conn() { ath_conn_close($self); } }
 %extend ath_txn { ~ath_txn() { ath_txn_free($self); } }
 %extend ath_result { ~ath_result() { ath_result_close($self); } }
 %extend ath_metadata { ~ath_metadata() { ath_metadata_free($self); } }
+%extend ath_registry { ~ath_registry() { ath_registry_free($self); } }
+%extend ath_session { ~ath_session() { ath_session_close($self); } }
+%extend ath_obj { ~ath_obj() { ath_obj_free($self); } }
 
 /* Not for hosts: buffer disposal is the wrapper's job, options structs cross as host maps, log
  * callbacks would need a host pointer as payload, and init/shutdown are implicit. */
@@ -54,6 +63,12 @@ struct ath_metadata {};
 %ignore ath_txn_free;
 %ignore ath_result_close;
 %ignore ath_metadata_free;
+%ignore ath_registry_free;
+%ignore ath_session_close;
+%ignore ath_obj_free;
+%ignore ath_obj_ref; /* a second reference is the host's own business (its proxy) */
+%ignore ath_session_options;
+%ignore ath_session_options_init;
 %ignore ath_buf;
 %ignore ath_buf_dispose;
 %ignore ath_engine_options;
@@ -78,3 +93,4 @@ struct ath_metadata {};
 %include <athanor/conn.h>
 %include <athanor/result.h>
 %include <athanor/metadata.h>
+%include <athanor/orm.h>

@@ -9,9 +9,10 @@ package = "athanor"
 version = "scm-1"
 source = { url = "git+file://." }
 description = {
-  summary = "SQLAlchemy's Core for Lua over the athanor C library",
+  summary = "SQLAlchemy's Core and ORM for Lua over the athanor C library",
   detailed = "create_engine, connections, transactions, results and the Core expression language "
-    .. "(select, insert, update, delete, joins, CTEs, ...) for Lua 5.4 and LuaJIT 2.1.",
+    .. "(select, insert, update, delete, joins, CTEs, ...), and the ORM (declarative classes, Session, "
+    .. "ORM statements, loader options) for Lua 5.4 and LuaJIT 2.1.",
   license = "MIT",
 }
 dependencies = { "lua >= 5.1" }
@@ -28,6 +29,7 @@ $(CC) $(CFLAGS) $(LIBFLAG) -I$(LUA_INCDIR) -Ibindings/lua $(pkg-config --cflags 
     lua = {
       athanor = "bindings/lua/athanor.lua",
       ["athanor.engine"] = "bindings/lua/athanor/engine.lua",
+      ["athanor.orm"] = "bindings/lua/athanor/orm.lua",
       ["athanor.errors"] = "bindings/lua/athanor/errors.lua",
       ["athanor.schema"] = "bindings/lua/athanor/schema.lua",
       ["athanor.sql"] = "bindings/lua/athanor/sql.lua",

@@ -3,15 +3,15 @@
 --   athanor/engine.lua  engines, connections, transactions, results     athanor/errors.lua  error classes
 --   athanor/sql.lua     the expression language and statements           athanor/values.lua  Decimal, Date, ...
 --   athanor/schema.lua  MetaData, Table, Column, types, DDL, reflection, inspect
+--   athanor/orm.lua     the ORM: registry and declarative classes, Session, ORM statements (athanor.orm)
 -- athanor_raw (the SWIG module generated from bindings/athanor.i) is the C API underneath.
--- The ORM, when it lands, adds athanor/orm.lua (registry, mapped classes, Session over a Connection)
--- and its names here; nothing below changes for it.
 local raw = require "athanor_raw"
 local values = require "athanor.values"
 local errors = require "athanor.errors"
 local sql = require "athanor.sql"
 local schema = require "athanor.schema"
 local engine = require "athanor.engine"
+local orm = require "athanor.orm"
 
 local M = {
   _VERSION = raw.ath_version_string(),
@@ -19,6 +19,7 @@ local M = {
   types = schema.types,
   null = values.null,
   raw = raw,
+  orm = orm,
 }
 
 for _, name in ipairs { "Decimal", "Date", "Time", "DateTime", "Timestamp", "Interval", "UUID", "Binary", "array", "map", "typeof" } do

@@ -6,6 +6,9 @@
 
 %{
 #include "luaglue.h"
+#if LUA_VERSION_NUM < 502
+#define lua_rawlen lua_objlen
+#endif
 %}
 
 /* An int return: a failure raises the last error; freeargs still run (SWIG's fail: path). */
@@ -28,6 +31,9 @@ ATH_OWNED_OUT(ath_conn)
 ATH_OWNED_OUT(ath_txn)
 ATH_OWNED_OUT(ath_result)
 ATH_OWNED_OUT(ath_metadata)
+ATH_OWNED_OUT(ath_registry)
+ATH_OWNED_OUT(ath_session)
+ATH_OWNED_OUT(ath_obj)
 
 /* ath_buf *out: the msgpack the library wrote, decoded into a Lua value; the buffer is disposed. */
 %typemap(in, numinputs=0) ath_buf *out (ath_buf tmp = ATH_BUF_INIT) { $1 = &tmp; }
@@ -40,7 +46,8 @@ ATH_OWNED_OUT(ath_metadata)
 
 /* (bytes, length) inputs: a Lua string, or nil for none. Borrowed for the call, as the C API says. */
 %typemap(in) (const void *shape, size_t shape_len), (const void *params, size_t params_len),
-	     (const void *params_rows, size_t params_rows_len), (const void *spec, size_t len) {
+	     (const void *params_rows, size_t params_rows_len), (const void *spec, size_t len),
+	     (const void *spec, size_t spec_len), (const void *pk, size_t pk_len), (const void *value, size_t len) {
 	if (lua_isnoneornil(L, $input)) {
 		$1 = NULL;
 		$2 = 0;
@@ -64,6 +71,55 @@ ATH_OWNED_OUT(ath_metadata)
 		SWIG_fail;
 	$1 = lua_isnoneornil(L, $input) ? NULL : &tmp;
 }
+
+/* Session options as a Lua table {autoflush = false, expire_on_commit = false} (nil: defaults). */
+%typemap(in) const ath_session_options *opts (ath_session_options tmp) {
+	ath_session_options_init(&tmp, ATH_SESSION_OPTIONS_VERSION);
+	if (lua_istable(L, $input)) {
+		lua_getfield(L, $input, "autoflush");
+		if (lua_isboolean(L, -1) && !lua_toboolean(L, -1))
+			tmp.flags |= ATH_SESSION_NO_AUTOFLUSH;
+		lua_pop(L, 1);
+		lua_getfield(L, $input, "expire_on_commit");
+		if (lua_isboolean(L, -1) && !lua_toboolean(L, -1))
+			tmp.flags |= ATH_SESSION_NO_EXPIRE_ON_COMMIT;
+		lua_pop(L, 1);
+	} else if (!lua_isnoneornil(L, $input)) {
+		SWIG_fail_arg("$symname", $input, "table of session options");
+	}
+	$1 = &tmp;
+}
+
+/* Attribute name lists: a Lua array of strings, or nil for all. The strings stay owned by the
+ * table, which is on the stack for the call. */
+%typemap(in) (const char *const *attrs, size_t nattrs) {
+	if (lua_isnoneornil(L, $input)) {
+		$1 = NULL;
+		$2 = 0;
+	} else {
+		size_t i, n;
+		if (!lua_istable(L, $input))
+			SWIG_fail_arg("$symname", $input, "array of attribute names");
+		n = (size_t)lua_rawlen(L, $input);
+		$1 = ($1_ltype)calloc(n ? n : 1, sizeof(char *));
+		if (!$1)
+			SWIG_fail_arg("$symname", $input, "array of attribute names (out of memory)");
+		$2 = n;
+		for (i = 0; i < n; i++) {
+			lua_rawgeti(L, $input, (int)i + 1);
+			if (lua_type(L, -1) != LUA_TSTRING) {
+				lua_pop(L, 1);
+				SWIG_fail_arg("$symname", $input, "array of attribute names");
+			}
+			((const char **)$1)[i] = lua_tostring(L, -1);
+			lua_pop(L, 1);
+		}
+	}
+}
+%typemap(freearg) (const char *const *attrs, size_t nattrs) { free((void *)$1); }
+
+%typemap(in, numinputs=0) size_t *count_out (size_t tmp = 0) { $1 = &tmp; }
+%typemap(argout) size_t *count_out { lua_pushinteger(L, (lua_Integer)tmp$argnum); SWIG_arg++; }
 
 %include <typemaps.i>
 %apply int *OUTPUT { int *major, int *minor, int *patch };
@@ -112,6 +168,12 @@ static int athlua_close(lua_State *L)
 			ath_engine_free(usr->ptr);
 		else if (usr->type == SWIGTYPE_p_ath_metadata)
 			ath_metadata_free(usr->ptr);
+		else if (usr->type == SWIGTYPE_p_ath_obj)
+			ath_obj_free(usr->ptr);
+		else if (usr->type == SWIGTYPE_p_ath_session)
+			ath_session_close(usr->ptr);
+		else if (usr->type == SWIGTYPE_p_ath_registry)
+			ath_registry_free(usr->ptr);
 		else
 			return luaL_error(L, "athanor: close() expects an athanor handle, not %s", usr->type->name);
 	}
@@ -151,6 +213,82 @@ static int athlua_fetch_impl(lua_State *L, int all)
 	return 1;
 }
 static int athlua_fetch(lua_State *L) { return athlua_fetch_impl(L, 0); }
+
+/* The ORM's two hot paths, decoding object references (ext 1) straight into Lua proxies:
+ *   orm_execute(session, shape, params, flags, cache, resolve) -> rows (ath_session_execute)
+ *   orm_get(obj, attr_index, cache, resolve) -> value (ath_obj_get_i)
+ * A reference becomes cache[id] when present, else resolve(id) (athanor/orm.lua makes the proxy). */
+static int athlua_orm_finish(lua_State *L, int rc, ath_buf *buf)
+{
+	if (rc < 0) {
+		ath_buf_dispose(buf);
+		athlua_push_last_error(L, rc);
+		return lua_error(L);
+	}
+	rc = athlua_decode_push_refs(L, buf->ptr, buf->size, 5, 6);
+	ath_buf_dispose(buf);
+	if (rc < 0)
+		return lua_error(L);
+	return 1;
+}
+
+static int athlua_orm_execute(lua_State *L)
+{
+	void *s = NULL;
+	ath_buf buf = ATH_BUF_INIT;
+	size_t shape_len = 0, params_len = 0;
+	const char *shape, *params = NULL;
+	uint32_t flags;
+	if (!SWIG_IsOK(SWIG_ConvertPtr(L, 1, &s, SWIGTYPE_p_ath_session, 0)))
+		return luaL_argerror(L, 1, "expected an ath_session handle");
+	shape = luaL_checklstring(L, 2, &shape_len);
+	if (!lua_isnoneornil(L, 3))
+		params = luaL_checklstring(L, 3, &params_len);
+	flags = (uint32_t)luaL_optinteger(L, 4, 0);
+	luaL_checktype(L, 5, LUA_TTABLE);
+	luaL_checktype(L, 6, LUA_TFUNCTION);
+	lua_settop(L, 6);
+	return athlua_orm_finish(L, ath_session_execute(&buf, s, shape, shape_len, params, params_len, flags), &buf);
+}
+
+/* orm_set(obj, attr_index, value): ath_obj_set_i() with the value encoded straight from Lua (no
+ * intermediate Lua string: the hot path of building objects). */
+static int athlua_orm_set(lua_State *L)
+{
+	void *o = NULL;
+	unsigned char *p = NULL;
+	size_t n = 0;
+	int attr, rc;
+	if (!SWIG_IsOK(SWIG_ConvertPtr(L, 1, &o, SWIGTYPE_p_ath_obj, 0)))
+		return luaL_argerror(L, 1, "expected an ath_obj handle");
+	attr = (int)luaL_checkinteger(L, 2);
+	lua_settop(L, 3);
+	if (athlua_encode_value(L, 3, &p, &n) < 0)
+		return lua_error(L);
+	rc = ath_obj_set_i(o, attr, p, n);
+	free(p);
+	if (rc < 0) {
+		athlua_push_last_error(L, rc);
+		return lua_error(L);
+	}
+	return 0;
+}
+
+static int athlua_orm_get(lua_State *L)
+{
+	void *o = NULL;
+	ath_buf buf = ATH_BUF_INIT;
+	int attr;
+	if (!SWIG_IsOK(SWIG_ConvertPtr(L, 1, &o, SWIGTYPE_p_ath_obj, 0)))
+		return luaL_argerror(L, 1, "expected an ath_obj handle");
+	attr = (int)luaL_checkinteger(L, 2);
+	luaL_checktype(L, 3, LUA_TTABLE);
+	luaL_checktype(L, 4, LUA_TFUNCTION);
+	lua_settop(L, 4);
+	lua_pushvalue(L, 3); /* the resolver table and function at 5 and 6, as for orm_execute */
+	lua_pushvalue(L, 4);
+	return athlua_orm_finish(L, ath_obj_get_i(&buf, o, attr), &buf);
+}
 static int athlua_fetch_all(lua_State *L) { return athlua_fetch_impl(L, 1); }
 %}
 
@@ -161,6 +299,9 @@ static int athlua_fetch_all(lua_State *L) { return athlua_fetch_impl(L, 1); }
 %native(close) int athlua_close(lua_State *L);
 %native(fetch) int athlua_fetch(lua_State *L);
 %native(fetch_all) int athlua_fetch_all(lua_State *L);
+%native(orm_execute) int athlua_orm_execute(lua_State *L);
+%native(orm_get) int athlua_orm_get(lua_State *L);
+%native(orm_set) int athlua_orm_set(lua_State *L);
 %native(pack) int athlua_pack(lua_State *L);
 %native(pack_rows) int athlua_pack_rows(lua_State *L);
 %native(unpack) int athlua_unpack(lua_State *L);

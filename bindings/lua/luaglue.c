@@ -10,7 +10,9 @@
  *   integer (Lua 5.4 integer subtype; on LuaJIT an integral double in int64 range) <-> int
  *   float -> float64;  float32/64 -> number;  uint64 above 2^63-1 -> number (float)
  *   table with metatable field __ath_ext = n <-> ext n (fields: v = text/bytes for 2..5 and 7,
- *     us = microseconds for 6, sec + nsec for -1); __ath_bin <-> bin (field bytes)
+ *     us = microseconds for 6, sec + nsec for -1, __ath_id for 1: an ORM object's proxy -> its
+ *     reference); __ath_bin <-> bin (field bytes)
+ *   ext 1 (object reference) -> {v = 8 bytes, ext = 1}, or through a resolver (athlua_decode_push_refs)
  *   table with __ath_map, or with keys that are not exactly 1..n -> map (keys sorted: canonical bytes)
  *   other table -> array (an empty table is an empty array); __ath_array: array of length t.n (nils kept)
  * Maps decode to tables, dropping nil values; arrays decode with nil holes. */
@@ -488,6 +490,10 @@ static int encode_ext(lua_State *L, athlua_out *o, int idx, int type)
 			       : out_be(o, 0, ((uint64_t)nsec << 34) | (uint64_t)sec, 8);
 		return out_ext_header(o, -1, 12) < 0 || out_be(o, 0, (uint64_t)nsec, 4) < 0
 		       ? -1 : out_be(o, 0, (uint64_t)(int64_t)sec, 8);
+	case 1: /* an ORM object (its Lua proxy): reference by id, 8 bytes big-endian */
+		if (number_field(L, idx, "__ath_id", &us) < 0 || !(us > 0))
+			return fail(o, "malformed object reference (field __ath_id)");
+		return out_ext_header(o, 1, 8) < 0 ? -1 : out_be(o, 0, (uint64_t)us, 8);
 	default:
 		return fail(o, "unknown athanor value type");
 	}
@@ -691,6 +697,21 @@ int athlua_pack(lua_State *L)
 	return 1;
 }
 
+int athlua_encode_value(lua_State *L, int idx, unsigned char **out, size_t *len)
+{
+	athlua_out o = { NULL, 0, 0, NULL, { 0 } };
+	int top = lua_gettop(L), r = encode(L, &o, idx, 0);
+	lua_settop(L, top);
+	if (r < 0) {
+		free(o.p);
+		lua_pushfstring(L, "athanor: %s", o.err ? o.err : "cannot encode value");
+		return -1;
+	}
+	*out = o.p;
+	*len = o.len;
+	return 0;
+}
+
 /* pack_rows(rows, n, names, consts, has_const): the params rows of an executemany, straight from
  * {name = value} tables: entry i of each row is row[names[i]] when names[i] is set (consts[i] when
  * that is nil and has_const[i]), else consts[i] (a value lifted from the statement). Returns the
@@ -757,6 +778,8 @@ int athlua_pack_rows(lua_State *L)
 typedef struct {
 	const unsigned char *p, *end;
 	const char *err;
+	int ref_cache, ref_fn; /* object references (ext 1): stack indexes of the id cache and resolver; 0 = none */
+	int errref;            /* registry ref of the resolver's error, or LUA_NOREF */
 } athlua_in;
 
 static int in_need(athlua_in *in, size_t n)
@@ -802,10 +825,32 @@ static void set_config_metatable(lua_State *L, const char *field, int ext)
 		lua_pop(L, 1);
 }
 
+/* An object reference with a resolver: cache[id], else resolver(id) (called protected; its error is
+ * kept for the caller to raise after releasing its buffer). */
+static int decode_ref(lua_State *L, athlua_in *in)
+{
+	int64_t id = (int64_t)in_be(in, 8);
+	push_int64(L, id);
+	lua_rawget(L, in->ref_cache);
+	if (!lua_isnil(L, -1))
+		return 0;
+	lua_pop(L, 1);
+	lua_pushvalue(L, in->ref_fn);
+	push_int64(L, id);
+	if (lua_pcall(L, 1, 1, 0) != 0) {
+		in->errref = luaL_ref(L, LUA_REGISTRYINDEX);
+		in->err = "cannot resolve an object reference";
+		return -1;
+	}
+	return 0;
+}
+
 static int decode_ext(lua_State *L, athlua_in *in, int8_t type, size_t n)
 {
 	if (in_need(in, n) < 0)
 		return -1;
+	if (type == 1 && n == 8 && in->ref_cache)
+		return decode_ref(L, in);
 	const unsigned char *b = in->p;
 	lua_createtable(L, 0, 2);
 	switch (type) {
@@ -1027,9 +1072,9 @@ static int decode(lua_State *L, athlua_in *in, int depth)
 	}
 }
 
-int athlua_decode_push(lua_State *L, const unsigned char *p, size_t size)
+int athlua_decode_push_refs(lua_State *L, const unsigned char *p, size_t size, int cache_idx, int fn_idx)
 {
-	athlua_in in = { p, p + size, NULL };
+	athlua_in in = { p, p + size, NULL, cache_idx, fn_idx, LUA_NOREF };
 	int top = lua_gettop(L);
 	if (!size) {
 		lua_pushnil(L);
@@ -1037,15 +1082,25 @@ int athlua_decode_push(lua_State *L, const unsigned char *p, size_t size)
 	}
 	if (decode(L, &in, 0) < 0 || in.p != in.end) {
 		lua_settop(L, top);
+		if (in.errref != LUA_NOREF) {
+			lua_rawgeti(L, LUA_REGISTRYINDEX, in.errref);
+			luaL_unref(L, LUA_REGISTRYINDEX, in.errref);
+			return -1;
+		}
 		lua_pushfstring(L, "athanor: %s", in.err ? in.err : "trailing bytes after msgpack value");
 		return -1;
 	}
 	return 0;
 }
 
+int athlua_decode_push(lua_State *L, const unsigned char *p, size_t size)
+{
+	return athlua_decode_push_refs(L, p, size, 0, 0);
+}
+
 int athlua_decode_rows(lua_State *L, const unsigned char *p, size_t size, int mt_idx)
 {
-	athlua_in in = { p, p + size, NULL };
+	athlua_in in = { p, p + size, NULL, 0, 0, LUA_NOREF };
 	int top = lua_gettop(L);
 	size_t n = 0, i;
 	unsigned char c;

@@ -11,6 +11,10 @@
 /* Push the Lua value of one msgpack object (size 0 pushes nil). Returns 0, or -1 with an error
  * message pushed instead (malformed bytes), for the caller to raise after releasing its buffer. */
 int athlua_decode_push(lua_State *L, const unsigned char *p, size_t size);
+/* As athlua_decode_push(), resolving object references (ext 1, 8-byte id) through the table at
+ * cache_idx (cache[id]) and, when absent there, the function at fn_idx (fn(id)); positive indexes.
+ * The resolver's error becomes the pushed error value. */
+int athlua_decode_push_refs(lua_State *L, const unsigned char *p, size_t size, int cache_idx, int fn_idx);
 /* Push a batch (a msgpack array of rows) as a Lua array of row tables with the metatable at
  * stack index mt_idx (none when nil). Returns 0, or -1 with an error message pushed. */
 int athlua_decode_rows(lua_State *L, const unsigned char *p, size_t size, int mt_idx);
@@ -26,6 +30,10 @@ typedef int (*athlua_metadata_fn)(lua_State *L, int idx, const ath_metadata **ou
  * keys are SQLAlchemy's create_engine keywords; an unknown key is an error. */
 int athlua_engine_options_fill(lua_State *L, int idx, ath_engine_options *o, athlua_metadata_fn to_md);
 int athlua_compile_options_fill(lua_State *L, int idx, ath_compile_options *o, athlua_metadata_fn to_md);
+
+/* The msgpack of the Lua value at idx in a malloc'd buffer (*out, *len; free() it): 0, or -1 with
+ * an error message pushed. */
+int athlua_encode_value(lua_State *L, int idx, unsigned char **out, size_t *len);
 
 int athlua_pack(lua_State *L);
 int athlua_pack_rows(lua_State *L);

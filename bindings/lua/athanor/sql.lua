@@ -762,7 +762,12 @@ local function compile_list(l, ctx)
   return out
 end
 
-local function finish(stmt, ctx, top)
+-- n._extra: more keys of the statement map (the ORM's "options", "execution_options",
+-- "synchronize_session"), compiled as any other part.
+local function finish(stmt, ctx, top, n)
+  if n and n._extra then
+    for k, v in pairs(n._extra) do stmt[k] = compile(v, ctx) end
+  end
   if top and #ctx.ctes > 0 then stmt.with = ctx.ctes end
   return stmt
 end
@@ -793,7 +798,7 @@ compilers.select = function(n, ctx, top)
     from[#from + 1] = compile(f, ctx)
   end
   s.from = from
-  return finish(s, ctx, top)
+  return finish(s, ctx, top, n)
 end
 
 local function compound(kindname, ...)
@@ -935,7 +940,7 @@ compilers.insert = function(n, ctx, top, keys)
     s.on_conflict = o
   end
   if n._returning then s.returning = compile_list(n._returning, ctx) end
-  return finish(s, ctx, top)
+  return finish(s, ctx, top, n)
 end
 
 function Update:where(...)
@@ -968,14 +973,14 @@ compilers.update = function(n, ctx, top, keys)
   if n._extra_from then s.from = compile_list(n._extra_from, ctx) end
   if n._where then s.where = compile(n._where, ctx) end
   if n._returning then s.returning = compile_list(n._returning, ctx) end
-  return finish(s, ctx, top)
+  return finish(s, ctx, top, n)
 end
 compilers.delete = function(n, ctx, top)
   local s = values.map { k = "delete", table = compile(n.table, ctx) }
   if n._extra_from then s.using = compile_list(n._extra_from, ctx) end
   if n._where then s.where = compile(n._where, ctx) end
   if n._returning then s.returning = compile_list(n._returning, ctx) end
-  return finish(s, ctx, top)
+  return finish(s, ctx, top, n)
 end
 
 ---------------------------------------------------------------------------------------------------
@@ -1155,4 +1160,7 @@ end
 
 M.Select, M.Compound, M.Insert, M.Update, M.Delete, M.Text, M.Expr = Select, Compound, Insert, Update, Delete, Text, Expr
 M.Subquery, M.CTE, M.Alias, M.Join, M.Function = Subquery, CTE, Alias, Join, Function
+-- For layers that add node kinds (athanor/orm.lua): the node class maker, the raw-form node, and the
+-- compiler table (compilers[kind] = function(node, ctx) -> wire form).
+M.class, M.form, M.compilers, M.bind = class, form, compilers, bind
 return M
