@@ -829,6 +829,18 @@ static int plan_statement(mobj *st, const ath_registry *reg, orm_plan *plan, ath
 		if (rc)
 			return rc;
 	}
+	/* every option path starts at an entity of the select (SQLAlchemy: "does not apply to any of
+	 * the root entities") */
+	for (uint32_t p = 0; p < plan->npaths; p++) {
+		const ath_mapper *owner = plan->paths[p][0]->owner;
+		bool rooted = false;
+		for (uint32_t e = 0; e < plan->nent && !rooted; e++)
+			rooted = ath_mapper__isa(plan->ent[e].m, owner) || ath_mapper__isa(owner, plan->ent[e].m);
+		if (!rooted)
+			return orm_error(err, "loader option along %s.%s: mapped class %s does not apply to any of the root "
+					      "entities of this select",
+					 owner->name, plan->paths[p][0]->name, owner->name);
+	}
 	/* joins: configured ones from each entity, then the joinedload paths */
 	for (uint32_t e = 0; e < plan->nent; e++) {
 		const ath_mapper *chain[MAX_PATH_LEN];

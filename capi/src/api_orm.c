@@ -285,6 +285,12 @@ ATH_EXTERN(int) ath_session_object(ath_obj **out, ath_session *s, uint64_t id)
 	return ATH_OK;
 }
 
+ATH_EXTERN(void) ath_session_release_results(ath_session *s)
+{
+	if (s && s->magic == ATH_MAGIC_SESSION)
+		ath_session__unpin_all(s);
+}
+
 ATH_EXTERN(int64_t) ath_session_rowcount(const ath_session *s)
 {
 	return s && s->magic == ATH_MAGIC_SESSION ? s->rowcount : -1;

@@ -718,6 +718,9 @@ static void test_loader_options(void)
 	snprintf(q, sizeof q, opt_users, "[\"subqueryload\", [\"User\", \"addresses\"]]");
 	CHECK_INT((size_t)-1, query(s, q, NULL, u, 8, 0));
 	CHECK_STR("NotSupportedError", ath_error_class_name(ath_error_last()->klass));
+	snprintf(q, sizeof q, opt_users, "[\"selectinload\", [\"Keyword\", \"users\"]]");
+	CHECK_INT((size_t)-1, query(s, q, NULL, u, 8, 0));
+	CHECK_CONTAINS(ath_error_last()->message, "mapped class Keyword does not apply to any of the root entities");
 	snprintf(q, sizeof q, opt_users, "[\"selectinload\", [\"User\", \"nope\"]]");
 	CHECK_INT((size_t)-1, query(s, q, NULL, u, 8, 0));
 	CHECK_CONTAINS(ath_error_last()->message, "User has no attribute 'nope'");
@@ -992,7 +995,10 @@ static void test_100k_released(void)
 	}
 	msgpack_zone_destroy(&z);
 	CHECK_INT(N, taken);
-	/* the next statement releases the result's references: nothing else holds the objects */
+	/* letting go of the result's references releases them: nothing else holds the objects */
+	ath_session_release_results(s);
+	CHECK_INT(0, ath_session_count(s));
+	/* (so does the next statement) */
 	CHECK(ath_session_execute(&out, s, sh.ptr, sh.size, NULL, 0, ATH_ROWS_SCALARS | ATH_ROWS_FIRST) == ATH_OK);
 	CHECK_INT(1, ath_session_count(s)); /* only the one the latest result refers to */
 	ath_buf_dispose(&out);

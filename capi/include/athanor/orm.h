@@ -256,6 +256,13 @@ ATH_EXTERN(int64_t) ath_session_rowcount(const ath_session *s);
  */
 ATH_EXTERN(int) ath_session_object(ath_obj **out, ath_session *s, uint64_t id);
 
+/**
+ * Let go of the latest ath_session_execute()'s object references now rather than at the next
+ * statement: a host that has resolved (or dropped) them lets the session release objects nothing
+ * else holds. Their ids may not resolve afterwards.
+ */
+ATH_EXTERN(void) ath_session_release_results(ath_session *s);
+
 /** Number of objects in the session (pending, persistent and deleted), for tests and statistics. */
 ATH_EXTERN(size_t) ath_session_count(const ath_session *s);
 
