@@ -248,7 +248,9 @@ static int athlua_orm_execute(lua_State *L)
 	luaL_checktype(L, 5, LUA_TTABLE);
 	luaL_checktype(L, 6, LUA_TFUNCTION);
 	lua_settop(L, 6);
-	return athlua_orm_finish(L, ath_session_execute(&buf, s, shape, shape_len, params, params_len, flags), &buf);
+	int n = athlua_orm_finish(L, ath_session_execute(&buf, s, shape, shape_len, params, params_len, flags), &buf);
+	ath_session_release_results(s); /* every reference is a proxy holding its own now */
+	return n;
 }
 
 /* orm_set(obj, attr_index, value): ath_obj_set_i() with the value encoded straight from Lua (no

@@ -34,9 +34,9 @@
 -- Mirrors SQLAlchemy's orm/decl_api.py (registry, mapped classes), orm/session.py (Session),
 -- orm/strategy_options.py (loader options) and the ORM side of sql/selectable.py / dml.py. Not here:
 -- mapping, identity map, unit of work and loading, which are the C ORM's (orm/, athanor/orm.h); this
--- layer keeps no state of its own besides the proxy cache. The C session pins the objects of its
--- latest result until the next statement (orm.h, ath_session_object), so a clean object dropped by
--- Lua leaves the identity map only after the session's next execute.
+-- layer keeps no state of its own besides the proxy cache. Once a result's references are proxies
+-- the C session's hold on them is released (ath_session_release_results), so a clean object dropped
+-- by Lua leaves the identity map when the collector frees its proxy.
 local raw = require "athanor_raw"
 local errors = require "athanor.errors"
 local values = require "athanor.values"
