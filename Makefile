@@ -65,8 +65,8 @@ test: test-build test-tsan-build
 # Coverage is not part of make test, so gcovr is not in scripts/bootstrap: installed here when missing.
 # The servers live under the coverage tree (not build/test's); fuzzing is skipped; the figures
 # are branch coverage of each layer's sources, exercised by every test but the slow ones.
-# The layers: capi/ and every engine/ directory, each dialect on its own (new directories join by themselves).
-COVERAGE_LAYERS = capi $(patsubst %/,%,$(filter-out engine/dialects/,$(sort $(wildcard engine/*/))) $(sort $(wildcard engine/dialects/*/)))
+# The layers: capi/, orm/ and every engine/ directory, each dialect on its own (new directories join by themselves).
+COVERAGE_LAYERS = capi orm $(patsubst %/,%,$(filter-out engine/dialects/,$(sort $(wildcard engine/*/))) $(sort $(wildcard engine/dialects/*/)))
 coverage: bootstrap
 	@command -v gcovr >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get install -y -q --no-install-recommends gcovr </dev/null; } || \
 		{ echo "make coverage needs gcovr: apt-get install gcovr" >&2; exit 1; }
@@ -78,7 +78,7 @@ coverage: bootstrap
 	@# A real file for -o: gcovr 5.2 unlinks the output path after probing it, /dev/null included.
 	@mkdir -p $(COVERAGE_DIR)/report
 	@for layer in $(COVERAGE_LAYERS) total; do \
-		if [ $$layer = total ]; then f="--filter capi/ --filter engine/"; l="total (capi/ + engine/)"; \
+		if [ $$layer = total ]; then f="--filter capi/ --filter orm/ --filter engine/"; l="total (capi/ + orm/ + engine/)"; \
 		else f="--filter $$layer/"; l="$$layer/"; fi; \
 		out=$(COVERAGE_DIR)/report/$$(echo $$layer | tr / _).txt; \
 		gcovr -r . --object-directory $(COVERAGE_DIR) $$f --print-summary -o $$out | \
@@ -86,7 +86,7 @@ coverage: bootstrap
 			/^branches:/ {printf "  %-28s branches %-26s lines %s\n", l, $$2 " " $$3 " " $$4 " " $$5 " " $$6, ln}'; \
 	done
 	@mkdir -p $(COVERAGE_DIR)/html
-	@gcovr -r . --object-directory $(COVERAGE_DIR) --filter 'capi/' --filter 'engine/' --html-details \
+	@gcovr -r . --object-directory $(COVERAGE_DIR) --filter 'capi/' --filter 'orm/' --filter 'engine/' --html-details \
 		-o $(COVERAGE_DIR)/html/index.html && echo "per-file reports: $(COVERAGE_DIR)/report/, $(COVERAGE_DIR)/html/index.html"
 
 # Benchmarks are not part of make test; their extra packages (SQLAlchemy's drivers for the servers,
