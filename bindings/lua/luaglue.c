@@ -24,6 +24,7 @@
 #include <math.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <stddef.h>
 #include <string.h>
 
 #if LUA_VERSION_NUM < 502
@@ -171,6 +172,22 @@ static const struct {
 };
 static const char *const athlua_pool_classes[] = { "default", "queue", "null", "static", "singleton_thread", NULL };
 
+/* the numeric engine options: name, field, and the factor from Lua's unit to the field's */
+static const struct {
+	const char *name;
+	size_t offset;
+	double scale;
+} athlua_uint_opts[] = {
+	{ "pool_size", offsetof(ath_engine_options, pool_size), 1 },
+	{ "pool_timeout", offsetof(ath_engine_options, pool_timeout_ms), 1000 }, /* seconds, as SQLAlchemy */
+	{ "pool_recycle", offsetof(ath_engine_options, pool_recycle_s), 1 },
+	{ "compile_cache_size", offsetof(ath_engine_options, compile_cache_size), 1 },
+	{ "stmt_cache_size", offsetof(ath_engine_options, stmt_cache_size), 1 },
+	{ "max_depth", offsetof(ath_engine_options, max_depth), 1 },
+	{ "max_input_bytes", offsetof(ath_engine_options, max_input_bytes), 1 },
+	{ "max_items", offsetof(ath_engine_options, max_items), 1 },
+};
+
 static int athlua_opt_uint(lua_State *L, const char *key, double scale, uint32_t *out)
 {
 	lua_Number n;
@@ -219,6 +236,13 @@ int athlua_engine_options_fill(lua_State *L, int idx, ath_engine_options *o, ath
 					o->pool_flags |= athlua_pool_flags[i].bit;
 				done = 1;
 			}
+		for (i = 0; !done && i < sizeof athlua_uint_opts / sizeof athlua_uint_opts[0]; i++)
+			if (!strcmp(k, athlua_uint_opts[i].name)) {
+				uint32_t *field = (uint32_t *)((char *)o + athlua_uint_opts[i].offset);
+				if (athlua_opt_uint(L, k, athlua_uint_opts[i].scale, field) < 0)
+					return -1;
+				done = 1;
+			}
 		if (done) {
 		} else if (!strcmp(k, "isolation_level")) {
 			if (lua_type(L, -1) != LUA_TSTRING) {
@@ -248,30 +272,6 @@ int athlua_engine_options_fill(lua_State *L, int idx, ath_engine_options *o, ath
 			o->max_overflow = (int32_t)lua_tonumber(L, -1);
 			if (o->max_overflow == 0)
 				o->max_overflow = ATH_POOL_OVERFLOW_NONE;
-		} else if (!strcmp(k, "pool_size")) {
-			if (athlua_opt_uint(L, k, 1, &o->pool_size) < 0)
-				return -1;
-		} else if (!strcmp(k, "pool_timeout")) { /* seconds, as SQLAlchemy */
-			if (athlua_opt_uint(L, k, 1000, &o->pool_timeout_ms) < 0)
-				return -1;
-		} else if (!strcmp(k, "pool_recycle")) {
-			if (athlua_opt_uint(L, k, 1, &o->pool_recycle_s) < 0)
-				return -1;
-		} else if (!strcmp(k, "compile_cache_size")) {
-			if (athlua_opt_uint(L, k, 1, &o->compile_cache_size) < 0)
-				return -1;
-		} else if (!strcmp(k, "stmt_cache_size")) {
-			if (athlua_opt_uint(L, k, 1, &o->stmt_cache_size) < 0)
-				return -1;
-		} else if (!strcmp(k, "max_depth")) {
-			if (athlua_opt_uint(L, k, 1, &o->max_depth) < 0)
-				return -1;
-		} else if (!strcmp(k, "max_input_bytes")) {
-			if (athlua_opt_uint(L, k, 1, &o->max_input_bytes) < 0)
-				return -1;
-		} else if (!strcmp(k, "max_items")) {
-			if (athlua_opt_uint(L, k, 1, &o->max_items) < 0)
-				return -1;
 		} else {
 			lua_pushfstring(L, "athanor: unknown engine option '%s'", k);
 			return -1;
