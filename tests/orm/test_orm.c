@@ -812,10 +812,13 @@ static void test_session_api(void)
 	/* a per-class bind: Event rows go to another engine (a SQLite file, whatever the session's is) */
 	ath_session *sb = session();
 	ath_engine *other = NULL;
-	unlink("orm_bind.db");
+	char bind_file[64], bind_url[96]; /* one per backend: the three runs share a directory, in parallel */
+	snprintf(bind_file, sizeof bind_file, "orm_bind_%s.db", B->name);
+	snprintf(bind_url, sizeof bind_url, "sqlite:///%s", bind_file);
+	unlink(bind_file);
 	ath_engine_options bo = ATH_ENGINE_OPTIONS_INIT;
 	bo.metadata = ath_registry_metadata(reg);
-	CHECK(ath_engine_create(&other, "sqlite:///orm_bind.db", &bo) == ATH_OK);
+	CHECK(ath_engine_create(&other, bind_url, &bo) == ATH_OK);
 	CHECK(ath_engine_create_all(other, ath_registry_metadata(reg), 0) == ATH_OK);
 	CHECK(ath_session_bind(sb, "Event", other) == ATH_OK);
 	ath_obj *bev = make("Event", "{\"name\": \"elsewhere\"}");
