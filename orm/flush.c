@@ -69,6 +69,13 @@ static int sync_m2o(flush *f, ath_obj *o)
 	return 0;
 }
 
+/* A child removed from `o`'s collection that another parent has taken (its many-to-one back says
+ * so): neither nulled nor an orphan. */
+static bool reparented(const ath_rel *r, const ath_obj *c, const ath_obj *o)
+{
+	return r->back && c->rels[r->back->idx].n && c->rels[r->back->idx].items[0] != o;
+}
+
 /* one-to-many: the owner's values into the children it gained, nil into those it lost */
 static int sync_o2m(flush *f, ath_obj *o)
 {
@@ -83,8 +90,7 @@ static int sync_o2m(flush *f, ath_obj *o)
 			ath_obj *c = rv->orig[j];
 			if (ath_relval__has(rv, c) || c->marked_deleted || c->status == ATH_OBJ_DELETED)
 				continue;
-			/* removed: nil, unless another parent has taken it (its many-to-one says so) */
-			if (r->back && c->rels[r->back->idx].n && c->rels[r->back->idx].items[0] != o)
+			if (reparented(r, c, o)) /* removed: nil, unless another parent has taken it */
 				continue;
 			for (uint32_t k = 0; k < r->npairs; k++) {
 				int rc = set_prop_from(c, r->remote[k], NULL, f->err);
@@ -129,8 +135,8 @@ static int find_orphans(flush *f)
 				ath_obj *c = rv->orig[j];
 				if (ath_relval__has(rv, c) || c->sess != f->s || c->marked_deleted)
 					continue;
-				if (rel->back && c->rels[rel->back->idx].n && c->rels[rel->back->idx].items[0] != o)
-					continue; /* moved to another parent */
+				if (reparented(rel, c, o))
+					continue;
 				int rc = ath_session__delete(f->s, c, f->err);
 				if (rc)
 					return rc;
