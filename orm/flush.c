@@ -533,8 +533,8 @@ static int update_objs(flush *f, ath_obj **objs, size_t n)
 
 /* ---- many-to-many rows, post_update ------------------------------------------------------------- */
 
-/* INSERT (add) or DELETE (!add) one secondary row per (owner, target) pair */
-static int secondary_rows(flush *f, const ath_rel *r, ath_obj *o, ath_obj **targets, uint32_t n, bool add)
+/* INSERT (add) or DELETE (!add) one secondary row per (owners[j], targets[j]) pair, in one executemany */
+static int secondary_rows(flush *f, const ath_rel *r, ath_obj **owners, ath_obj **targets, uint32_t n, bool add)
 {
 	if (!n)
 		return 0;
@@ -570,7 +570,7 @@ static int secondary_rows(flush *f, const ath_rel *r, ath_obj *o, ath_obj **targ
 	for (uint32_t j = 0; j < n; j++) {
 		prc |= msgpack_pack_array(&rp, nc);
 		for (uint32_t i = 0; i < r->nsec_local; i++) {
-			const ath_val *v = &o->cur[r->sec_local_prop[i]];
+			const ath_val *v = &owners[j]->cur[r->sec_local_prop[i]];
 			prc |= ath_wire__buf_write(&rows, (const char *)v->p, v->len);
 		}
 		for (uint32_t i = 0; i < r->nsec_remote; i++) {
@@ -609,9 +609,16 @@ static bool other_side_writes(const ath_rel *r, ath_obj *o, ath_obj *t, bool add
 	return add ? in_cur && !in_orig : !in_cur && in_orig;
 }
 
+/* the changed pairs of one many-to-many relationship, written together */
+typedef struct m2m_batch {
+	const ath_rel *rel;
+	ath_objvec owners, targets;
+} m2m_batch;
+
 static int m2m_changes(flush *f, bool add)
 {
-	ath_objvec ts = { 0 };
+	m2m_batch *b = NULL;
+	size_t nb = 0, capb = 0;
 	int rc = 0;
 	for (size_t i = 0; i < f->all.n && !rc; i++) {
 		ath_obj *o = f->all.v[i];
@@ -622,20 +629,40 @@ static int m2m_changes(flush *f, bool add)
 			ath_relval *rv = &o->rels[r];
 			if (rel->dir != ATH_REL_M2M || rel->viewonly || !rv->changed)
 				continue;
-			ts.n = 0;
 			uint32_t n = add ? rv->n : rv->norig;
 			for (uint32_t j = 0; j < n && !rc; j++) {
 				ath_obj *t = add ? rv->items[j] : rv->orig[j];
 				bool changed = add ? !ath_relval__has(&(ath_relval){ .items = rv->orig, .n = rv->norig }, t)
 						   : !ath_relval__has(rv, t);
-				if (changed && !other_side_writes(rel, o, t, add) && ath_objvec__push(&ts, t) < 0)
+				if (!changed || other_side_writes(rel, o, t, add))
+					continue;
+				size_t k = 0;
+				while (k < nb && b[k].rel != rel)
+					k++;
+				if (k == nb) {
+					if (nb == capb) {
+						m2m_batch *nbv = ath__realloc(b, sizeof *b * (capb ? capb * 2 : 4));
+						if (!nbv) {
+							rc = oom(f);
+							break;
+						}
+						b = nbv;
+						capb = capb ? capb * 2 : 4;
+					}
+					b[nb++] = (m2m_batch){ .rel = rel };
+				}
+				if (ath_objvec__push(&b[k].owners, o) < 0 || ath_objvec__push(&b[k].targets, t) < 0)
 					rc = oom(f);
 			}
-			if (!rc)
-				rc = secondary_rows(f, rel, o, ts.v, (uint32_t)ts.n, add);
 		}
 	}
-	ath__free(ts.v);
+	for (size_t k = 0; k < nb; k++) {
+		if (!rc && b[k].owners.n == b[k].targets.n)
+			rc = secondary_rows(f, b[k].rel, b[k].owners.v, b[k].targets.v, (uint32_t)b[k].targets.n, add);
+		ath__free(b[k].owners.v);
+		ath__free(b[k].targets.v);
+	}
+	ath__free(b);
 	return rc;
 }
 

@@ -657,7 +657,246 @@ int ath_load__selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *
 	return rc;
 }
 
-int ath_load__eager(ath_session *s, ath_obj **objs, size_t n, const ath_loadopts *opts, ath_err *err)
+/* ---- subquery -------------------------------------------------------------------------------- */
+
+/* a parent of a subquery load, found again by its join values (sorted by them) */
+typedef struct sqparent {
+	size_t off;
+	uint32_t len;
+	const unsigned char *k;
+	ath_obj *o;
+	ath_objvec kids;
+} sqparent;
+
+static int sqparent_cmp(const void *a, const void *b)
+{
+	const sqparent *x = a, *y = b;
+	if (x->len != y->len)
+		return x->len < y->len ? -1 : 1;
+	return memcmp(x->k, y->k, x->len);
+}
+
+/* The relationship's columns on the parent side and their labels in the subquery (`users_id`). */
+static void subq_label(char *buf, size_t cap, const ath_rel *r, uint32_t i)
+{
+	const uint32_t *props;
+	parent_props(r, &props);
+	snprintf(buf, cap, "%s_%s", r->owner->table->name, r->owner->props[props[i]].col->name);
+}
+
+/* "from" (and "where") of a subquery load: the statement `in` as a subquery `anon` that selects
+ * the parents' join values, joined to the target (through the secondary); packed as map entries
+ * into `rest`, the next level's `in`. */
+static int pack_subq_from(ath_buf *rest, uint32_t *nkeys, const ath_rel *r, const ath_registry *reg, const ath_subq *in,
+			  const char *anon, ath_err *err)
+{
+	const ath_mapper *t = r->target;
+	const char *tt = t->table->name;
+	const uint32_t *props;
+	uint32_t nk = parent_props(r, &props);
+	bool pk_only = nk == r->owner->npk; /* SQLAlchemy's distinct_target_key: DISTINCT unless the whole key */
+	for (uint32_t i = 0; i < nk && pk_only; i++)
+		pk_only = props[i] == r->owner->pk[i];
+	bool distinct = !in->distinct && !in->ordered && (!pk_only || in->depth > 0);
+	msgpack_packer pk;
+	ath_wire__packer_init(&pk, rest);
+	char lbl[160];
+	int rc = ath_mp__key(&pk, "from") | msgpack_pack_array(&pk, 1);
+	bool m2m = r->dir == ATH_REL_M2M;
+	rc |= msgpack_pack_array(&pk, 5) | ath_wire__pack_cstr(&pk, "join");
+	if (m2m)
+		rc |= msgpack_pack_array(&pk, 5) | ath_wire__pack_cstr(&pk, "join");
+	/* ["subquery", {"k": "select", "distinct"?, "columns": [labelled join values], in...}, anon] */
+	rc |= msgpack_pack_array(&pk, 3) | ath_wire__pack_cstr(&pk, "subquery") |
+	      msgpack_pack_map(&pk, 2 + distinct + in->nkeys) | ath_mp__key(&pk, "k") | ath_mp__key(&pk, "select");
+	if (distinct)
+		rc |= ath_mp__key(&pk, "distinct") | msgpack_pack_true(&pk);
+	rc |= ath_mp__key(&pk, "columns") | msgpack_pack_array(&pk, nk);
+	for (uint32_t i = 0; i < nk; i++) {
+		subq_label(lbl, sizeof lbl, r, i);
+		rc |= msgpack_pack_array(&pk, 3) | ath_wire__pack_cstr(&pk, "label") | ath_wire__pack_cstr(&pk, lbl) |
+		      ath_mp__col(&pk, in->from, r->owner->props[props[i]].col->name);
+	}
+	rc |= ath_wire__buf_write(rest, (const char *)in->rest, in->len) | ath_wire__pack_cstr(&pk, anon);
+	/* anon JOIN target ON anon.x = target.y, or anon JOIN secondary ON ... JOIN target ON ... */
+	const char *first = m2m ? r->secondary->name : tt;
+	if (m2m)
+		rc |= ath_mp__table(&pk, r->secondary);
+	else
+		rc |= ath_mp__table(&pk, t->table);
+	if (nk > 1)
+		rc |= msgpack_pack_array(&pk, nk + 1) | ath_wire__pack_cstr(&pk, "and");
+	for (uint32_t i = 0; i < nk; i++) {
+		subq_label(lbl, sizeof lbl, r, i);
+		rc |= msgpack_pack_array(&pk, 3) | ath_wire__pack_cstr(&pk, "=") | ath_mp__col(&pk, anon, lbl) |
+		      ath_mp__col(&pk, first, m2m ? r->sec_local_col[i]->name : t->props[r->remote[i]].col->name);
+	}
+	rc |= ath_wire__pack_cstr(&pk, "inner");
+	if (m2m) {
+		rc |= ath_mp__table(&pk, t->table);
+		if (r->nsec_remote > 1)
+			rc |= msgpack_pack_array(&pk, r->nsec_remote + 1) | ath_wire__pack_cstr(&pk, "and");
+		for (uint32_t i = 0; i < r->nsec_remote; i++)
+			rc |= msgpack_pack_array(&pk, 3) | ath_wire__pack_cstr(&pk, "=") |
+			      ath_mp__col(&pk, r->secondary->name, r->sec_remote_col[i]->name) |
+			      ath_mp__col(&pk, tt, t->props[r->sec_remote_prop[i]].col->name);
+		rc |= ath_wire__pack_cstr(&pk, "inner");
+	}
+	*nkeys = 1;
+	bool poly = ath_mapper__filtered(t);
+	if (!rc && (poly || r->nextra)) { /* the discriminator, a custom primaryjoin's other terms */
+		rc = ath_mp__key(&pk, "where");
+		if (poly + r->nextra > 1)
+			rc |= msgpack_pack_array(&pk, 1 + poly + r->nextra) | ath_wire__pack_cstr(&pk, "and");
+		if (poly)
+			rc |= ath_mp__poly_criterion(&pk, reg, t, tt);
+		if (!rc && r->nextra && (rc = ath_query__pack_rel_extra(&pk, r, tt, reg, err)))
+			return rc;
+		*nkeys = 2;
+	}
+	return rc ? ath_err__oom(err) : 0;
+}
+
+/* Load `r` of the objects of objs (those that have it unloaded) with one SELECT of the targets
+ * joined to the statement that loaded them (SQLAlchemy's SubqueryLoader), then what the targets
+ * load eagerly, below this statement in turn. */
+static int subquery(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, const ath_loadopts *opts,
+		    const ath_subq *in, ath_err *err)
+{
+	const uint32_t *props;
+	uint32_t nk = parent_props(r, &props);
+	sqparent *ps = NULL;
+	size_t np = 0;
+	ath_buf keys = ATH_BUF_INIT, rest = ATH_BUF_INIT, shape = ATH_BUF_INIT, rows = ATH_BUF_INIT, kbuf = ATH_BUF_INIT;
+	ath_objvec loaded = { 0 };
+	int rc = 0;
+	for (size_t i = 0; i < n && !rc; i++) {
+		ath_obj *o = objs[i];
+		if (!ath_mapper__isa(o->m, r->owner) || o->rels[r->idx].loaded || !o->has_key)
+			continue;
+		if ((rc = ensure_parent_values(o, r, err)))
+			break;
+		bool nil = false; /* a NULL join value: None / empty, no row can match */
+		for (uint32_t k = 0; k < nk; k++)
+			nil |= ath_val__is_nil(&o->cur[props[k]]);
+		if (nil) {
+			rc = ath_obj__rel_load(o, r, NULL, 0, err);
+			continue;
+		}
+		if (!ps && !(ps = ath__calloc(n, sizeof *ps))) {
+			rc = ath_err__oom(err);
+			break;
+		}
+		ps[np].off = keys.size;
+		for (uint32_t k = 0; k < nk && !rc; k++)
+			if (ath_wire__buf_write(&keys, (const char *)o->cur[props[k]].p, o->cur[props[k]].len) < 0)
+				rc = ath_err__oom(err);
+		ps[np].len = (uint32_t)(keys.size - ps[np].off);
+		ps[np++].o = o;
+	}
+	for (size_t i = 0; i < np; i++)
+		ps[i].k = keys.ptr + ps[i].off;
+	if (np)
+		qsort(ps, np, sizeof *ps, sqparent_cmp);
+	char anon[32];
+	snprintf(anon, sizeof anon, "anon_%u", in->depth + 1);
+	uint32_t nrest = 0;
+	if (!rc && np)
+		rc = pack_subq_from(&rest, &nrest, r, s->reg, in, anon, err);
+	if (!rc && np) {
+		/* SELECT target..., anon.<join values> FROM <rest> ORDER BY anon.<join values>, order_by */
+		msgpack_packer sp;
+		ath_wire__packer_init(&sp, &shape);
+		const ath_mapper *t = r->target;
+		char lbl[160];
+		int prc = msgpack_pack_map(&sp, 3 + nrest) | ath_mp__key(&sp, "k") | ath_mp__key(&sp, "select") |
+			  ath_mp__key(&sp, "columns") | msgpack_pack_array(&sp, ath_mapper__nloaded(t) + nk);
+		for (uint32_t i = 0; i < t->nprops && !prc; i++)
+			if (!t->props[i].deferred && (rc = ath_query__pack_prop(&sp, s->reg, t, i, t->table->name, true, err)))
+				break;
+		for (uint32_t i = 0; i < nk && !rc; i++) {
+			subq_label(lbl, sizeof lbl, r, i);
+			prc |= ath_mp__col(&sp, anon, lbl);
+		}
+		uint32_t nob = r->order_by ? r->order_by->via.array.size : 0;
+		prc |= ath_wire__buf_write(&shape, (const char *)rest.ptr, rest.size) | ath_mp__key(&sp, "order_by") |
+		       msgpack_pack_array(&sp, nk + nob);
+		for (uint32_t i = 0; i < nk; i++) {
+			subq_label(lbl, sizeof lbl, r, i);
+			prc |= ath_mp__col(&sp, anon, lbl);
+		}
+		for (uint32_t i = 0; i < nob && !rc && !prc; i++)
+			rc = ath_query__pack_expr(&sp, &r->order_by->via.array.ptr[i], s->reg, err);
+		if (!rc && prc)
+			rc = ath_err__oom(err);
+	}
+	if (!rc && np)
+		rc = ath_load__run(s, r->target, shape.ptr, shape.size, in->params, in->plen, &rows, err);
+	if (!rc && np) {
+		rowiter it;
+		int got;
+		uint32_t base = ath_mapper__nloaded(r->target);
+		if (rows_begin(&it, &rows) < 0)
+			rc = malformed(err);
+		while (!rc && (got = rows_next(&it)) != 0) {
+			if (got < 0 || it.ncols != base + nk) {
+				rc = malformed(err);
+				break;
+			}
+			ath_obj *t;
+			if ((rc = ath_load__instance(&t, s, r->target, NULL, it.vals, it.lens, false, err)))
+				break;
+			kbuf.size = 0;
+			for (uint32_t i = 0; i < nk && !rc; i++)
+				if (ath_wire__buf_write(&kbuf, (const char *)it.vals[base + i], it.lens[base + i]) < 0)
+					rc = ath_err__oom(err);
+			sqparent key = { .k = kbuf.ptr, .len = (uint32_t)kbuf.size };
+			sqparent *p = rc ? NULL : bsearch(&key, ps, np, sizeof *ps, sqparent_cmp);
+			if (!p)
+				continue; /* a parent of the statement this load is not for */
+			while (p > ps && sqparent_cmp(p - 1, &key) == 0)
+				p--;
+			bool added = false; /* every parent with these join values (many-to-one: a shared target) */
+			for (; !rc && p < ps + np && sqparent_cmp(p, &key) == 0; p++) {
+				bool dup = false; /* the statement repeated the parent (a join): its rows came twice */
+				for (size_t k = 0; k < p->kids.n && !dup; k++)
+					dup = p->kids.v[k] == t;
+				if (!dup && ath_objvec__push(&p->kids, t) < 0)
+					rc = ath_err__oom(err);
+				added |= !dup;
+			}
+			if (!rc && added) {
+				if (ath_objvec__push(&loaded, t) < 0)
+					rc = ath_err__oom(err);
+				else
+					t->host_refs++;
+			}
+		}
+	}
+	for (size_t i = 0; i < np && !rc; i++)
+		rc = ath_obj__rel_load(ps[i].o, r, ps[i].kids.v, (uint32_t)ps[i].kids.n, err);
+	if (!rc && loaded.n) {
+		ath_subq next = { .rest = rest.ptr, .len = rest.size, .nkeys = nrest, .depth = in->depth + 1,
+				  .params = in->params, .plen = in->plen };
+		snprintf(next.from, sizeof next.from, "%s", r->target->table->name);
+		rc = ath_load__eager_in(s, loaded.v, loaded.n, opts, &next, err);
+	}
+	for (size_t i = 0; i < loaded.n; i++)
+		ath_obj__decref(loaded.v[i]);
+	ath__free(loaded.v);
+	for (size_t i = 0; i < np; i++)
+		ath__free(ps[i].kids.v);
+	ath__free(ps);
+	ath_buf_dispose(&keys);
+	ath_buf_dispose(&rest);
+	ath_buf_dispose(&shape);
+	ath_buf_dispose(&rows);
+	ath_buf_dispose(&kbuf);
+	return rc;
+}
+
+int ath_load__eager_in(ath_session *s, ath_obj **objs, size_t n, const ath_loadopts *opts, const ath_subq *in,
+		       ath_err *err)
 {
 	if (!n)
 		return 0;
@@ -667,7 +906,7 @@ int ath_load__eager(ath_session *s, ath_obj **objs, size_t n, const ath_loadopts
 		for (uint32_t ri = 0; ri < m->nrels; ri++) {
 			const ath_rel *r = &m->rels[ri];
 			uint8_t strat = ath_load__strategy(opts, r);
-			if (strat != ATH_LAZY_SELECTIN && strat != ATH_LAZY_NOLOAD)
+			if (strat != ATH_LAZY_SELECTIN && strat != ATH_LAZY_SUBQUERY && strat != ATH_LAZY_NOLOAD)
 				continue;
 			bool any = false;
 			for (size_t i = 0; i < n && !any; i++)
@@ -675,7 +914,9 @@ int ath_load__eager(ath_session *s, ath_obj **objs, size_t n, const ath_loadopts
 			if (!any)
 				continue;
 			int rc = 0;
-			if (strat == ATH_LAZY_SELECTIN)
+			if (strat == ATH_LAZY_SUBQUERY && in)
+				rc = subquery(s, objs, n, r, opts, in, err);
+			else if (strat == ATH_LAZY_SELECTIN || strat == ATH_LAZY_SUBQUERY)
 				rc = ath_load__selectin(s, objs, n, r, opts, err);
 			else /* noload: empty, no SQL */
 				for (size_t i = 0; i < n && !rc; i++)

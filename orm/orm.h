@@ -35,7 +35,8 @@ typedef enum { ATH_REL_M2O, ATH_REL_O2M, ATH_REL_M2M } ath_rel_dir;
 /* loader strategies; ATH_LAZY_CONTAINS only as a statement option (contains_eager) */
 typedef enum {
 	ATH_LAZY_SELECT, ATH_LAZY_SELECTIN, ATH_LAZY_RAISE, ATH_LAZY_NOLOAD, ATH_LAZY_JOINED, ATH_LAZY_CONTAINS,
-	ATH_LAZY_WRITE_ONLY /* never loaded: `items` holds the additions, `orig` the removals until the flush */
+	ATH_LAZY_WRITE_ONLY, /* never loaded: `items` holds the additions, `orig` the removals until the flush */
+	ATH_LAZY_SUBQUERY    /* after a statement: one SELECT joining the statement, as a subquery, to the targets */
 } ath_lazy;
 
 /* cascade bits (sqlalchemy/orm/util.py CascadeOptions) */
@@ -361,8 +362,29 @@ int ath_load__rel(ath_session *s, ath_obj *o, const ath_rel *r, ath_err *err);
 /* Selectin-load relationship `r` for every object of `objs` that has it unloaded. */
 int ath_load__selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, const ath_loadopts *opts,
 		       ath_err *err);
-/* After a query: the selectin (and noload) relationships of the loaded objects, recursively. */
-int ath_load__eager(ath_session *s, ath_obj **objs, size_t n, const ath_loadopts *opts, ath_err *err);
+/* The statement that loaded a set of objects, for subquery eager loads below them: a Core select's
+ * entries besides "k" and "columns" (FROM, WHERE, ...; ORDER BY only with LIMIT / OFFSET), packed,
+ * in which the objects' table is read as `from`, and the statement's params. */
+typedef struct ath_subq {
+	const unsigned char *rest;
+	size_t len;
+	uint32_t nkeys;                /* entries in `rest` */
+	bool distinct, ordered;        /* `rest` has "distinct" / "order_by" */
+	uint32_t depth;                /* subqueries nested in it: the next one is anon_<depth + 1> */
+	char from[72];
+	const void *params;
+	size_t plen;
+} ath_subq;
+
+/* After a query: the selectin, subquery (and noload) relationships of the loaded objects,
+ * recursively. Subquery loads join `in` (the statement that loaded objs, or NULL: then they run
+ * as selectin loads). */
+int ath_load__eager_in(ath_session *s, ath_obj **objs, size_t n, const ath_loadopts *opts, const ath_subq *in,
+		       ath_err *err);
+static inline int ath_load__eager(ath_session *s, ath_obj **objs, size_t n, const ath_loadopts *opts, ath_err *err)
+{
+	return ath_load__eager_in(s, objs, n, opts, NULL, err);
+}
 /* Ensure a relationship is loaded (lazy load if needed); errors for detached / raise. */
 int ath_load__ensure_rel(ath_obj *o, const ath_rel *r, ath_err *err);
 /* Ensure a prop is loaded. */

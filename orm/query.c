@@ -100,11 +100,11 @@ static int attr_of(mobj *o, const ath_registry *reg, const ath_mapper **m, ath_e
 
 /* ON clause of a relationship join, from the owner (as `on`) to the target (as `tn`) (M2O / O2M),
  * without a custom primaryjoin's other terms (pack_rel_cond() adds them) */
-static int pack_rel_on(msgpack_packer *pk, const ath_rel *r, const char *on, const char *tn)
+static int pack_rel_on(msgpack_packer *pk, const ath_rel *r, const char *on, const char *tn, bool wrap)
 {
 	const ath_mapper *o = r->owner, *t = r->target;
 	int rc = 0;
-	if (r->npairs > 1 && !r->nextra)
+	if (r->npairs > 1 && wrap)
 		rc |= msgpack_pack_array(pk, r->npairs + 1) | ath_wire__pack_cstr(pk, "and");
 	for (uint32_t i = 0; i < r->npairs; i++)
 		rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
@@ -199,7 +199,7 @@ static int pack_join(msgpack_packer *pk, mobj *o, tctx *t)
 		rc |= pack_table_as(pk, r->target->table, tn);
 		if (r->nextra) /* a custom primaryjoin: its pairs and its other terms */
 			rc |= msgpack_pack_array(pk, r->npairs + r->nextra + 1) | ath_wire__pack_cstr(pk, "and");
-		rc |= pack_rel_on(pk, r, on, tn);
+		rc |= pack_rel_on(pk, r, on, tn, !r->nextra);
 		if (!rc && r->nextra && (rc = ath_query__pack_rel_extra(pk, r, tn, reg, err)))
 			return rc;
 	}
@@ -404,18 +404,25 @@ static int extra_bind(msgpack_packer *pk, tctx *t, ath_obj *o, uint32_t prop)
 }
 
 /* EXISTS (SELECT 1 FROM <target or secondary+target> WHERE <join> [AND crit] [AND target key =
- * the key of `keyobj`, bound]) */
+ * the key of `keyobj`, bound]). A self-referential relationship reads its target as an alias
+ * (`nodes_1`), and the criterion's columns of that class through it, as SQLAlchemy adapts them. */
 static int pack_exists(msgpack_packer *pk, const ath_rel *r, mobj *crit, ath_obj *keyobj, tctx *t)
 {
 	const ath_mapper *own = r->owner, *tgt = r->target;
+	char abuf[72];
+	const char *tn = tgt->table->name;
+	if (tgt->table == own->table) {
+		snprintf(abuf, sizeof abuf, "%s_1", tn);
+		tn = abuf;
+	}
 	int rc = msgpack_pack_array(pk, 2) | ath_wire__pack_cstr(pk, "exists") | msgpack_pack_map(pk, 4) |
 		 ath_mp__key(pk, "k") | ath_mp__key(pk, "select") | ath_mp__key(pk, "columns") |
 		 msgpack_pack_array(pk, 1) | msgpack_pack_array(pk, 2) | ath_wire__pack_cstr(pk, "text") |
 		 ath_wire__pack_cstr(pk, "1") | ath_mp__key(pk, "from");
 	if (r->secondary)
-		rc |= msgpack_pack_array(pk, 2) | ath_mp__table(pk, r->secondary) | ath_mp__table(pk, tgt->table);
+		rc |= msgpack_pack_array(pk, 2) | ath_mp__table(pk, r->secondary) | pack_table_as(pk, tgt->table, tn);
 	else
-		rc |= msgpack_pack_array(pk, 1) | ath_mp__table(pk, tgt->table);
+		rc |= msgpack_pack_array(pk, 1) | pack_table_as(pk, tgt->table, tn);
 	uint32_t nconds = r->secondary ? r->nsec_local + r->nsec_remote : r->npairs + r->nextra;
 	if (keyobj)
 		nconds += tgt->npk;
@@ -427,24 +434,31 @@ static int pack_exists(msgpack_packer *pk, const ath_rel *r, mobj *crit, ath_obj
 			      ath_mp__col(pk, r->secondary->name, r->sec_local_col[i]->name);
 		for (uint32_t i = 0; i < r->nsec_remote; i++)
 			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
-			      ath_mp__col(pk, tgt->table->name, tgt->props[r->sec_remote_prop[i]].col->name) |
+			      ath_mp__col(pk, tn, tgt->props[r->sec_remote_prop[i]].col->name) |
 			      ath_mp__col(pk, r->secondary->name, r->sec_remote_col[i]->name);
 	} else
-		for (uint32_t i = 0; i < r->npairs; i++)
-			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
-			      ath_mp__col(pk, own->table->name, own->props[r->local[i]].col->name) |
-			      ath_mp__col(pk, tgt->table->name, tgt->props[r->remote[i]].col->name);
+		rc |= pack_rel_on(pk, r, own->table->name, tn, false);
 	if (rc)
 		return ath_err__oom(t->err);
 	if (!rc && r->nextra)
-		rc = ath_query__pack_rel_extra(pk, r, tgt->table->name, t->reg, t->err);
+		rc = ath_query__pack_rel_extra(pk, r, tn, t->reg, t->err);
 	for (uint32_t i = 0; keyobj && i < tgt->npk && !rc; i++) {
 		rc = msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
-		     ath_mp__col(pk, tgt->table->name, tgt->props[tgt->pk[i]].col->name) ? ath_err__oom(t->err) : 0;
+		     ath_mp__col(pk, tn, tgt->props[tgt->pk[i]].col->name) ? ath_err__oom(t->err) : 0;
 		if (!rc)
 			rc = extra_bind(pk, t, keyobj, tgt->pk[i]);
 	}
-	return !rc && crit ? pack_obj(pk, crit, t) : rc;
+	if (rc || !crit)
+		return rc;
+	const char *at = t->adapt_table, *ato = t->adapt_to;
+	if (tn == abuf) { /* the criterion's columns of the class: the alias */
+		t->adapt_table = tgt->table->name;
+		t->adapt_to = tn;
+	}
+	rc = pack_obj(pk, crit, t);
+	t->adapt_table = at;
+	t->adapt_to = ato;
+	return rc;
 }
 
 /* ["any", rel, crit?], ["has", rel, crit?], ["contains", rel, obj], ["=" | "!=", rel, obj],
@@ -461,11 +475,6 @@ static int pack_rel_compare(msgpack_packer *pk, mobj *o, tctx *t)
 		return orm_error(t->err, "%s.%s is not a relationship", m->name, m->props[at].name);
 	const ath_rel *r = &m->rels[at - (int)m->nprops];
 	bool scalar = r->dir == ATH_REL_M2O;
-	if (r->target == r->owner && !str_is(&a[0], "is") && !str_is(&a[0], "is_not") && !(scalar && n == 3 &&
-	    (str_is(&a[0], "=") || str_is(&a[0], "!="))))
-		return ath_err__set(t->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-				    "%s on the self-referential relationship %s.%s is not supported yet (it needs an alias)",
-				    a[0].type == MSGPACK_OBJECT_STR ? "this comparison" : "?", m->name, r->name);
 	if ((str_is(&a[0], "any") && !scalar) || (str_is(&a[0], "has") && scalar)) {
 		if (n > 3)
 			return orm_error(t->err, "[\"%s\", rel, criterion?]", scalar ? "has" : "any");
@@ -590,7 +599,12 @@ static void plan_free(orm_plan *p)
 		ath__free(p->ent[i].cols);
 }
 
-static const char *const STRATS[] = { "lazyload", "selectinload", "raiseload", "noload", "joinedload", "contains_eager" };
+static const struct {
+	const char *name;
+	uint8_t strat;
+} STRATS[] = { { "lazyload", ATH_LAZY_SELECT },	   { "selectinload", ATH_LAZY_SELECTIN }, { "subqueryload", ATH_LAZY_SUBQUERY },
+	       { "raiseload", ATH_LAZY_RAISE },	   { "noload", ATH_LAZY_NOLOAD },	  { "joinedload", ATH_LAZY_JOINED },
+	       { "contains_eager", ATH_LAZY_CONTAINS } };
 
 /* a path step [cls, rel] */
 static const ath_rel *path_step(mobj *step, const ath_registry *reg, uint32_t i, uint32_t j, ath_err *err)
@@ -667,13 +681,13 @@ static int read_options(mobj *v, const ath_registry *reg, orm_plan *plan, ath_er
 			continue;
 		}
 		int strat = -1;
-		for (int k = 0; k < (int)(sizeof STRATS / sizeof *STRATS); k++)
-			if (str_is(name, STRATS[k]))
-				strat = k;
+		for (size_t k = 0; k < sizeof STRATS / sizeof *STRATS; k++)
+			if (str_is(name, STRATS[k].name))
+				strat = STRATS[k].strat;
 		if (strat < 0)
 			return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-					    "options[%u]: loader option '%.*s' is not supported yet (selectinload, joinedload, "
-					    "contains_eager, lazyload, noload, raiseload, defer, undefer and load_only are)",
+					    "options[%u]: unknown loader option '%.*s' (selectinload, subqueryload, joinedload, "
+					    "contains_eager, lazyload, noload, raiseload, defer, undefer and load_only are known)",
 					    i, (int)name->via.str.size, name->via.str.ptr);
 		if (strat == ATH_LAZY_RAISE && opt->via.array.size == 2 && str_is(&opt->via.array.ptr[1], "*")) {
 			plan->raise_all = true; /* raiseload("*"): every relationship of the entities */
@@ -1221,6 +1235,99 @@ static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 	return rc;
 }
 
+/* ---- subquery eager loading ------------------------------------------------------------------- */
+
+/* what subquery eager loads below one entity of a select join: the statement without its columns */
+typedef struct subq_ent {
+	bool used;
+	ath_buf rest, params;
+	ath_subq q;
+} subq_ent;
+
+/* Whether objects of m (or a subclass) have a relationship the statement loads by subquery. */
+static bool wants_subquery(const ath_registry *reg, const ath_loadopts *opts, const ath_mapper *m)
+{
+	for (uint32_t i = 0; i < reg->nmappers; i++)
+		if (ath_mapper__isa(&reg->mappers[i], m))
+			for (uint32_t k = 0; k < reg->mappers[i].nrels; k++)
+				if (ath_load__strategy(opts, &reg->mappers[i].rels[k]) == ATH_LAZY_SUBQUERY)
+					return true;
+	return false;
+}
+
+/* The select `st` for entity e's subquery loads: its FROM, WHERE (with the discriminators),
+ * GROUP BY, HAVING, DISTINCT, and ORDER BY only with LIMIT / OFFSET (SQLAlchemy keeps them
+ * together), as Core map entries; object comparisons add their params as in the statement. */
+static int subq_prepare(subq_ent *q, mobj *st, const orm_plan *plan, uint32_t e, ath_session *s, const void *params,
+			size_t plen, ath_err *err)
+{
+	tctx t = { .reg = s->reg, .s = s, .params = params, .plen = plen, .err = err };
+	msgpack_packer pk;
+	ath_wire__packer_init(&pk, &q->rest);
+	uint32_t npoly = 0;
+	for (uint32_t i = 0; i < plan->nent; i++)
+		npoly += ath_mapper__filtered(plan->ent[i].m);
+	bool has_where = false;
+	int rc = 0;
+	for (uint32_t i = 0; i < st->via.map.size && !rc; i++) {
+		mobj *k = &st->via.map.ptr[i].key, *v = &st->via.map.ptr[i].val;
+		if (str_is(k, "k") || str_is(k, "columns") || str_is(k, "options") || str_is(k, "execution_options") ||
+		    (str_is(k, "order_by") && !plan->has_limit) || v->type == MSGPACK_OBJECT_NIL)
+			continue;
+		q->q.nkeys++;
+		q->q.distinct |= str_is(k, "distinct");
+		q->q.ordered |= str_is(k, "order_by");
+		rc = msgpack_pack_object(&pk, *k) ? ath_err__oom(err) : 0;
+		if (!rc && str_is(k, "where") && npoly) {
+			has_where = true;
+			rc = msgpack_pack_array(&pk, npoly + 2) | ath_wire__pack_cstr(&pk, "and") ? ath_err__oom(err) : 0;
+		}
+		if (!rc)
+			rc = pack_obj(&pk, v, &t);
+	}
+	if (!rc && npoly && !has_where) {
+		q->q.nkeys++;
+		rc = ath_mp__key(&pk, "where") | (npoly > 1 ? msgpack_pack_array(&pk, npoly + 1) | ath_wire__pack_cstr(&pk, "and") : 0)
+			     ? ath_err__oom(err) : 0;
+	}
+	for (uint32_t i = 0; i < plan->nent && npoly && !rc; i++)
+		if (ath_mapper__filtered(plan->ent[i].m))
+			rc = ath_mp__poly_criterion(&pk, s->reg, plan->ent[i].m, plan->ent[i].from) ? ath_err__oom(err) : 0;
+	if (!rc && t.nextra)
+		rc = extend_params(&q->params, &t);
+	ath_buf_dispose(&t.extra);
+	if (t.unpacked)
+		msgpack_zone_destroy(&t.zone);
+	if (rc)
+		return rc < 0 && !err->code ? ath_err__oom(err) : rc;
+	q->used = true;
+	q->q.rest = q->rest.ptr;
+	q->q.len = q->rest.size;
+	snprintf(q->q.from, sizeof q->q.from, "%s", plan->ent[e].from);
+	q->q.params = t.nextra ? q->params.ptr : params;
+	q->q.plen = t.nextra ? q->params.size : plen;
+	return 0;
+}
+
+/* The subquery (and other eager) loads of each entity's objects: every nent-th of `ents`. */
+static int subq_run(ath_session *s, subq_ent *sq, const orm_plan *plan, const ath_objvec *ents, ath_err *err)
+{
+	ath_objvec mine = { 0 };
+	int rc = 0;
+	for (uint32_t e = 0; e < plan->nent && !rc; e++) {
+		if (!sq[e].used)
+			continue;
+		mine.n = 0;
+		for (size_t i = e; i < ents->n && !rc; i += plan->nent)
+			if (ath_objvec__push(&mine, ents->v[i]) < 0)
+				rc = ath_err__oom(err);
+		if (!rc)
+			rc = ath_load__eager_in(s, mine.v, mine.n, &plan->opts, &sq[e].q, err);
+	}
+	ath__free(mine.v);
+	return rc;
+}
+
 /* synchronize_session "fetch" / "auto": the primary keys of the rows an UPDATE / DELETE will
  * match, by a SELECT with its WHERE before it runs (the identity map is brought in line after) */
 static int matched_keys(ath_buf *keys, ath_session *s, const orm_plan *plan, const unsigned char *where, size_t wlen,
@@ -1269,7 +1376,7 @@ static int run_path(ath_session *s, const orm_plan *plan, uint32_t p, ath_obj **
 	for (uint32_t step = 0; step < plan->pathlen[p] && !rc && nlevel; step++) {
 		const ath_rel *r = plan->paths[p][step];
 		uint8_t strat = step + 1 == plan->pathlen[p] ? plan->path_strat[p] : ath_load__strategy(&plan->opts, r);
-		if (strat == ATH_LAZY_SELECTIN)
+		if (strat == ATH_LAZY_SELECTIN || strat == ATH_LAZY_SUBQUERY) /* a subquery load ran already (subq_run) */
 			rc = ath_load__selectin(s, level, nlevel, r, &plan->opts, err);
 		else if (strat == ATH_LAZY_NOLOAD) {
 			for (size_t i = 0; i < nlevel && !rc; i++)
@@ -1516,6 +1623,11 @@ int ath_query__run(ath_buf *out, ath_session *s, const void *shape, size_t len, 
 	ath_buf allp = ATH_BUF_INIT;
 	if (!rc && t.nextra) /* object comparisons added values: params + them */
 		rc = extend_params(&allp, &t);
+	subq_ent sq[MAX_ENTITIES];
+	memset(sq, 0, sizeof sq);
+	for (uint32_t e = 0; e < plan.nent && !rc && !plan.dml; e++)
+		if (wants_subquery(s->reg, &plan.opts, plan.ent[e].m))
+			rc = subq_prepare(&sq[e], &root, &plan, e, s, params, plen, err);
 	const void *rp = t.nextra ? allp.ptr : params;
 	size_t rplen = t.nextra ? allp.size : plen;
 	ath_buf keys = ATH_BUF_INIT;
@@ -1618,6 +1730,12 @@ int ath_query__run(ath_buf *out, ath_session *s, const void *shape, size_t len, 
 		rc = finish_groups(groups, &plan, err);
 	else
 		finish_groups(groups, &plan, &(ath_err){ 0 });
+	if (!rc && ents.n)
+		rc = subq_run(s, sq, &plan, &ents, err);
+	for (uint32_t e = 0; e < plan.nent; e++) {
+		ath_buf_dispose(&sq[e].rest);
+		ath_buf_dispose(&sq[e].params);
+	}
 	if (!rc && ents.n)
 		rc = ath_load__eager(s, ents.v, ents.n, &plan.opts, err);
 	if (!rc && joined.n)

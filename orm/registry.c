@@ -245,7 +245,7 @@ static uint32_t find_fks(const ath_table *from, const ath_table *to, const ath_c
 typedef struct rel_spec {
 	const char *target, *secondary, *back;
 	int uselist; /* -1 not given */
-	mobj *fks, *remote_side, *order_by, *primaryjoin;
+	mobj *fks, *remote_side, *order_by, *primaryjoin, *secondaryjoin;
 	bool has_cascade;
 } rel_spec;
 
@@ -323,10 +323,10 @@ static int configure_primaryjoin(dec *d, ath_registry *reg, ath_rel *r, rel_spec
 				 uint32_t nfks)
 {
 	const ath_table *own = r->owner->table, *tgt = r->target->table;
-	if (rs->secondary || own == tgt)
+	if (own == tgt)
 		return ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-				    "%s.%s: a custom primaryjoin is supported on one-to-many and many-to-one relationships "
-				    "between two tables yet",
+				    "%s.%s: a custom primaryjoin on a self-referential one-to-many or many-to-one is not "
+				    "supported yet (remote_side and foreign_keys are)",
 				    r->owner->name, r->name);
 	mobj *pj = rs->primaryjoin;
 	mobj *terms = pj;
@@ -385,6 +385,91 @@ static int configure_primaryjoin(dec *d, ath_registry *reg, ath_rel *r, rel_spec
 	return rc;
 }
 
+/* One side of a many-to-many: the pairs `side.col = secondary.col` of a custom primaryjoin /
+ * secondaryjoin (every term must be one), or else the one foreign key from the secondary to the
+ * side's table. */
+static int secondary_side(dec *d, ath_registry *reg, ath_rel *r, const ath_mapper *m, const ath_table *sec, mobj *join,
+			  const ath_column **fks, uint32_t nfks, const char *which, uint32_t *n, uint32_t **props,
+			  const ath_column ***cols)
+{
+	const ath_column *mc[16], *sc[16];
+	uint32_t np = 0;
+	if (join) {
+		mobj *terms = join;
+		uint32_t nterms = 1;
+		if (join->type == MSGPACK_OBJECT_ARRAY && join->via.array.size > 1 && str_eq(&join->via.array.ptr[0], "and")) {
+			terms = join->via.array.ptr + 1;
+			nterms = join->via.array.size - 1;
+		}
+		for (uint32_t i = 0; i < nterms; i++) {
+			mobj *t = &terms[i];
+			const ath_column *a = NULL, *b = NULL;
+			if (t->type == MSGPACK_OBJECT_ARRAY && t->via.array.size == 3 &&
+			    (str_eq(&t->via.array.ptr[0], "=") || str_eq(&t->via.array.ptr[0], "=="))) {
+				a = join_column(reg, &t->via.array.ptr[1]);
+				b = join_column(reg, &t->via.array.ptr[2]);
+			}
+			bool a_sec = a && ath_table__column(sec, a->name) == a, b_sec = b && ath_table__column(sec, b->name) == b;
+			bool a_m = a && prop_of_column(m, a) >= 0, b_m = b && prop_of_column(m, b) >= 0;
+			if (np == 16 || !((a_m && b_sec) || (a_sec && b_m)))
+				return ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+						    "%s.%s: %s term %u is not %s.column = %s.column; other terms are not "
+						    "supported on a many-to-many yet",
+						    r->owner->name, r->name, which, i, m->table->name, sec->name);
+			mc[np] = a_sec ? b : a;
+			sc[np++] = a_sec ? a : b;
+		}
+	} else {
+		const ath_constraint *f[4];
+		uint32_t nf = find_fks(sec, m->table, fks, nfks, f, 4);
+		if (nf != 1)
+			return ath_err__set(d->err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+					    "%s.%s: could not determine join condition between parent/child tables: "
+					    "secondary table '%s' has %u foreign key(s) to '%s' (one needed); give %s",
+					    r->owner->name, r->name, sec->name, nf, m->table->name, which);
+		for (uint32_t i = 0; i < f[0]->ncolumns && np < 16; i++) {
+			mc[np] = f[0]->ref_columns[i];
+			sc[np++] = f[0]->columns[i];
+		}
+	}
+	*n = np;
+	*props = ath_arena__alloc(d->arena, sizeof **props * np);
+	*cols = ath_arena__alloc(d->arena, sizeof **cols * np);
+	if (!*props || !*cols)
+		return oom(d);
+	for (uint32_t i = 0; i < np; i++) {
+		int p = prop_of_column(m, mc[i]);
+		if (p < 0)
+			return cfg_error(d, "%s.%s: column '%s' of the join is not mapped by %s", r->owner->name, r->name,
+					 mc[i]->name, m->name);
+		(*props)[i] = (uint32_t)p;
+		(*cols)[i] = sc[i];
+	}
+	return 0;
+}
+
+/* A many-to-many through `secondary`: owner = secondary (primaryjoin) and secondary = target
+ * (secondaryjoin), from the foreign keys or given; a self-referential one needs both given. */
+static int configure_secondary(dec *d, ath_registry *reg, ath_rel *r, rel_spec *rs, const ath_column **fks, uint32_t nfks)
+{
+	const ath_table *sec = ath_metadata__table(reg->md, NULL, rs->secondary);
+	if (!sec)
+		return cfg_error(d, "%s.%s: secondary table '%s' is not in the metadata", r->owner->name, r->name,
+				 rs->secondary);
+	if (r->owner->table == r->target->table && (!rs->primaryjoin || !rs->secondaryjoin))
+		return ath_err__set(d->err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
+				    "%s.%s: could not determine join condition between parent/child tables: a "
+				    "self-referential many-to-many through '%s' needs primaryjoin and secondaryjoin",
+				    r->owner->name, r->name, sec->name);
+	r->dir = ATH_REL_M2M;
+	r->secondary = sec;
+	int rc = secondary_side(d, reg, r, r->owner, sec, rs->primaryjoin, fks, nfks, "primaryjoin", &r->nsec_local,
+				&r->sec_local_prop, &r->sec_local_col);
+	return rc ? rc
+		  : secondary_side(d, reg, r, r->target, sec, rs->secondaryjoin, fks, nfks, "secondaryjoin", &r->nsec_remote,
+				   &r->sec_remote_prop, &r->sec_remote_col);
+}
+
 static int configure_join(dec *d, ath_registry *reg, ath_rel *r, rel_spec *rs)
 {
 	const ath_column **fks, **remote_side;
@@ -396,45 +481,12 @@ static int configure_join(dec *d, ath_registry *reg, ath_rel *r, rel_spec *rs)
 		return rc;
 	const ath_table *own = r->owner->table, *tgt = r->target->table;
 	const ath_constraint *found[4];
+	if (rs->secondary)
+		return configure_secondary(d, reg, r, rs, fks, nfks);
+	if (rs->secondaryjoin)
+		return cfg_error(d, "%s.%s: secondaryjoin needs a secondary table", r->owner->name, r->name);
 	if (rs->primaryjoin)
 		return configure_primaryjoin(d, reg, r, rs, fks, nfks);
-	if (rs->secondary) {
-		const ath_table *sec = ath_metadata__table(reg->md, NULL, rs->secondary);
-		if (!sec)
-			return cfg_error(d, "%s.%s: secondary table '%s' is not in the metadata", r->owner->name,
-					 r->name, rs->secondary);
-		if (own == tgt)
-			return ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-					    "%s.%s: a self-referential many-to-many needs primaryjoin/secondaryjoin, "
-					    "which are not supported yet",
-					    r->owner->name, r->name);
-		r->dir = ATH_REL_M2M;
-		r->secondary = sec;
-		const ath_constraint *lf[4], *rf[4];
-		uint32_t nl = find_fks(sec, own, fks, nfks, lf, 4), nr = find_fks(sec, tgt, fks, nfks, rf, 4);
-		if (nl != 1 || nr != 1)
-			return ath_err__set(d->err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
-					    "%s.%s: could not determine join condition between parent/child tables: "
-					    "secondary table '%s' has %u foreign key(s) to '%s' and %u to '%s' (one each needed)",
-					    r->owner->name, r->name, sec->name, nl, own->name, nr, tgt->name);
-		r->nsec_local = lf[0]->ncolumns;
-		r->nsec_remote = rf[0]->ncolumns;
-		r->sec_local_prop = ath_arena__alloc(d->arena, sizeof(uint32_t) * r->nsec_local);
-		r->sec_remote_prop = ath_arena__alloc(d->arena, sizeof(uint32_t) * r->nsec_remote);
-		r->sec_local_col = ath_arena__alloc(d->arena, sizeof(void *) * r->nsec_local);
-		r->sec_remote_col = ath_arena__alloc(d->arena, sizeof(void *) * r->nsec_remote);
-		if (!r->sec_local_prop || !r->sec_remote_prop || !r->sec_local_col || !r->sec_remote_col)
-			return oom(d);
-		for (uint32_t i = 0; i < r->nsec_local; i++) {
-			r->sec_local_col[i] = lf[0]->columns[i];
-			r->sec_local_prop[i] = (uint32_t)prop_of_column(r->owner, lf[0]->ref_columns[i]);
-		}
-		for (uint32_t i = 0; i < r->nsec_remote; i++) {
-			r->sec_remote_col[i] = rf[0]->columns[i];
-			r->sec_remote_prop[i] = (uint32_t)prop_of_column(r->target, rf[0]->ref_columns[i]);
-		}
-		return 0;
-	}
 	uint32_t n_m2o = find_fks(own, tgt, fks, nfks, found, 4);
 	const ath_constraint *m2o = n_m2o ? found[0] : NULL;
 	uint32_t n_o2m = own == tgt ? 0 : find_fks(tgt, own, fks, nfks, found, 4);
@@ -510,12 +562,9 @@ static int decode_rel(dec *d, ath_registry *reg, ath_rel *r, mobj *o, rel_spec *
 			rc = opt_str(d, v, "secondary table", &rs->secondary);
 		else if (str_eq(k, "primaryjoin"))
 			rs->primaryjoin = v->type == MSGPACK_OBJECT_NIL ? NULL : v;
-		else if (str_eq(k, "secondaryjoin")) {
-			if (v->type != MSGPACK_OBJECT_NIL)
-				rc = ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-						  "%s.%s: custom %.*s is not supported yet", r->owner->name, r->name,
-						  (int)k->via.str.size, k->via.str.ptr);
-		} else if (str_eq(k, "foreign_keys"))
+		else if (str_eq(k, "secondaryjoin"))
+			rs->secondaryjoin = v->type == MSGPACK_OBJECT_NIL ? NULL : v;
+		else if (str_eq(k, "foreign_keys"))
 			rs->fks = v;
 		else if (str_eq(k, "remote_side"))
 			rs->remote_side = v;
@@ -539,11 +588,12 @@ static int decode_rel(dec *d, ath_registry *reg, ath_rel *r, mobj *o, rel_spec *
 				r->lazy = ATH_LAZY_JOINED;
 			else if (str_eq(v, "write_only"))
 				r->lazy = ATH_LAZY_WRITE_ONLY;
-			else if (str_eq(v, "subquery") ||
-				 str_eq(v, "dynamic"))
+			else if (str_eq(v, "subquery"))
+				r->lazy = ATH_LAZY_SUBQUERY;
+			else if (str_eq(v, "dynamic"))
 				rc = ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-						  "%s.%s: lazy=\"%.*s\" is not supported yet (select, selectin, joined, "
-						  "raise, noload and write_only are)",
+						  "%s.%s: lazy=\"%.*s\" is not supported yet (select, selectin, subquery, "
+						  "joined, raise, noload and write_only are)",
 						  r->owner->name, r->name, (int)v->via.str.size, v->via.str.ptr);
 			else
 				rc = fail(d, "unknown loader strategy");

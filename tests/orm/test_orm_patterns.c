@@ -1,0 +1,348 @@
+/* test_orm_patterns.c — mapping patterns from SQLAlchemy's relationship and loading chapters on
+ * every backend: a self-referential many-to-many through primaryjoin / secondaryjoin (nodes and
+ * node_to_node), a many-to-many with a custom secondaryjoin, and subquery eager loading
+ * (authors, books, chapters), each counted in the SQL it emits. `test_orm_patterns
+ * [sqlite|postgresql|mysql]`, servers as test_orm. */
+#include "ormtest.h"
+
+static const char *SPEC =
+	"{\"k\": \"registry\", \"metadata\": {\"k\": \"metadata\", \"tables\": ["
+	" {\"name\": \"gnodes\", \"columns\": ["
+	"   {\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"label\", \"type\": [\"String\", 40]}]},"
+	" {\"name\": \"node_to_node\", \"columns\": ["
+	"   {\"name\": \"left_node_id\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"right_node_id\", \"type\": [\"Integer\"], \"primary_key\": true}],"
+	"  \"constraints\": [{\"k\": \"foreign_key\", \"columns\": [\"left_node_id\"], \"ref_table\": \"gnodes\", \"ref_columns\": [\"id\"]},"
+	"                  {\"k\": \"foreign_key\", \"columns\": [\"right_node_id\"], \"ref_table\": \"gnodes\", \"ref_columns\": [\"id\"]}]},"
+	" {\"name\": \"authors\", \"columns\": ["
+	"   {\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"name\", \"type\": [\"String\", 40]}]},"
+	" {\"name\": \"books\", \"columns\": ["
+	"   {\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"author_id\", \"type\": [\"Integer\"]},"
+	"   {\"name\": \"title\", \"type\": [\"String\", 40]}],"
+	"  \"constraints\": [{\"k\": \"foreign_key\", \"columns\": [\"author_id\"], \"ref_table\": \"authors\", \"ref_columns\": [\"id\"]}]},"
+	" {\"name\": \"chapters\", \"columns\": ["
+	"   {\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"book_id\", \"type\": [\"Integer\"]},"
+	"   {\"name\": \"title\", \"type\": [\"String\", 40]}],"
+	"  \"constraints\": [{\"k\": \"foreign_key\", \"columns\": [\"book_id\"], \"ref_table\": \"books\", \"ref_columns\": [\"id\"]}]},"
+	" {\"name\": \"tags\", \"columns\": ["
+	"   {\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"name\", \"type\": [\"String\", 40]}]},"
+	" {\"name\": \"book_tags\", \"columns\": ["
+	"   {\"name\": \"book_id\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"tag_id\", \"type\": [\"Integer\"], \"primary_key\": true}],"
+	"  \"constraints\": [{\"k\": \"foreign_key\", \"columns\": [\"book_id\"], \"ref_table\": \"books\", \"ref_columns\": [\"id\"]},"
+	"                  {\"k\": \"foreign_key\", \"columns\": [\"tag_id\"], \"ref_table\": \"tags\", \"ref_columns\": [\"id\"]}]}"
+	"]},"
+	" \"classes\": ["
+	"  {\"name\": \"GNode\", \"table\": \"gnodes\", \"relationships\": {"
+	"   \"right_nodes\": {\"target\": \"GNode\", \"secondary\": \"node_to_node\", \"back_populates\": \"left_nodes\","
+	"     \"primaryjoin\": [\"=\", [\"col\", \"gnodes\", \"id\"], [\"col\", \"node_to_node\", \"left_node_id\"]],"
+	"     \"secondaryjoin\": [\"=\", [\"col\", \"gnodes\", \"id\"], [\"col\", \"node_to_node\", \"right_node_id\"]],"
+	"     \"order_by\": [[\"attr\", \"GNode\", \"label\"]]},"
+	"   \"left_nodes\": {\"target\": \"GNode\", \"secondary\": \"node_to_node\", \"back_populates\": \"right_nodes\","
+	"     \"primaryjoin\": [\"=\", [\"attr\", \"GNode\", \"id\"], [\"col\", \"node_to_node\", \"right_node_id\"]],"
+	"     \"secondaryjoin\": [\"=\", [\"col\", \"node_to_node\", \"left_node_id\"], [\"attr\", \"GNode\", \"id\"]]}}},"
+	"  {\"name\": \"Author\", \"table\": \"authors\", \"relationships\": {"
+	"   \"books\": {\"target\": \"Book\", \"back_populates\": \"author\", \"order_by\": [[\"attr\", \"Book\", \"title\"]]}}},"
+	"  {\"name\": \"Book\", \"table\": \"books\", \"relationships\": {"
+	"   \"author\": {\"target\": \"Author\", \"back_populates\": \"books\"},"
+	"   \"chapters\": {\"target\": \"Chapter\", \"lazy\": \"subquery\", \"order_by\": [[\"attr\", \"Chapter\", \"id\"]]},"
+	"   \"tags\": {\"target\": \"Tag\", \"secondary\": \"book_tags\","
+	"     \"secondaryjoin\": [\"=\", [\"col\", \"book_tags\", \"tag_id\"], [\"col\", \"tags\", \"id\"]]}}},"
+	"  {\"name\": \"Chapter\", \"table\": \"chapters\"},"
+	"  {\"name\": \"Tag\", \"table\": \"tags\"}"
+	"]}";
+
+static const char *COUNT_EDGES =
+	"{\"k\": \"select\", \"columns\": [[\"fn\", \"count\", []]], \"from\": [[\"table\", \"node_to_node\"]]}";
+
+static ath_obj *related(ath_obj *o, const char *rel, size_t i)
+{
+	ath_obj *t = NULL;
+	if (ath_obj_related(&t, o, rel, i) != ATH_OK)
+		fail_now("related");
+	return t;
+}
+
+static void test_self_referential_many_to_many(void)
+{
+	TEST_CASE("self-referential many-to-many through primaryjoin / secondaryjoin");
+	ath_session *s = session();
+	ath_obj *n1 = make("GNode", "{\"label\": \"n1\"}"), *n2 = make("GNode", "{\"label\": \"n2\"}");
+	ath_obj *n3 = make("GNode", "{\"label\": \"n3\"}");
+	link_to(n1, "right_nodes", n2);
+	link_to(n1, "right_nodes", n3);
+	link_to(n2, "right_nodes", n3);
+	size_t n = 0;
+	/* back_populates in memory: n3's left nodes are n1 and n2 */
+	CHECK(ath_obj_related_count(&n, n3, "left_nodes") == ATH_OK && n == 2);
+	CHECK(ath_session_add(s, n1) == ATH_OK);
+	CHECK_INT(3, ath_session_count(s));
+	/* one INSERT of the nodes, one of the three edges (each written once, not per side) */
+	SQL_COUNT(2, CHECK(ath_session_commit(s) == ATH_OK));
+	CHECK_DB("[[3]]", COUNT_EDGES);
+	int64_t id1 = get_int(n1, "id"), id2 = get_int(n2, "id"), id3 = get_int(n3, "id");
+	char expect[256], shape[512];
+	snprintf(expect, sizeof expect, "[[%lld,%lld],[%lld,%lld],[%lld,%lld]]", (long long)id1, (long long)id2,
+		 (long long)id1, (long long)id3, (long long)id2, (long long)id3);
+	CHECK_DB(expect, "{\"k\": \"select\", \"columns\": [[\"col\", \"node_to_node\", \"left_node_id\"], "
+			 "[\"col\", \"node_to_node\", \"right_node_id\"]], \"from\": [[\"table\", \"node_to_node\"]], "
+			 "\"order_by\": [[\"col\", \"node_to_node\", \"left_node_id\"], [\"col\", \"node_to_node\", \"right_node_id\"]]}");
+	free_objs((ath_obj *[]){ n1, n2, n3 }, 3);
+	ath_session_close(s);
+
+	/* lazy loads in each direction: one SELECT through node_to_node each */
+	s = session();
+	ath_obj *got[4];
+	CHECK_INT(1, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"GNode\"]], "
+			      "\"where\": [\"=\", [\"attr\", \"GNode\", \"label\"], [\"lit\", \"n1\"]]}", NULL, got, 4, 0));
+	SQL_COUNT(1, CHECK(ath_obj_related_count(&n, got[0], "right_nodes") == ATH_OK && n == 2));
+	CHECK_CONTAINS(last_sql[0], "JOIN node_to_node ON node_to_node.right_node_id = gnodes.id");
+	CHECK_CONTAINS(last_sql[0], "node_to_node.left_node_id = ");
+	ath_obj *r0 = related(got[0], "right_nodes", 0), *r1 = related(got[0], "right_nodes", 1);
+	CHECK_GET("\"n2\"", r0, "label");
+	CHECK_GET("\"n3\"", r1, "label");
+	SQL_COUNT(1, CHECK(ath_obj_related_count(&n, r1, "left_nodes") == ATH_OK && n == 2));
+	/* the identity map: n3's left nodes are the objects already loaded */
+	ath_obj *l0 = related(r1, "left_nodes", 0), *l1 = related(r1, "left_nodes", 1);
+	CHECK((l0 == got[0] && l1 == r0) || (l0 == r0 && l1 == got[0]));
+
+	/* removing an edge from one side deletes that row only */
+	CHECK(ath_obj_unlink(got[0], "right_nodes", r1) == ATH_OK);
+	CHECK(ath_obj_related_count(&n, r1, "left_nodes") == ATH_OK && n == 1); /* the back side follows */
+	SQL_COUNT(1, CHECK(ath_session_flush(s) == ATH_OK));
+	CHECK_CONTAINS(last_sql[0], "DELETE FROM node_to_node WHERE node_to_node.left_node_id = ");
+	CHECK(ath_session_commit(s) == ATH_OK);
+	CHECK_DB("[[2]]", COUNT_EDGES);
+	ath_obj_free(l0);
+	ath_obj_free(l1);
+
+	/* relationship criteria: the target through an alias, as SQLAlchemy adapts it */
+	ath_obj *found[4];
+	CHECK_INT(1, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"GNode\"]], \"where\": [\"any\", [\"rel\", \"GNode\", "
+			      "\"right_nodes\"], [\"=\", [\"attr\", \"GNode\", \"label\"], [\"lit\", \"n3\"]]], \"order_by\": "
+			      "[[\"attr\", \"GNode\", \"label\"]]}", NULL, found, 4, 0));
+	CHECK_CONTAINS(last_sql[0], "EXISTS (SELECT 1 FROM node_to_node, gnodes AS gnodes_1 WHERE gnodes.id = "
+				    "node_to_node.left_node_id AND gnodes_1.id = node_to_node.right_node_id AND gnodes_1.label = ");
+	CHECK_GET("\"n2\"", found[0], "label");
+	free_objs(found, 1);
+	snprintf(shape, sizeof shape, "{\"k\": \"select\", \"columns\": [[\"entity\", \"GNode\"]], \"where\": [\"contains\", "
+				      "[\"rel\", \"GNode\", \"right_nodes\"], [\"bind\", 0]], \"order_by\": [[\"attr\", \"GNode\", \"id\"]]}");
+	CHECK_INT(1, query_obj(s, shape, r0, found, 4)); /* n2 is a right node of n1 only */
+	CHECK(found[0] == got[0]);
+	free_objs(found, 1);
+	CHECK_INT(0, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"GNode\"]], \"where\": [\"any\", [\"rel\", \"GNode\", "
+			      "\"left_nodes\"], [\"=\", [\"attr\", \"GNode\", \"label\"], [\"lit\", \"n3\"]]]}", NULL, found, 4, 0));
+
+	/* joins along it need an alias for one side; joined and selectin eager loading */
+	CHECK_INT(1, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"GNode\"]], \"from\": [[\"join\", [\"entity\", \"GNode\"], "
+			      "[\"rel\", \"GNode\", \"right_nodes\", \"r\"], null]], \"where\": [\"=\", [\"attr\", [\"aliased\", \"GNode\", \"r\"], "
+			      "\"label\"], [\"lit\", \"n3\"]]}", NULL, found, 4, 0));
+	CHECK(found[0] == r0);
+	free_objs(found, 1);
+	free_objs(got, 1);
+	ath_obj_free(r0);
+	ath_obj_free(r1);
+	ath_session_close(s);
+	s = session();
+	SQL_COUNT(1, CHECK_INT(3, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"GNode\"]], \"options\": [[\"joinedload\", "
+					   "[\"GNode\", \"right_nodes\"]]], \"order_by\": [[\"attr\", \"GNode\", \"label\"]]}",
+					NULL, found, 4, 0)));
+	CHECK_CONTAINS(last_sql[0], "FROM gnodes LEFT OUTER JOIN node_to_node AS node_to_node_1 ON gnodes.id = "
+				    "node_to_node_1.left_node_id LEFT OUTER JOIN gnodes AS gnodes_1 ON node_to_node_1.right_node_id = gnodes_1.id");
+	SQL_COUNT(0, CHECK(ath_obj_related_count(&n, found[0], "right_nodes") == ATH_OK && n == 1));
+	SQL_COUNT(0, CHECK(ath_obj_related_count(&n, found[2], "right_nodes") == ATH_OK && n == 0));
+	free_objs(found, 3);
+	ath_session_close(s);
+	s = session();
+	SQL_COUNT(2, CHECK_INT(3, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"GNode\"]], \"options\": [[\"selectinload\", "
+					   "[\"GNode\", \"left_nodes\"]]], \"order_by\": [[\"attr\", \"GNode\", \"label\"]]}",
+					NULL, found, 4, 0)));
+	SQL_COUNT(0, CHECK(ath_obj_related_count(&n, found[2], "left_nodes") == ATH_OK && n == 1));
+	ath_obj *left = related(found[2], "left_nodes", 0);
+	CHECK_GET("\"n2\"", left, "label");
+	ath_obj_free(left);
+
+	/* deleting a node deletes its edges on the sides mapped */
+	CHECK(ath_session_delete(s, found[1]) == ATH_OK);
+	CHECK_INT(ATH_OK, ath_session_commit(s));
+	CHECK_DB("[[0]]", COUNT_EDGES);
+	free_objs(found, 3);
+	ath_session_close(s);
+}
+
+static void test_custom_secondaryjoin(void)
+{
+	TEST_CASE("many-to-many with a secondaryjoin given, primaryjoin from the foreign keys");
+	ath_session *s = session();
+	ath_obj *b = make("Book", "{\"title\": \"Dune\"}"), *t1 = make("Tag", "{\"name\": \"sf\"}");
+	link_to(b, "tags", t1);
+	CHECK(ath_session_add(s, b) == ATH_OK);
+	CHECK(ath_session_commit(s) == ATH_OK);
+	CHECK_DB("[[1]]", "{\"k\": \"select\", \"columns\": [[\"fn\", \"count\", []]], \"from\": [[\"table\", \"book_tags\"]]}");
+	size_t n = 0;
+	SQL_COUNT(2, CHECK(ath_obj_related_count(&n, b, "tags") == ATH_OK && n == 1)); /* b refreshed, then its tags */
+	CHECK_CONTAINS(last_sql[0], "JOIN book_tags ON book_tags.tag_id = tags.id WHERE book_tags.book_id = ");
+	CHECK(ath_session_delete(s, b) == ATH_OK);
+	CHECK(ath_session_delete(s, t1) == ATH_OK);
+	CHECK(ath_session_commit(s) == ATH_OK);
+	ath_obj_free(b);
+	ath_obj_free(t1);
+	ath_session_close(s);
+}
+
+static void test_subquery_loading(void)
+{
+	TEST_CASE("subquery eager loading: the statement again as a subquery, nested per level");
+	ath_session *s = session();
+	const char *names[] = { "ann", "bob", "cid" };
+	for (int a = 0; a < 3; a++) {
+		char js[64];
+		snprintf(js, sizeof js, "{\"name\": \"%s\"}", names[a]);
+		ath_obj *au = make("Author", js);
+		for (int b = 0; b < a + 1; b++) { /* ann 1 book, bob 2, cid 3; book k has k + 1 chapters */
+			snprintf(js, sizeof js, "{\"title\": \"%s-%d\"}", names[a], b);
+			ath_obj *bk = make("Book", js);
+			link_to(au, "books", bk);
+			for (int c = 0; c <= b; c++) {
+				snprintf(js, sizeof js, "{\"title\": \"%s-%d-%d\"}", names[a], b, c);
+				ath_obj *ch = make("Chapter", js);
+				link_to(bk, "chapters", ch);
+				ath_obj_free(ch);
+			}
+			ath_obj_free(bk);
+		}
+		CHECK(ath_session_add(s, au) == ATH_OK);
+		ath_obj_free(au);
+	}
+	CHECK(ath_session_commit(s) == ATH_OK);
+	ath_session_close(s);
+
+	/* subqueryload(Author.books) with Book.chapters lazy="subquery": three statements */
+	s = session();
+	ath_obj *au[4];
+	const char *q = "{\"k\": \"select\", \"columns\": [[\"entity\", \"Author\"]], \"where\": [\"!=\", [\"attr\", \"Author\", "
+			"\"name\"], [\"bind\", 0]], \"order_by\": [[\"attr\", \"Author\", \"name\"]], \"options\": [[\"subqueryload\", "
+			"[\"Author\", \"books\"]]]}";
+	SQL_COUNT(3, CHECK_INT(2, query(s, q, "[\"ann\"]", au, 4, 0)));
+	CHECK_CONTAINS(last_sql[1], "SELECT books.id, books.author_id, books.title, anon_1.authors_id FROM (SELECT authors.id AS "
+				    "authors_id FROM authors WHERE authors.name != ");
+	CHECK_CONTAINS(last_sql[1], "JOIN books ON anon_1.authors_id = books.author_id ORDER BY anon_1.authors_id, books.title");
+	/* the chapters: the books' statement as the subquery, DISTINCT (not the parent's whole key) */
+	CHECK_CONTAINS(last_sql[0], "SELECT chapters.id, chapters.book_id, chapters.title, anon_2.books_id FROM (SELECT DISTINCT "
+				    "books.id AS books_id FROM (SELECT authors.id AS authors_id FROM authors WHERE authors.name != ");
+	CHECK_CONTAINS(last_sql[0], "JOIN books ON anon_1.authors_id = books.author_id) AS anon_2 ");
+	CHECK_CONTAINS(last_sql[0], "JOIN chapters ON anon_2.books_id = chapters.book_id ORDER BY anon_2.books_id, chapters.id");
+	size_t n = 0;
+	SQL_COUNT(0, CHECK(ath_obj_related_count(&n, au[1], "books") == ATH_OK && n == 3));
+	ath_obj *b2 = NULL, *ch = NULL;
+	SQL_COUNT(0, CHECK(ath_obj_related(&b2, au[1], "books", 2) == ATH_OK));
+	CHECK_GET("\"cid-2\"", b2, "title");
+	SQL_COUNT(0, CHECK(ath_obj_related_count(&n, b2, "chapters") == ATH_OK && n == 3));
+	CHECK(ath_obj_related(&ch, b2, "chapters", 1) == ATH_OK);
+	CHECK_GET("\"cid-2-1\"", ch, "title");
+	ath_obj_free(ch);
+	ath_obj_free(b2);
+	free_objs(au, 2);
+	ath_session_close(s);
+
+	/* with LIMIT the subquery keeps ORDER BY and LIMIT (and so no DISTINCT for the many-to-one) */
+	s = session();
+	ath_obj *bk[8];
+	SQL_COUNT(3, CHECK_INT(2, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"Book\"]], \"order_by\": [[\"attr\", "
+					   "\"Book\", \"title\"]], \"limit\": [\"bind\", 0], \"offset\": [\"bind\", 1], \"options\": [[\"subqueryload\", [\"Book\", "
+					   "\"author\"]]]}", "[2, 1]", bk, 8, 0)));
+	CHECK_CONTAINS(last_sql[1], "FROM (SELECT books.author_id AS books_author_id FROM books ORDER BY books.title LIMIT ");
+	CHECK_CONTAINS(last_sql[0], "FROM (SELECT books.id AS books_id FROM books ORDER BY books.title LIMIT ");
+	CHECK_GET("\"bob-0\"", bk[0], "title");
+	CHECK_GET("\"bob-1\"", bk[1], "title");
+	ath_obj *a0 = NULL, *a1 = NULL;
+	SQL_COUNT(0, CHECK(ath_obj_related(&a0, bk[0], "author", 0) == ATH_OK && ath_obj_related(&a1, bk[1], "author", 0) == ATH_OK));
+	CHECK(a0 == a1);
+	CHECK_GET("\"bob\"", a0, "name");
+	ath_obj_free(a0);
+	ath_obj_free(a1);
+	free_objs(bk, 2);
+	ath_session_close(s);
+
+	/* a many-to-many by subquery, and the parents of a join counted once */
+	s = session();
+	ath_obj *t1 = make("Tag", "{\"name\": \"long\"}");
+	CHECK_INT(3, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"Book\"]], \"where\": [\"like\", [\"attr\", \"Book\", "
+			      "\"title\"], [\"lit\", \"cid%\"]], \"order_by\": [[\"attr\", \"Book\", \"title\"]]}", NULL, bk, 8, 0));
+	for (int i = 0; i < 3; i++)
+		link_to(bk[i], "tags", t1);
+	CHECK(ath_session_commit(s) == ATH_OK);
+	free_objs(bk, 3);
+	ath_obj_free(t1);
+	ath_session_close(s);
+	s = session();
+	SQL_COUNT(3, CHECK_INT(3, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"Book\"]], \"from\": [[\"join\", "
+					   "[\"entity\", \"Book\"], [\"rel\", \"Book\", \"chapters\"], null]], \"where\": [\"like\", "
+					   "[\"attr\", \"Book\", \"title\"], [\"lit\", \"cid%\"]], \"order_by\": [[\"attr\", \"Book\", \"title\"]], "
+					   "\"distinct\": true, \"options\": [[\"subqueryload\", [\"Book\", \"tags\"]]]}", NULL, bk, 8, 0)));
+	CHECK_CONTAINS(last_sql[0], "FROM (SELECT DISTINCT books.id AS books_id FROM books ");
+	CHECK_CONTAINS(last_sql[0], "JOIN book_tags ON anon_1.books_id = book_tags.book_id ");
+	CHECK_CONTAINS(last_sql[0], "JOIN tags ON book_tags.tag_id = tags.id ORDER BY anon_1.books_id");
+	for (int i = 0; i < 3; i++) {
+		SQL_COUNT(0, CHECK(ath_obj_related_count(&n, bk[i], "tags") == ATH_OK && n == 1));
+		SQL_COUNT(0, CHECK(ath_obj_related_count(&n, bk[i], "chapters") == ATH_OK && n == (size_t)i + 1));
+	}
+	long long bid = (long long)get_int(bk[0], "id");
+	free_objs(bk, 3);
+	ath_session_close(s);
+	/* Session.get: its SELECT is the subquery */
+	s = session();
+	ath_buf pk = mp("[%lld]", bid);
+	ath_obj *g = NULL;
+	SQL_COUNT(2, CHECK(ath_session_get(&g, s, "Book", pk.ptr, pk.size) == ATH_OK && g));
+	CHECK_CONTAINS(last_sql[0], "FROM (SELECT books.id AS books_id FROM books WHERE books.id = ");
+	mp_free(&pk);
+	ath_obj_free(g);
+	ath_session_close(s);
+}
+
+static void test_registry_errors(void)
+{
+	TEST_CASE("configure errors of primaryjoin / secondaryjoin");
+	static const struct {
+		const char *classes, *message;
+	} cases[] = {
+		{ "[{\"name\": \"G\", \"table\": \"gnodes\", \"relationships\": {\"r\": {\"target\": \"G\", \"secondary\": \"node_to_node\"}}}]",
+		  "G.r: could not determine join condition between parent/child tables: a self-referential many-to-many "
+		  "through 'node_to_node' needs primaryjoin and secondaryjoin" },
+		{ "[{\"name\": \"G\", \"table\": \"gnodes\", \"relationships\": {\"r\": {\"target\": \"G\", \"secondary\": \"node_to_node\","
+		  " \"primaryjoin\": [\"=\", [\"col\", \"gnodes\", \"id\"], [\"col\", \"node_to_node\", \"left_node_id\"]],"
+		  " \"secondaryjoin\": [\"and\", [\"=\", [\"col\", \"gnodes\", \"id\"], [\"col\", \"node_to_node\", \"right_node_id\"]],"
+		  " [\"=\", [\"col\", \"gnodes\", \"label\"], [\"lit\", \"x\"]]]}}}]",
+		  "G.r: secondaryjoin term 1 is not gnodes.column = node_to_node.column" },
+		{ "[{\"name\": \"A\", \"table\": \"authors\", \"relationships\": {\"r\": {\"target\": \"A\", "
+		  "\"secondaryjoin\": [\"=\", [\"col\", \"authors\", \"id\"], [\"col\", \"authors\", \"id\"]]}}}]",
+		  "A.r: secondaryjoin needs a secondary table" },
+	};
+	const char *md = strstr(SPEC, "\"metadata\": ") + 12;
+	size_t mdlen = strstr(SPEC, " \"classes\"") - md - 1;
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		ath_buf spec = mp("{\"k\": \"registry\", \"metadata\": %.*s, \"classes\": %s}", (int)mdlen, md, cases[i].classes);
+		ath_registry *r = NULL;
+		CHECK(ath_registry_create(&r, spec.ptr, spec.size) != ATH_OK && r == NULL);
+		CHECK_CONTAINS(ath_error_last()->message, cases[i].message);
+		mp_free(&spec);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	int rc = ormtest_setup(argc, argv, "test_orm_patterns", SPEC, "orm_patterns.db");
+	if (rc)
+		return rc;
+	test_registry_errors();
+	test_self_referential_many_to_many();
+	test_custom_secondaryjoin();
+	test_subquery_loading();
+	return ormtest_finish();
+}
