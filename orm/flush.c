@@ -191,28 +191,33 @@ static bool same_columns(const ath_obj *a, const ath_obj *b)
 	return true;
 }
 
-static int insert_group(flush *f, ath_obj **objs, size_t n)
+/* whether prop i is a column of table t of its mapper (joined-table inheritance: one of several) */
+static bool in_table(const ath_mapper *m, uint32_t i, uint32_t t)
+{
+	return m->props[i].col && m->props[i].table == m->tables[t]; /* column_property expressions are not written */
+}
+
+/* INSERT the rows of table t (0: the base table, whose generated keys RETURNING gives when
+ * `need_keys`; a joined-table subclass's table after it, its key from the base row's) */
+static int insert_table(flush *f, ath_obj **objs, size_t n, uint32_t t, bool need_keys)
 {
 	const ath_mapper *m = objs[0]->m;
 	ath_obj *o0 = objs[0];
-	uint32_t ncols = 0;
-	bool need_keys = false;
+	uint32_t ncols = t ? m->npk : 0;
 	for (uint32_t i = 0; i < m->nprops; i++)
-		ncols += o0->cur[i].p != NULL && m->props[i].col; /* column_property expressions are not written */
-	for (size_t j = 0; j < n && !need_keys; j++)
-		for (uint32_t k = 0; k < m->npk; k++)
-			if (!objs[j]->cur[m->pk[k]].p || ath_val__is_nil(&objs[j]->cur[m->pk[k]]))
-				need_keys = true;
+		ncols += o0->cur[i].p != NULL && in_table(m, i, t);
 	ath_buf shape = ATH_BUF_INIT, rows = ATH_BUF_INIT, keys = ATH_BUF_INIT;
 	msgpack_packer sp, rp;
 	ath_wire__packer_init(&sp, &shape);
 	ath_wire__packer_init(&rp, &rows);
 	int prc = msgpack_pack_map(&sp, ncols ? 4 : 2) | ath_mp__key(&sp, "k") | ath_mp__key(&sp, "insert") |
-		  ath_mp__key(&sp, "table") | ath_mp__table(&sp, m->table);
+		  ath_mp__key(&sp, "table") | ath_mp__table(&sp, m->tables[t]);
 	if (ncols) {
 		prc |= ath_mp__key(&sp, "columns") | msgpack_pack_array(&sp, ncols);
+		for (uint32_t k = 0; t && k < m->npk; k++)
+			prc |= ath_wire__pack_cstr(&sp, m->tpk[t][k]->name);
 		for (uint32_t i = 0; i < m->nprops; i++)
-			if (o0->cur[i].p && m->props[i].col)
+			if (o0->cur[i].p && in_table(m, i, t))
 				prc |= ath_wire__pack_cstr(&sp, m->props[i].col->name);
 		prc |= ath_mp__key(&sp, "values") | msgpack_pack_array(&sp, 1) | msgpack_pack_array(&sp, ncols);
 		for (uint32_t i = 0; i < ncols; i++)
@@ -221,8 +226,10 @@ static int insert_group(flush *f, ath_obj **objs, size_t n)
 	prc |= msgpack_pack_array(&rp, (uint32_t)n);
 	for (size_t j = 0; j < n; j++) {
 		prc |= msgpack_pack_array(&rp, ncols);
+		for (uint32_t k = 0; t && k < m->npk; k++)
+			prc |= ath_wire__buf_write(&rows, (const char *)objs[j]->cur[m->pk[k]].p, objs[j]->cur[m->pk[k]].len);
 		for (uint32_t i = 0; i < m->nprops; i++)
-			if (objs[j]->cur[i].p && m->props[i].col)
+			if (objs[j]->cur[i].p && in_table(m, i, t))
 				prc |= ath_wire__buf_write(&rows, (const char *)objs[j]->cur[i].p, objs[j]->cur[i].len);
 	}
 	int rc = prc ? oom(f) : 0;
@@ -258,6 +265,20 @@ static int insert_group(flush *f, ath_obj **objs, size_t n)
 	ath_buf_dispose(&shape);
 	ath_buf_dispose(&rows);
 	ath_buf_dispose(&keys);
+	return rc;
+}
+
+static int insert_group(flush *f, ath_obj **objs, size_t n)
+{
+	const ath_mapper *m = objs[0]->m;
+	bool need_keys = false;
+	for (size_t j = 0; j < n && !need_keys; j++)
+		for (uint32_t k = 0; k < m->npk; k++)
+			if (!objs[j]->cur[m->pk[k]].p || ath_val__is_nil(&objs[j]->cur[m->pk[k]]))
+				need_keys = true;
+	int rc = 0;
+	for (uint32_t t = 0; t < m->ntables && !rc; t++)
+		rc = insert_table(f, objs, n, t, need_keys && t == 0);
 	for (size_t j = 0; j < n && !rc; j++) {
 		ath_obj *o = objs[j];
 		if ((rc = ath_session__register(f->s, o, f->err)))
@@ -386,23 +407,24 @@ static bool same_changes(const ath_obj *a, const ath_obj *b)
 	return true;
 }
 
-static int stale(flush *f, const char *what, const ath_mapper *m, int64_t expected, int64_t matched)
+static int stale(flush *f, const char *what, const ath_table *t, int64_t expected, int64_t matched)
 {
 	return ath_err__set(f->err, ATH_ERROR, ATH_ERRCLASS_STALE_DATA_ERROR,
 			    "%s statement on table '%s' expected to %s %lld row(s); %lld were matched.", what,
-			    m->table->name, what[0] == 'U' ? "update" : "delete", (long long)expected, (long long)matched);
+			    t->name, what[0] == 'U' ? "update" : "delete", (long long)expected, (long long)matched);
 }
 
-/* the WHERE of an UPDATE / DELETE by primary key (and version), binds from `base` */
-static int pack_pk_where(msgpack_packer *sp, const ath_mapper *m, uint32_t base)
+/* the WHERE of an UPDATE / DELETE of table t by primary key (and on the base table, version),
+ * binds from `base` */
+static int pack_pk_where(msgpack_packer *sp, const ath_mapper *m, uint32_t t, uint32_t base)
 {
 	const ath_column *cols[33];
 	uint32_t n = 0;
 	for (uint32_t k = 0; k < m->npk && n < 32; k++)
-		cols[n++] = m->props[m->pk[k]].col;
-	if (m->version_prop >= 0)
+		cols[n++] = m->tpk[t][k];
+	if (m->version_prop >= 0 && t == 0)
 		cols[n++] = m->props[m->version_prop].col;
-	return ath_mp__key(sp, "where") | ath_mp__where_eq(sp, m->table->name, cols, n, base);
+	return ath_mp__key(sp, "where") | ath_mp__where_eq(sp, m->tables[t]->name, cols, n, base);
 }
 
 /* the committed value of a prop (the one the database has) */
@@ -411,12 +433,12 @@ static const ath_val *committed(const ath_obj *o, uint32_t p)
 	return o->modified[p] ? &o->committed[p] : &o->cur[p];
 }
 
-static int pack_pk_params(ath_buf *rows, msgpack_packer *rp, const ath_obj *o)
+static int pack_pk_params(ath_buf *rows, msgpack_packer *rp, const ath_obj *o, uint32_t t)
 {
 	const ath_mapper *m = o->m;
 	/* the identity key's values (loaded or not, they are known) */
 	int prc = ath_wire__buf_write(rows, (const char *)o->key.p + 5, o->key.len - 5);
-	if (m->version_prop >= 0) {
+	if (m->version_prop >= 0 && t == 0) {
 		const ath_val *v = committed(o, (uint32_t)m->version_prop);
 		prc |= v->p ? ath_wire__buf_write(rows, (const char *)v->p, v->len) : msgpack_pack_nil(rp);
 	}
@@ -445,45 +467,57 @@ static int next_version(ath_obj *o, ath_err *err)
 	return rc;
 }
 
-static int update_group(flush *f, ath_obj **objs, size_t n)
+/* UPDATE table t of objects with the same changes: its changed columns (the base table: with the
+ * version check); 0 without changes there */
+static int update_table(flush *f, ath_obj **objs, size_t n, uint32_t t)
 {
 	const ath_mapper *m = objs[0]->m;
 	ath_obj *o0 = objs[0];
 	uint32_t nset = 0;
 	for (uint32_t i = 0; i < m->nprops; i++)
-		nset += o0->modified[i];
+		nset += o0->modified[i] && in_table(m, i, t);
+	if (!nset)
+		return 0;
 	ath_buf shape = ATH_BUF_INIT, rows = ATH_BUF_INIT;
 	msgpack_packer sp, rp;
 	ath_wire__packer_init(&sp, &shape);
 	ath_wire__packer_init(&rp, &rows);
 	int prc = msgpack_pack_map(&sp, 4) | ath_mp__key(&sp, "k") | ath_mp__key(&sp, "update") |
-		  ath_mp__key(&sp, "table") | ath_mp__table(&sp, m->table) | ath_mp__key(&sp, "set") |
+		  ath_mp__key(&sp, "table") | ath_mp__table(&sp, m->tables[t]) | ath_mp__key(&sp, "set") |
 		  msgpack_pack_array(&sp, nset);
 	uint32_t b = 0;
 	for (uint32_t i = 0; i < m->nprops; i++)
-		if (o0->modified[i])
+		if (o0->modified[i] && in_table(m, i, t))
 			prc |= msgpack_pack_array(&sp, 2) | ath_wire__pack_cstr(&sp, m->props[i].col->name) |
 			       ath_mp__bind(&sp, b++);
-	prc |= pack_pk_where(&sp, m, b);
-	uint32_t nparams = nset + m->npk + (m->version_prop >= 0);
+	prc |= pack_pk_where(&sp, m, t, b);
+	uint32_t nparams = nset + m->npk + (m->version_prop >= 0 && t == 0);
 	prc |= msgpack_pack_array(&rp, (uint32_t)n);
 	for (size_t j = 0; j < n; j++) {
 		ath_obj *o = objs[j];
 		prc |= msgpack_pack_array(&rp, nparams);
 		for (uint32_t i = 0; i < m->nprops; i++)
-			if (o->modified[i])
+			if (o->modified[i] && in_table(m, i, t))
 				prc |= ath_wire__buf_write(&rows, (const char *)o->cur[i].p, o->cur[i].len);
-		prc |= pack_pk_params(&rows, &rp, o);
+		prc |= pack_pk_params(&rows, &rp, o, t);
 	}
 	int rc = prc ? oom(f) : 0;
 	ath_result *res = NULL;
 	if (!rc)
 		rc = exec_many(f, m, &shape, &rows, 0, &res);
 	if (!rc && res->rowcount >= 0 && res->rowcount != (int64_t)n)
-		rc = stale(f, "UPDATE", m, (int64_t)n, res->rowcount);
+		rc = stale(f, "UPDATE", m->tables[t], (int64_t)n, res->rowcount);
 	ath_result__close(res);
 	ath_buf_dispose(&shape);
 	ath_buf_dispose(&rows);
+	return rc;
+}
+
+static int update_group(flush *f, ath_obj **objs, size_t n)
+{
+	int rc = 0;
+	for (uint32_t t = 0; t < objs[0]->m->ntables && !rc; t++)
+		rc = update_table(f, objs, n, t);
 	return rc;
 }
 
@@ -713,16 +747,17 @@ static int post_updates(flush *f)
 			msgpack_packer sp, rp;
 			ath_wire__packer_init(&sp, &shape);
 			ath_wire__packer_init(&rp, &rows);
+			uint32_t ft = 0; /* the table of the foreign key (a joined-table subclass's own, maybe) */
+			while (ft + 1 < o->m->ntables && !in_table(o->m, rel->local[0], ft))
+				ft++;
 			int prc = msgpack_pack_map(&sp, 4) | ath_mp__key(&sp, "k") | ath_mp__key(&sp, "update") |
-				  ath_mp__key(&sp, "table") | ath_mp__table(&sp, o->m->table) | ath_mp__key(&sp, "set") |
+				  ath_mp__key(&sp, "table") | ath_mp__table(&sp, o->m->tables[ft]) | ath_mp__key(&sp, "set") |
 				  msgpack_pack_array(&sp, rel->npairs);
 			for (uint32_t k = 0; k < rel->npairs; k++)
 				prc |= msgpack_pack_array(&sp, 2) |
 				       ath_wire__pack_cstr(&sp, o->m->props[rel->local[k]].col->name) | ath_mp__bind(&sp, k);
-			const ath_column *cols[32];
-			for (uint32_t k = 0; k < o->m->npk && k < 32; k++)
-				cols[k] = o->m->props[o->m->pk[k]].col;
-			prc |= ath_mp__key(&sp, "where") | ath_mp__where_eq(&sp, o->m->table->name, cols, o->m->npk, rel->npairs);
+			prc |= ath_mp__key(&sp, "where") |
+			       ath_mp__where_eq(&sp, o->m->tables[ft]->name, o->m->tpk[ft], o->m->npk, rel->npairs);
 			prc |= msgpack_pack_array(&rp, 1) | msgpack_pack_array(&rp, rel->npairs + o->m->npk);
 			int rc = 0;
 			for (uint32_t k = 0; k < rel->npairs && !rc; k++) {
@@ -792,7 +827,8 @@ static int delete_objs(flush *f, ath_obj **objs, size_t n)
 	int rc = 0;
 	/* the version counter and, for the order of self-referential rows, the foreign keys */
 	for (size_t j = 0; j < n && !rc && (m->self_ref || m->version_prop >= 0); j++)
-		rc = ath_load__props(f->s, objs[j], false, f->err);
+		rc = m->self_ref ? ath_load__props(f->s, objs[j], false, f->err)
+				 : ath_load__ensure_prop(objs[j], (uint32_t)m->version_prop, f->err);
 	if (rc)
 		return rc;
 	if (m->self_ref) {
@@ -805,24 +841,27 @@ static int delete_objs(flush *f, ath_obj **objs, size_t n)
 		size_t j = i;
 		while (j < n && objs[j]->wave == objs[i]->wave)
 			j++;
-		ath_buf shape = ATH_BUF_INIT, rows = ATH_BUF_INIT;
-		msgpack_packer sp, rp;
-		ath_wire__packer_init(&sp, &shape);
-		ath_wire__packer_init(&rp, &rows);
-		int prc = msgpack_pack_map(&sp, 3) | ath_mp__key(&sp, "k") | ath_mp__key(&sp, "delete") |
-			  ath_mp__key(&sp, "table") | ath_mp__table(&sp, m->table) | pack_pk_where(&sp, m, 0) |
-			  msgpack_pack_array(&rp, (uint32_t)(j - i));
-		for (size_t k = i; k < j; k++) {
-			prc |= msgpack_pack_array(&rp, m->npk + (m->version_prop >= 0));
-			prc |= pack_pk_params(&rows, &rp, objs[k]);
+		/* a joined-table subclass's own tables first, the base table (with the version) last */
+		for (uint32_t t = m->ntables; t-- > 0 && !rc;) {
+			ath_buf shape = ATH_BUF_INIT, rows = ATH_BUF_INIT;
+			msgpack_packer sp, rp;
+			ath_wire__packer_init(&sp, &shape);
+			ath_wire__packer_init(&rp, &rows);
+			int prc = msgpack_pack_map(&sp, 3) | ath_mp__key(&sp, "k") | ath_mp__key(&sp, "delete") |
+				  ath_mp__key(&sp, "table") | ath_mp__table(&sp, m->tables[t]) | pack_pk_where(&sp, m, t, 0) |
+				  msgpack_pack_array(&rp, (uint32_t)(j - i));
+			for (size_t k = i; k < j; k++) {
+				prc |= msgpack_pack_array(&rp, m->npk + (m->version_prop >= 0 && t == 0));
+				prc |= pack_pk_params(&rows, &rp, objs[k], t);
+			}
+			ath_result *res = NULL;
+			rc = prc ? oom(f) : exec_many(f, m, &shape, &rows, 0, &res);
+			if (!rc && res->rowcount >= 0 && res->rowcount != (int64_t)(j - i))
+				rc = stale(f, "DELETE", m->tables[t], (int64_t)(j - i), res->rowcount);
+			ath_result__close(res);
+			ath_buf_dispose(&shape);
+			ath_buf_dispose(&rows);
 		}
-		ath_result *res = NULL;
-		rc = prc ? oom(f) : exec_many(f, m, &shape, &rows, 0, &res);
-		if (!rc && res->rowcount >= 0 && res->rowcount != (int64_t)(j - i))
-			rc = stale(f, "DELETE", m, (int64_t)(j - i), res->rowcount);
-		ath_result__close(res);
-		ath_buf_dispose(&shape);
-		ath_buf_dispose(&rows);
 		for (size_t k = i; k < j && !rc; k++) {
 			ath_obj *o = objs[k];
 			if (o->has_key)

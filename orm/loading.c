@@ -111,6 +111,7 @@ static int row_pos(const ath_mapper *m, const bool *cols, uint32_t p)
 int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const bool *cols,
 		       const unsigned char *const *vals, const uint32_t *lens, bool populate_existing, ath_err *err)
 {
+	const ath_mapper *rowm = m; /* the row's layout; the object may be of a subclass with more props */
 	const unsigned char *kv[32];
 	uint32_t kl[32];
 	for (uint32_t i = 0; i < m->npk && i < 32; i++) {
@@ -123,7 +124,8 @@ int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const
 					    m->props[m->pk[i]].name);
 	}
 	if (m->root->poly_prop >= 0) {
-		/* single-table inheritance: the row's discriminator says which class it is */
+		/* the row's discriminator says which class it is (a joined-table subclass's own columns
+		 * not in the row load on access) */
 		int pos = row_pos(m, cols, (uint32_t)m->root->poly_prop);
 		const ath_mapper *found = NULL;
 		for (uint32_t i = 0; pos >= 0 && i < s->reg->nmappers && !found; i++) {
@@ -147,8 +149,8 @@ int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const
 	int rc = 0;
 	if (o) {
 		ath_buf_dispose(&key);
-		for (uint32_t i = 0, pos = 0; i < m->nprops && !rc; i++) {
-			if (!in_row(m, cols, i))
+		for (uint32_t i = 0, pos = 0; i < rowm->nprops && !rc; i++) {
+			if (!in_row(rowm, cols, i))
 				continue;
 			if (populate_existing || (!ath_val__loaded(&o->cur[i]) && !o->modified[i])) {
 				if (populate_existing && o->modified[i]) { /* populate_existing overwrites pending changes */
@@ -174,8 +176,8 @@ int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const
 	}
 	for (uint32_t i = 0; i < m->nrels; i++)
 		o->rels[i].loaded = false; /* from the database: relationships load on access */
-	for (uint32_t i = 0, pos = 0; i < m->nprops && !rc; i++) {
-		if (!in_row(m, cols, i))
+	for (uint32_t i = 0, pos = 0; i < rowm->nprops && !rc; i++) {
+		if (!in_row(rowm, cols, i))
 			continue;
 		rc = ath_obj__set_prop(o, i, vals[pos], lens[pos], true, err);
 		pos++;
@@ -220,11 +222,13 @@ static int load_cols(ath_session *s, ath_obj *o, const bool *want, ath_err *err)
 	const ath_column *cols[32];
 	for (uint32_t i = 0; i < m->npk && i < 32; i++)
 		cols[i] = m->props[m->pk[i]].col;
-	int prc = msgpack_pack_map(&sp, 3) | ath_mp__key(&sp, "k") | ath_mp__key(&sp, "select") |
+	int prc = msgpack_pack_map(&sp, m->ntables > 1 ? 4 : 3) | ath_mp__key(&sp, "k") | ath_mp__key(&sp, "select") |
 		  ath_mp__key(&sp, "columns") | msgpack_pack_array(&sp, n);
 	for (uint32_t i = 0; i < m->nprops && !prc; i++)
 		if (want[i] && ath_query__pack_prop(&sp, s->reg, m, i, m->table->name, true, err))
 			prc = -1;
+	if (m->ntables > 1) /* a joined-table subclass: its tables' join (SQLAlchemy reads the subclass's own table alone) */
+		prc |= ath_mp__key(&sp, "from") | msgpack_pack_array(&sp, 1) | ath_mp__mapper_from(&sp, m);
 	prc |= ath_mp__key(&sp, "where") | ath_mp__where_eq(&sp, m->table->name, cols, m->npk, 0);
 	prc |= msgpack_pack_array(&pp, m->npk) |
 	       ath_wire__buf_write(&params, (const char *)o->key.p + 5, o->key.len - 5);
@@ -295,7 +299,7 @@ static int pack_rel_select(msgpack_packer *sp, const ath_rel *r, const ath_regis
 {
 	const ath_mapper *t = r->target;
 	const char *tt = t->table->name;
-	int nkeys = 2 + (r->order_by ? 1 : 0) + (r->dir == ATH_REL_M2M ? 1 : 0);
+	int nkeys = 2 + (r->order_by ? 1 : 0) + (r->dir == ATH_REL_M2M || t->ntables > 1 ? 1 : 0);
 	int prc = msgpack_pack_map(sp, (uint32_t)nkeys + 1) | ath_mp__key(sp, "k") | ath_mp__key(sp, "select") |
 		  ath_mp__key(sp, "columns");
 	/* columns: the target's, plus for an IN load the columns that say which parent a row is for */
@@ -309,15 +313,16 @@ static int pack_rel_select(msgpack_packer *sp, const ath_rel *r, const ath_regis
 	if (r->dir == ATH_REL_M2M) {
 		/* FROM target JOIN secondary ON secondary.remote = target.ref */
 		prc |= ath_mp__key(sp, "from") | msgpack_pack_array(sp, 1) | msgpack_pack_array(sp, 5) |
-		       ath_wire__pack_cstr(sp, "join") | ath_mp__table(sp, t->table) | ath_mp__table(sp, r->secondary);
+		       ath_wire__pack_cstr(sp, "join") | ath_mp__mapper_from(sp, t) | ath_mp__table(sp, r->secondary);
 		if (r->nsec_remote > 1)
 			prc |= msgpack_pack_array(sp, r->nsec_remote + 1) | ath_wire__pack_cstr(sp, "and");
 		for (uint32_t i = 0; i < r->nsec_remote; i++)
 			prc |= msgpack_pack_array(sp, 3) | ath_wire__pack_cstr(sp, "=") |
 			       ath_mp__col(sp, r->secondary->name, r->sec_remote_col[i]->name) |
-			       ath_mp__col(sp, tt, t->props[r->sec_remote_prop[i]].col->name);
+			       ath_mp__col(sp, ath_mapper__qual(t, r->sec_remote_prop[i], tt), t->props[r->sec_remote_prop[i]].col->name);
 		prc |= ath_wire__pack_cstr(sp, "inner");
-	}
+	} else if (t->ntables > 1) /* a joined-table subclass: its tables' join */
+		prc |= ath_mp__key(sp, "from") | msgpack_pack_array(sp, 1) | ath_mp__mapper_from(sp, t);
 	/* the criterion's columns: target side for M2O / O2M, secondary for M2M */
 	uint32_t n = r->dir == ATH_REL_M2M ? r->nsec_local : r->npairs;
 	const char *ct = r->dir == ATH_REL_M2M ? r->secondary->name : tt;
@@ -335,7 +340,7 @@ static int pack_rel_select(msgpack_packer *sp, const ath_rel *r, const ath_regis
 		const char *cn = r->dir == ATH_REL_M2M ? r->sec_local_col[i]->name : t->props[r->remote[i]].col->name;
 		if (!in_list)
 			prc |= msgpack_pack_array(sp, 3) | ath_wire__pack_cstr(sp, "=");
-		prc |= ath_mp__col(sp, ct, cn);
+		prc |= ath_mp__col(sp, r->dir == ATH_REL_M2M ? ct : ath_mapper__qual(t, r->remote[i], ct), cn);
 		if (!in_list)
 			prc |= ath_mp__bind(sp, i);
 	}
@@ -715,7 +720,7 @@ static int pack_subq_from(ath_buf *rest, uint32_t *nkeys, const ath_rel *r, cons
 	for (uint32_t i = 0; i < nk; i++) {
 		subq_label(lbl, sizeof lbl, r, i);
 		rc |= msgpack_pack_array(&pk, 3) | ath_wire__pack_cstr(&pk, "label") | ath_wire__pack_cstr(&pk, lbl) |
-		      ath_mp__col(&pk, in->from, r->owner->props[props[i]].col->name);
+		      ath_mp__col(&pk, ath_mapper__qual(r->owner, props[i], in->from), r->owner->props[props[i]].col->name);
 	}
 	rc |= ath_wire__buf_write(rest, (const char *)in->rest, in->len) | ath_wire__pack_cstr(&pk, anon);
 	/* anon JOIN target ON anon.x = target.y, or anon JOIN secondary ON ... JOIN target ON ... */
@@ -723,23 +728,24 @@ static int pack_subq_from(ath_buf *rest, uint32_t *nkeys, const ath_rel *r, cons
 	if (m2m)
 		rc |= ath_mp__table(&pk, r->secondary);
 	else
-		rc |= ath_mp__table(&pk, t->table);
+		rc |= ath_mp__mapper_from(&pk, t);
 	if (nk > 1)
 		rc |= msgpack_pack_array(&pk, nk + 1) | ath_wire__pack_cstr(&pk, "and");
 	for (uint32_t i = 0; i < nk; i++) {
 		subq_label(lbl, sizeof lbl, r, i);
 		rc |= msgpack_pack_array(&pk, 3) | ath_wire__pack_cstr(&pk, "=") | ath_mp__col(&pk, anon, lbl) |
-		      ath_mp__col(&pk, first, m2m ? r->sec_local_col[i]->name : t->props[r->remote[i]].col->name);
+		      (m2m ? ath_mp__col(&pk, first, r->sec_local_col[i]->name)
+			   : ath_mp__col(&pk, ath_mapper__qual(t, r->remote[i], tt), t->props[r->remote[i]].col->name));
 	}
 	rc |= ath_wire__pack_cstr(&pk, "inner");
 	if (m2m) {
-		rc |= ath_mp__table(&pk, t->table);
+		rc |= ath_mp__mapper_from(&pk, t);
 		if (r->nsec_remote > 1)
 			rc |= msgpack_pack_array(&pk, r->nsec_remote + 1) | ath_wire__pack_cstr(&pk, "and");
 		for (uint32_t i = 0; i < r->nsec_remote; i++)
 			rc |= msgpack_pack_array(&pk, 3) | ath_wire__pack_cstr(&pk, "=") |
 			      ath_mp__col(&pk, r->secondary->name, r->sec_remote_col[i]->name) |
-			      ath_mp__col(&pk, tt, t->props[r->sec_remote_prop[i]].col->name);
+			      ath_mp__col(&pk, ath_mapper__qual(t, r->sec_remote_prop[i], tt), t->props[r->sec_remote_prop[i]].col->name);
 		rc |= ath_wire__pack_cstr(&pk, "inner");
 	}
 	*nkeys = 1;

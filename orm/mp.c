@@ -146,6 +146,25 @@ int ath_mp__table(msgpack_packer *pk, const ath_table *t)
 	return rc;
 }
 
+int ath_mp__mapper_from(msgpack_packer *pk, const ath_mapper *m)
+{
+	int rc = 0;
+	for (uint32_t t = 1; t < m->ntables; t++)
+		rc |= msgpack_pack_array(pk, 5) | ath_wire__pack_cstr(pk, "join");
+	rc |= ath_mp__table(pk, m->table);
+	for (uint32_t t = 1; t < m->ntables; t++) {
+		rc |= ath_mp__table(pk, m->tables[t]);
+		if (m->npk > 1)
+			rc |= msgpack_pack_array(pk, m->npk + 1) | ath_wire__pack_cstr(pk, "and");
+		for (uint32_t k = 0; k < m->npk; k++)
+			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
+			      ath_mp__col(pk, m->tables[t - 1]->name, m->tpk[t - 1][k]->name) |
+			      ath_mp__col(pk, m->tables[t]->name, m->tpk[t][k]->name);
+		rc |= ath_wire__pack_cstr(pk, "inner");
+	}
+	return rc;
+}
+
 int ath_mp__where_eq(msgpack_packer *pk, const char *table, const ath_column *const *cols, uint32_t n, uint32_t base)
 {
 	int rc = 0;

@@ -12,6 +12,7 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "athanor/athanor.h"
 #include "conn/internal.h"
@@ -55,6 +56,7 @@ typedef struct ath_mapper ath_mapper;
 typedef struct ath_prop {
 	const char *name;
 	const ath_column *col;         /* NULL for an expression */
+	const ath_table *table;        /* the column's table (joined-table inheritance: the base's or a subclass's) */
 	const msgpack_object *expr;    /* the spec's expression (ORM references allowed) */
 	bool deferred;
 } ath_prop;
@@ -86,7 +88,14 @@ typedef struct ath_rel {
 struct ath_mapper {
 	const char *name;
 	uint32_t idx;
-	const ath_table *table;
+	const ath_table *table;        /* the base table (joined-table inheritance: the hierarchy's root table) */
+	/* joined-table inheritance: the tables from the root's to the class's own, each joined to the
+	 * one before by its primary key (tpk[t][k]: table t's column for the k-th primary key prop,
+	 * tfk[t]: table t's foreign key to table t - 1) */
+	const ath_table **tables;
+	const ath_column ***tpk;
+	const ath_constraint **tfk;
+	uint32_t ntables;
 	ath_prop *props;               /* column attributes, in table column order */
 	uint32_t nprops;
 	uint32_t *pk;                  /* prop indices of the primary key, in key order */
@@ -117,8 +126,20 @@ static inline bool ath_mapper__isa(const ath_mapper *m, const ath_mapper *base)
 	return false;
 }
 
-/* Whether loading `m` needs the discriminator criterion (a subclass in a hierarchy with polymorphic_on). */
-static inline bool ath_mapper__filtered(const ath_mapper *m) { return m->parent && m->root->poly_prop >= 0; }
+/* Whether loading `m` needs the discriminator criterion: a single-table subclass (sharing its
+ * parent's tables) in a hierarchy with polymorphic_on. A joined-table subclass's join selects it. */
+static inline bool ath_mapper__filtered(const ath_mapper *m)
+{
+	return m->parent && m->root->poly_prop >= 0 && m->ntables == m->parent->ntables;
+}
+
+/* The qualifier of prop i's column when the mapper's base table is read as `from`: a
+ * joined-table subclass's own columns are read from their table. */
+static inline const char *ath_mapper__qual(const ath_mapper *m, uint32_t i, const char *from)
+{
+	const ath_table *t = m->props[i].table;
+	return t && t != m->table && strcmp(from, m->table->name) == 0 ? t->name : from;
+}
 
 struct ath_registry {
 	uint32_t magic;
@@ -437,6 +458,9 @@ int ath_mp__bind(msgpack_packer *pk, uint32_t i);
 int ath_mp__key(msgpack_packer *pk, const char *k);
 /* ["table", name] or ["table", name, {"schema": s}] */
 int ath_mp__table(msgpack_packer *pk, const ath_table *t);
+/* The FROM item of a mapper: its table, or (joined-table inheritance) the inner join of its tables
+ * on their primary keys, as SQLAlchemy selects a subclass: `employees JOIN engineers ON employees.id = engineers.id`. */
+int ath_mp__mapper_from(msgpack_packer *pk, const ath_mapper *m);
 /* AND of col = bind for each (table.col[i], bind base+i); returns binds used. */
 int ath_mp__where_eq(msgpack_packer *pk, const char *table, const ath_column *const *cols, uint32_t n, uint32_t base);
 /* the discriminator criterion of a subclass: `from.type IN (identities of m and its subclasses)` */

@@ -59,6 +59,11 @@ static const ath_mapper *class_ref(mobj *o, const ath_registry *reg, const char 
 			orm_error(err, "an aliased entity is [\"aliased\", class, name] with a name of at most %zu bytes", cap - 1);
 			return NULL;
 		}
+		if (m && m->ntables > 1) {
+			ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+				     "an aliased %s (a joined-table subclass) is not supported yet", m->name);
+			return NULL;
+		}
 		if (from)
 			*from = alias;
 		return m;
@@ -108,7 +113,8 @@ static int pack_rel_on(msgpack_packer *pk, const ath_rel *r, const char *on, con
 		rc |= msgpack_pack_array(pk, r->npairs + 1) | ath_wire__pack_cstr(pk, "and");
 	for (uint32_t i = 0; i < r->npairs; i++)
 		rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
-		      ath_mp__col(pk, on, o->props[r->local[i]].col->name) | ath_mp__col(pk, tn, t->props[r->remote[i]].col->name);
+		      ath_mp__col(pk, ath_mapper__qual(o, r->local[i], on), o->props[r->local[i]].col->name) |
+		      ath_mp__col(pk, ath_mapper__qual(t, r->remote[i], tn), t->props[r->remote[i]].col->name);
 	return rc;
 }
 
@@ -120,7 +126,8 @@ static int pack_sec_on(msgpack_packer *pk, const ath_mapper *m, const char *mn, 
 	if (n > 1)
 		rc |= msgpack_pack_array(pk, n + 1) | ath_wire__pack_cstr(pk, "and");
 	for (uint32_t i = 0; i < n; i++)
-		rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") | ath_mp__col(pk, mn, m->props[props[i]].col->name) |
+		rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
+		      ath_mp__col(pk, ath_mapper__qual(m, props[i], mn), m->props[props[i]].col->name) |
 		      ath_mp__col(pk, sec->name, cols[i]->name);
 	return rc;
 }
@@ -131,6 +138,21 @@ static int pack_table_as(msgpack_packer *pk, const ath_table *t, const char *nam
 	if (strcmp(name, t->name) == 0)
 		return ath_mp__table(pk, t);
 	return msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "alias") | ath_mp__table(pk, t) | ath_wire__pack_cstr(pk, name);
+}
+
+/* a mapper's FROM item read as `name`: its table (or join of tables), or an alias of its table;
+ * 1 when it is a joined-table subclass that would need an alias */
+static int pack_mapper_as(msgpack_packer *pk, const ath_mapper *m, const char *name)
+{
+	if (m->ntables > 1)
+		return strcmp(name, m->table->name) == 0 ? (ath_mp__mapper_from(pk, m) ? -1 : 0) : 1;
+	return pack_table_as(pk, m->table, name) ? -1 : 0;
+}
+
+static int no_alias(ath_err *err, const ath_mapper *m)
+{
+	return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+			    "%s is a joined-table subclass: reading it through an alias is not supported yet", m->name);
 }
 
 /* Translation state: the registry, and for comparisons with objects the statement's params
@@ -176,7 +198,7 @@ static int pack_join(msgpack_packer *pk, mobj *o, tctx *t)
 	const char *tn = r->target->table->name;
 	if (a[2].via.array.size == 4 && !(tn = cstr(&a[2].via.array.ptr[3], tbuf, sizeof tbuf)))
 		return orm_error(err, "[\"rel\", cls, name, alias]: the alias is a name of at most %zu bytes", sizeof tbuf - 1);
-	if (r->target == r->owner && strcmp(on, tn) == 0)
+	if (r->target->table == r->owner->table && strcmp(on, tn) == 0) /* the same table (or hierarchy's base) twice */
 		return orm_error(err, "a join along the self-referential %s.%s needs an alias for one side", m->name, r->name);
 	mobj *kind = n > 4 ? &a[4] : NULL;
 	int rc = 0;
@@ -190,13 +212,18 @@ static int pack_join(msgpack_packer *pk, mobj *o, tctx *t)
 		      pack_sec_on(pk, r->owner, on, r->secondary, r->sec_local_prop, r->sec_local_col, r->nsec_local);
 		if (kind)
 			rc |= msgpack_pack_object(pk, *kind);
-		rc |= pack_table_as(pk, r->target->table, tn) |
-		      pack_sec_on(pk, r->target, tn, r->secondary, r->sec_remote_prop, r->sec_remote_col, r->nsec_remote);
+		int as = pack_mapper_as(pk, r->target, tn);
+		if (as > 0)
+			return no_alias(err, r->target);
+		rc |= as | pack_sec_on(pk, r->target, tn, r->secondary, r->sec_remote_prop, r->sec_remote_col, r->nsec_remote);
 	} else {
 		rc |= msgpack_pack_array(pk, kind ? 5 : 4) | ath_wire__pack_cstr(pk, "join");
 		if (pack_obj(pk, &a[1], t))
 			return err->code ? err->code : ath_err__oom(err);
-		rc |= pack_table_as(pk, r->target->table, tn);
+		int as = pack_mapper_as(pk, r->target, tn);
+		if (as > 0)
+			return no_alias(err, r->target);
+		rc |= as;
 		if (r->nextra) /* a custom primaryjoin: its pairs and its other terms */
 			rc |= msgpack_pack_array(pk, r->npairs + r->nextra + 1) | ath_wire__pack_cstr(pk, "and");
 		rc |= pack_rel_on(pk, r, on, tn, !r->nextra);
@@ -262,7 +289,7 @@ static int pack_obj(msgpack_packer *pk, mobj *o, tctx *t)
 		const ath_mapper *m = mapper_of(&a[1], reg, err);
 		if (!m)
 			return ATH_EINVALID;
-		return ath_mp__table(pk, m->table) ? ath_err__oom(err) : 0;
+		return ath_mp__mapper_from(pk, m) ? ath_err__oom(err) : 0;
 	}
 	if (o->via.array.size >= 2 && is_form(&a[1], "rel", 2) && !str_is(&a[0], "join"))
 		return pack_rel_compare(pk, o, t);
@@ -286,7 +313,7 @@ int ath_query__pack_prop(msgpack_packer *pk, const ath_registry *reg, const ath_
 {
 	const ath_prop *p = &m->props[i];
 	if (p->col)
-		return ath_mp__col(pk, from, p->col->name) ? ath_err__oom(err) : 0;
+		return ath_mp__col(pk, ath_mapper__qual(m, i, from), p->col->name) ? ath_err__oom(err) : 0;
 	tctx t = { .reg = reg, .err = err };
 	if (strcmp(from, m->table->name) != 0) { /* read through an alias */
 		t.adapt_table = m->table->name;
@@ -412,6 +439,8 @@ static int pack_exists(msgpack_packer *pk, const ath_rel *r, mobj *crit, ath_obj
 	char abuf[72];
 	const char *tn = tgt->table->name;
 	if (tgt->table == own->table) {
+		if (tgt->ntables > 1)
+			return no_alias(t->err, tgt);
 		snprintf(abuf, sizeof abuf, "%s_1", tn);
 		tn = abuf;
 	}
@@ -420,9 +449,9 @@ static int pack_exists(msgpack_packer *pk, const ath_rel *r, mobj *crit, ath_obj
 		 msgpack_pack_array(pk, 1) | msgpack_pack_array(pk, 2) | ath_wire__pack_cstr(pk, "text") |
 		 ath_wire__pack_cstr(pk, "1") | ath_mp__key(pk, "from");
 	if (r->secondary)
-		rc |= msgpack_pack_array(pk, 2) | ath_mp__table(pk, r->secondary) | pack_table_as(pk, tgt->table, tn);
+		rc |= msgpack_pack_array(pk, 2) | ath_mp__table(pk, r->secondary) | pack_mapper_as(pk, tgt, tn);
 	else
-		rc |= msgpack_pack_array(pk, 1) | pack_table_as(pk, tgt->table, tn);
+		rc |= msgpack_pack_array(pk, 1) | pack_mapper_as(pk, tgt, tn);
 	uint32_t nconds = r->secondary ? r->nsec_local + r->nsec_remote : r->npairs + r->nextra;
 	if (keyobj)
 		nconds += tgt->npk;
@@ -430,11 +459,13 @@ static int pack_exists(msgpack_packer *pk, const ath_rel *r, mobj *crit, ath_obj
 	if (r->secondary) {
 		for (uint32_t i = 0; i < r->nsec_local; i++)
 			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
-			      ath_mp__col(pk, own->table->name, own->props[r->sec_local_prop[i]].col->name) |
+			      ath_mp__col(pk, ath_mapper__qual(own, r->sec_local_prop[i], own->table->name),
+					  own->props[r->sec_local_prop[i]].col->name) |
 			      ath_mp__col(pk, r->secondary->name, r->sec_local_col[i]->name);
 		for (uint32_t i = 0; i < r->nsec_remote; i++)
 			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
-			      ath_mp__col(pk, tn, tgt->props[r->sec_remote_prop[i]].col->name) |
+			      ath_mp__col(pk, ath_mapper__qual(tgt, r->sec_remote_prop[i], tn),
+					  tgt->props[r->sec_remote_prop[i]].col->name) |
 			      ath_mp__col(pk, r->secondary->name, r->sec_remote_col[i]->name);
 	} else
 		rc |= pack_rel_on(pk, r, own->table->name, tn, false);
@@ -492,7 +523,7 @@ static int pack_rel_compare(msgpack_packer *pk, mobj *o, tctx *t)
 		int rc = r->npairs > 1 ? msgpack_pack_array(pk, r->npairs + 1) | ath_wire__pack_cstr(pk, is ? "and" : "or") : 0;
 		for (uint32_t i = 0; i < r->npairs; i++)
 			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, is ? "is" : "is_not") |
-			      ath_mp__col(pk, m->table->name, m->props[r->local[i]].col->name) |
+			      ath_mp__col(pk, ath_mapper__qual(m, r->local[i], m->table->name), m->props[r->local[i]].col->name) |
 			      msgpack_pack_array(pk, 1) | ath_wire__pack_cstr(pk, "null");
 		return rc ? ath_err__oom(t->err) : 0;
 	}
@@ -509,12 +540,12 @@ static int pack_rel_compare(msgpack_packer *pk, mobj *o, tctx *t)
 			rc |= msgpack_pack_array(pk, r->npairs + 1) | ath_wire__pack_cstr(pk, eq ? "and" : "or");
 		for (uint32_t i = 0; i < r->npairs && !rc; i++) {
 			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, eq ? "=" : "!=") |
-			      ath_mp__col(pk, m->table->name, m->props[r->local[i]].col->name);
+			      ath_mp__col(pk, ath_mapper__qual(m, r->local[i], m->table->name), m->props[r->local[i]].col->name);
 			rc = rc ? ath_err__oom(t->err) : extra_bind(pk, t, obj, r->remote[i]);
 		}
 		if (ne && !rc)
 			rc = msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "is") |
-			     ath_mp__col(pk, m->table->name, m->props[r->local[0]].col->name) | msgpack_pack_array(pk, 1) |
+			     ath_mp__col(pk, ath_mapper__qual(m, r->local[0], m->table->name), m->props[r->local[0]].col->name) | msgpack_pack_array(pk, 1) |
 			     ath_wire__pack_cstr(pk, "null") ? ath_err__oom(t->err) : 0;
 		return rc;
 	}
@@ -759,6 +790,10 @@ static int add_join(orm_plan *plan, const ath_rel *r, int parent, ath_err *err)
 			return (int)j;
 	if (plan->njoins == MAX_JOINS)
 		return orm_error(err, "more than %d joined eager loads in one select", MAX_JOINS), -1;
+	if (r->target->ntables > 1)
+		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+				    "joined eager loading of %s.%s, whose target %s is a joined-table subclass, is not supported "
+				    "yet; use selectinload or subqueryload", r->owner->name, r->name, r->target->name), -1;
 	join_plan *j = &plan->joins[plan->njoins];
 	j->rel = r;
 	j->parent = parent;
@@ -954,7 +989,7 @@ static int pack_entity_from(msgpack_packer *pk, const orm_plan *plan, uint32_t e
 	int rc = 0;
 	for (uint32_t k = 0; k < depth; k++)
 		rc |= msgpack_pack_array(pk, 5) | ath_wire__pack_cstr(pk, "join");
-	rc |= pack_table_as(pk, plan->ent[e].m->table, plan->ent[e].from);
+	rc |= pack_mapper_as(pk, plan->ent[e].m, plan->ent[e].from); /* aliases of joined-table subclasses are refused */
 	for (uint32_t k = 0; k < n; k++) {
 		const join_plan *j = &plan->joins[list[k]];
 		const ath_rel *r = j->rel;
@@ -981,7 +1016,10 @@ static int pack_entity_from(msgpack_packer *pk, const orm_plan *plan, uint32_t e
 			rc |= pack_alias(pk, r->target->table, j->alias);
 			if (r->nextra) /* a custom primaryjoin's other terms, on the alias */
 				rc |= msgpack_pack_array(pk, r->npairs + r->nextra + 1) | ath_wire__pack_cstr(pk, "and");
-			rc |= pack_pairs_on(pk, r->npairs, pt, lc, j->alias, rcn, !r->nextra);
+			if (r->owner->ntables > 1) /* the owner's columns from their tables */
+				rc |= pack_rel_on(pk, r, pt, j->alias, !r->nextra);
+			else
+				rc |= pack_pairs_on(pk, r->npairs, pt, lc, j->alias, rcn, !r->nextra);
 			if (!rc && r->nextra && ath_query__pack_rel_extra(pk, r, j->alias, reg, &(ath_err){ 0 }))
 				rc = -1;
 			rc |= ath_wire__pack_cstr(pk, "left");
@@ -990,8 +1028,12 @@ static int pack_entity_from(msgpack_packer *pk, const orm_plan *plan, uint32_t e
 	return rc;
 }
 
+/* whether entity e's FROM item is more than its table: joined eager loads, or the tables of a
+ * joined-table subclass */
 static bool has_joins(const orm_plan *plan, uint32_t e)
 {
+	if (plan->ent[e].m->ntables > 1)
+		return true;
 	for (uint32_t j = 0; j < plan->njoins; j++) {
 		if (plan->joins[j].contains)
 			continue;
@@ -1054,6 +1096,40 @@ static int pack_columns(msgpack_packer *pk, mobj *cols, tctx *t, const orm_plan 
 
 /* "from": each entity's table that has joined eager loads becomes its join chain; when the
  * statement names no FROM, one is added for those entities. */
+/* whether a FROM item is entity e or a join that has it (as a side, or as a relationship's
+ * target without an alias) */
+static bool from_mentions(mobj *item, const orm_plan *plan, const ath_registry *reg, uint32_t e)
+{
+	if (from_entity(item, plan, reg) == (int)e)
+		return true;
+	if (is_form(item, "rel", 2) || is_form(item, "rel", 3)) {
+		const ath_mapper *m;
+		int at = attr_of(item, reg, &m, &(ath_err){ 0 });
+		return item->via.array.size == 3 && at >= 0 && at >= (int)m->nprops && m->rels[at - (int)m->nprops].target == plan->ent[e].m;
+	}
+	if (item->type != MSGPACK_OBJECT_ARRAY || item->via.array.size < 3 || !str_is(&item->via.array.ptr[0], "join"))
+		return false;
+	return from_mentions(&item->via.array.ptr[1], plan, reg, e) || from_mentions(&item->via.array.ptr[2], plan, reg, e);
+}
+
+/* Whether the statement's FROM has entity e: as an item, or (when all it needs beyond its table
+ * is a joined-table subclass's join, which the join packs itself) inside a join. */
+static bool from_names(mobj *from, const orm_plan *plan, const ath_registry *reg, uint32_t e)
+{
+	bool eager = false;
+	for (uint32_t j = 0; j < plan->njoins && !eager; j++) {
+		int p = plan->joins[j].parent;
+		while (p < 0)
+			p = plan->joins[-1 - p].parent;
+		eager = (uint32_t)p == e && !plan->joins[j].contains;
+	}
+	for (uint32_t i = 0; from && i < from->via.array.size; i++)
+		if (from_entity(&from->via.array.ptr[i], plan, reg) == (int)e ||
+		    (!eager && from_mentions(&from->via.array.ptr[i], plan, reg, e)))
+			return true;
+	return false;
+}
+
 static int pack_from(msgpack_packer *pk, tctx *t, const orm_plan *plan)
 {
 	const ath_registry *reg = t->reg;
@@ -1061,13 +1137,9 @@ static int pack_from(msgpack_packer *pk, tctx *t, const orm_plan *plan)
 	bool done[MAX_ENTITIES] = { 0 };
 	mobj *from = plan->from && plan->from->type == MSGPACK_OBJECT_ARRAY ? plan->from : NULL;
 	uint32_t n = from ? from->via.array.size : 0;
-	for (uint32_t e = 0; e < plan->nent; e++) {
-		bool named = false;
-		for (uint32_t i = 0; i < n; i++)
-			named |= from_entity(&from->via.array.ptr[i], plan, reg) == (int)e;
-		if (!named && has_joins(plan, e))
+	for (uint32_t e = 0; e < plan->nent; e++)
+		if (!from_names(from, plan, reg, e) && has_joins(plan, e))
 			n++;
-	}
 	int rc = msgpack_pack_array(pk, n);
 	for (uint32_t i = 0; from && i < from->via.array.size && !rc; i++) {
 		mobj *item = &from->via.array.ptr[i];
@@ -1078,15 +1150,9 @@ static int pack_from(msgpack_packer *pk, tctx *t, const orm_plan *plan)
 		} else
 			rc = pack_obj(pk, item, t);
 	}
-	for (uint32_t e = 0; e < plan->nent && !rc; e++) {
-		if (done[e] || !has_joins(plan, e))
-			continue;
-		bool named = false;
-		for (uint32_t i = 0; from && i < from->via.array.size; i++)
-			named |= from_entity(&from->via.array.ptr[i], plan, reg) == (int)e;
-		if (!named)
+	for (uint32_t e = 0; e < plan->nent && !rc; e++)
+		if (!done[e] && has_joins(plan, e) && !from_names(from, plan, reg, e))
 			rc = pack_entity_from(pk, plan, e, reg) ? ath_err__oom(err) : 0;
-	}
 	return rc;
 }
 
@@ -1121,6 +1187,10 @@ static int plan_dml(mobj *st, tctx *t, orm_plan *plan)
 		plan->dml = NULL;
 		return 0;
 	}
+	if (plan->dml->ntables > 1)
+		return ath_err__set(t->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+				    "ORM INSERT / UPDATE / DELETE statements of %s (a joined-table subclass) are not supported yet; "
+				    "use the Session", plan->dml->name);
 	plan->bulk = (plan->dml_kind == 'i' && !has_rows) || (plan->dml_kind == 'u' && !has_set);
 	return 0;
 }
@@ -1165,6 +1235,8 @@ static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 	bool own_joins = false; /* joined eager loads the select gains (contains_eager's are its own) */
 	for (uint32_t j = 0; j < plan->njoins; j++)
 		own_joins |= !plan->joins[j].contains;
+	for (uint32_t e = 0; e < plan->nent; e++)
+		own_joins |= plan->ent[e].m->ntables > 1; /* a joined-table subclass's tables join too */
 	bool add_from = is_select && own_joins && !plan->from;
 	/* subclass entities of single-table inheritance: the discriminator criterion joins the WHERE */
 	uint32_t npoly = 0;
@@ -1214,7 +1286,7 @@ static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 					rc = ath_mp__poly_criterion(pk, reg, plan->ent[e].m, plan->ent[e].from) ? ath_err__oom(err) : 0;
 		} else if (is_select && str_is(k, "columns"))
 			rc = pack_columns(pk, v, t, plan);
-		else if (is_select && str_is(k, "from") && plan->njoins)
+		else if (is_select && str_is(k, "from") && own_joins)
 			rc = pack_from(pk, t, plan);
 		else
 			rc = pack_obj(pk, v, t);
@@ -1267,7 +1339,7 @@ static int subq_prepare(subq_ent *q, mobj *st, const orm_plan *plan, uint32_t e,
 	uint32_t npoly = 0;
 	for (uint32_t i = 0; i < plan->nent; i++)
 		npoly += ath_mapper__filtered(plan->ent[i].m);
-	bool has_where = false;
+	bool has_where = false, has_from = false;
 	int rc = 0;
 	for (uint32_t i = 0; i < st->via.map.size && !rc; i++) {
 		mobj *k = &st->via.map.ptr[i].key, *v = &st->via.map.ptr[i].val;
@@ -1277,6 +1349,7 @@ static int subq_prepare(subq_ent *q, mobj *st, const orm_plan *plan, uint32_t e,
 		q->q.nkeys++;
 		q->q.distinct |= str_is(k, "distinct");
 		q->q.ordered |= str_is(k, "order_by");
+		has_from |= str_is(k, "from");
 		rc = msgpack_pack_object(&pk, *k) ? ath_err__oom(err) : 0;
 		if (!rc && str_is(k, "where") && npoly) {
 			has_where = true;
@@ -1293,6 +1366,16 @@ static int subq_prepare(subq_ent *q, mobj *st, const orm_plan *plan, uint32_t e,
 	for (uint32_t i = 0; i < plan->nent && npoly && !rc; i++)
 		if (ath_mapper__filtered(plan->ent[i].m))
 			rc = ath_mp__poly_criterion(&pk, s->reg, plan->ent[i].m, plan->ent[i].from) ? ath_err__oom(err) : 0;
+	uint32_t njoined = 0; /* joined-table subclasses: their tables' joins (the statement infers the rest) */
+	for (uint32_t i = 0; i < plan->nent; i++)
+		njoined += plan->ent[i].m->ntables > 1;
+	if (!rc && njoined && !has_from) {
+		q->q.nkeys++;
+		rc = ath_mp__key(&pk, "from") | msgpack_pack_array(&pk, njoined) ? ath_err__oom(err) : 0;
+		for (uint32_t i = 0; i < plan->nent && !rc; i++)
+			if (plan->ent[i].m->ntables > 1 && ath_mp__mapper_from(&pk, plan->ent[i].m))
+				rc = ath_err__oom(err);
+	}
 	if (!rc && t.nextra)
 		rc = extend_params(&q->params, &t);
 	ath_buf_dispose(&t.extra);

@@ -73,7 +73,23 @@ static int prop_of_column(const ath_mapper *m, const ath_column *c)
 	for (uint32_t i = 0; i < m->nprops; i++)
 		if (m->props[i].col == c)
 			return (int)i;
+	/* a joined-table subclass's primary key columns are the base's key attributes */
+	for (uint32_t t = 1; t < m->ntables; t++)
+		for (uint32_t k = 0; k < m->npk; k++)
+			if (m->tpk[t][k] == c)
+				return (int)m->pk[k];
 	return -1;
+}
+
+/* the column of one of m's tables by name, the base table first */
+static const ath_column *mapper_column(const ath_mapper *m, const char *name)
+{
+	for (uint32_t t = 0; t < m->ntables; t++) {
+		const ath_column *c = ath_table__column(m->tables[t], name);
+		if (c)
+			return c;
+	}
+	return NULL;
 }
 
 /* ---- decoding ------------------------------------------------------------------------------- */
@@ -140,11 +156,12 @@ static int decode_props(dec *d, ath_mapper *m, mobj *o)
 			path_pop(d);
 			continue;
 		}
-		const ath_column *c = ath_table__column(m->table, colname ? colname : attr);
-		if (!c)
-			return cfg_error(d, "%s.%s: table '%s' has no column '%s'", m->name, attr, m->table->name,
+		const ath_column *c = mapper_column(m, colname ? colname : attr);
+		int at = c ? prop_of_column(m, c) : -1;
+		if (at < 0)
+			return cfg_error(d, "%s.%s: table '%s' has no column '%s'", m->name, attr, m->tables[m->ntables - 1]->name,
 					 colname ? colname : attr);
-		ath_prop *p = &m->props[c->pos];
+		ath_prop *p = &m->props[at];
 		p->name = attr;
 		p->deferred = deferred;
 		path_pop(d);
@@ -226,21 +243,43 @@ static bool fk_allowed(const ath_constraint *fk, const ath_column **fks, uint32_
 	return true;
 }
 
-/* The foreign keys of `from` that refer to `to` (and pass the foreign_keys filter). */
-static uint32_t find_fks(const ath_table *from, const ath_table *to, const ath_column **fks, uint32_t nfks,
-			 const ath_constraint **found, uint32_t max)
+/* The foreign keys from `from_t` (or any of `from`'s tables) to any of `to`'s tables, but those
+ * that join a joined-table subclass to its parent. */
+static uint32_t mapper_fks(const ath_table *from_t, const ath_mapper *from, const ath_mapper *to, const ath_column **fks,
+			   uint32_t nfks, const ath_constraint **found, uint32_t max)
 {
 	uint32_t n = 0;
-	for (uint32_t i = 0; i < from->nconstraints; i++) {
-		const ath_constraint *c = from->constraints[i];
-		if (c->kind == ATH_CK_FOREIGN_KEY && c->ref_table == to && fk_allowed(c, fks, nfks)) {
-			if (n < max)
-				found[n] = c;
-			n++;
+	for (uint32_t f = 0; f < (from_t ? 1 : from->ntables); f++) {
+		const ath_table *ft = from_t ? from_t : from->tables[f];
+		for (uint32_t i = 0; i < ft->nconstraints; i++) {
+			const ath_constraint *c = ft->constraints[i];
+			bool to_it = false, inherit = false;
+			for (uint32_t t = 0; t < to->ntables; t++)
+				to_it |= c->ref_table == to->tables[t];
+			for (uint32_t t = 1; !from_t && t < from->ntables; t++)
+				inherit |= from->tfk[t] == c;
+			for (uint32_t t = 1; t < to->ntables; t++)
+				inherit |= to->tfk[t] == c;
+			if (c->kind == ATH_CK_FOREIGN_KEY && to_it && !inherit && fk_allowed(c, fks, nfks)) {
+				if (n < max)
+					found[n] = c;
+				n++;
+			}
 		}
 	}
 	return n;
 }
+
+/* whether column c is in one of m's tables */
+static bool mapper_has(const ath_mapper *m, const ath_column *c)
+{
+	for (uint32_t t = 0; c && t < m->ntables; t++)
+		if (ath_table__column(m->tables[t], c->name) == c)
+			return true;
+	return false;
+}
+
+static const ath_table *own_table(const ath_mapper *m) { return m->tables[m->ntables - 1]; }
 
 typedef struct rel_spec {
 	const char *target, *secondary, *back;
@@ -348,14 +387,17 @@ static int configure_primaryjoin(dec *d, ath_registry *reg, ath_rel *r, rel_spec
 			a = join_column(reg, &t->via.array.ptr[1]);
 			b = join_column(reg, &t->via.array.ptr[2]);
 		}
-		bool a_own = a && ath_table__column(own, a->name) == a, b_own = b && ath_table__column(own, b->name) == b;
-		bool a_tgt = a && ath_table__column(tgt, a->name) == a, b_tgt = b && ath_table__column(tgt, b->name) == b;
+		bool a_own = mapper_has(r->owner, a), b_own = mapper_has(r->owner, b);
+		bool a_tgt = mapper_has(r->target, a), b_tgt = mapper_has(r->target, b);
 		if (npairs < 16 && ((a_own && b_tgt) || (a_tgt && b_own))) {
 			oc[npairs] = a_own ? a : b;
 			tc[npairs++] = a_own ? b : a;
 			continue;
 		}
-		if (refers_to(reg, t, own))
+		bool owner_terms = false;
+		for (uint32_t k = 0; k < r->owner->ntables; k++)
+			owner_terms |= refers_to(reg, t, r->owner->tables[k]);
+		if (owner_terms)
 			return ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
 					    "%s.%s: primaryjoin term %u refers to %s besides the column pairs; only criteria on %s "
 					    "are supported yet",
@@ -421,7 +463,7 @@ static int secondary_side(dec *d, ath_registry *reg, ath_rel *r, const ath_mappe
 		}
 	} else {
 		const ath_constraint *f[4];
-		uint32_t nf = find_fks(sec, m->table, fks, nfks, f, 4);
+		uint32_t nf = mapper_fks(sec, NULL, m, fks, nfks, f, 4);
 		if (nf != 1)
 			return ath_err__set(d->err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
 					    "%s.%s: could not determine join condition between parent/child tables: "
@@ -456,7 +498,7 @@ static int configure_secondary(dec *d, ath_registry *reg, ath_rel *r, rel_spec *
 	if (!sec)
 		return cfg_error(d, "%s.%s: secondary table '%s' is not in the metadata", r->owner->name, r->name,
 				 rs->secondary);
-	if (r->owner->table == r->target->table && (!rs->primaryjoin || !rs->secondaryjoin))
+	if (own_table(r->owner) == own_table(r->target) && (!rs->primaryjoin || !rs->secondaryjoin))
 		return ath_err__set(d->err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR,
 				    "%s.%s: could not determine join condition between parent/child tables: a "
 				    "self-referential many-to-many through '%s' needs primaryjoin and secondaryjoin",
@@ -479,21 +521,22 @@ static int configure_join(dec *d, ath_registry *reg, ath_rel *r, rel_spec *rs)
 		rc = rel_columns(d, r, rs->remote_side, reg->md, &remote_side, &nremote, "remote_side");
 	if (rc)
 		return rc;
-	const ath_table *own = r->owner->table, *tgt = r->target->table;
-	const ath_constraint *found[4];
+	const ath_table *own = own_table(r->owner), *tgt = own_table(r->target);
+	const ath_constraint *mf[4], *of[4];
 	if (rs->secondary)
 		return configure_secondary(d, reg, r, rs, fks, nfks);
 	if (rs->secondaryjoin)
 		return cfg_error(d, "%s.%s: secondaryjoin needs a secondary table", r->owner->name, r->name);
 	if (rs->primaryjoin)
 		return configure_primaryjoin(d, reg, r, rs, fks, nfks);
-	uint32_t n_m2o = find_fks(own, tgt, fks, nfks, found, 4);
-	const ath_constraint *m2o = n_m2o ? found[0] : NULL;
-	uint32_t n_o2m = own == tgt ? 0 : find_fks(tgt, own, fks, nfks, found, 4);
-	const ath_constraint *o2m = n_o2m ? found[0] : NULL;
-	if (own == tgt) {
-		/* self-referential: one-to-many unless remote_side names the referred (parent) columns */
-		if (n_m2o == 1) {
+	uint32_t n_m2o = mapper_fks(NULL, r->owner, r->target, fks, nfks, mf, 4);
+	const ath_constraint *m2o = n_m2o ? mf[0] : NULL;
+	uint32_t n_o2m = mapper_fks(NULL, r->target, r->owner, fks, nfks, of, 4);
+	const ath_constraint *o2m = n_o2m ? of[0] : NULL;
+	if (n_m2o == 1 && n_o2m == 1 && m2o == o2m) {
+		/* self-referential (a table's foreign key to itself): one-to-many unless remote_side
+		 * names the referred (parent) columns */
+		{
 			bool remote_is_ref = nremote > 0;
 			for (uint32_t i = 0; i < nremote; i++)
 				if (!col_in(remote_side[i], m2o->ref_columns, m2o->ncolumns))
@@ -702,31 +745,41 @@ static int check_back(dec *d, ath_registry *reg)
 	return 0;
 }
 
-/* Flush order: a many-to-one's target (a one-to-many's owner) before the other side (Kahn). */
+/* Flush order: a many-to-one's target (a one-to-many's owner) before the other side, and so each
+ * class of the target's hierarchy before each of the other's (Kahn's algorithm). */
 static int flush_order(dec *d, ath_registry *reg)
 {
 	uint32_t n = reg->nmappers;
+	bool *before = ath_arena__zalloc(d->arena, (size_t)n * n + 1); /* before[x * n + y]: x flushes before y */
 	uint32_t *indeg = ath_arena__zalloc(d->arena, sizeof *indeg * (n ? n : 1));
 	reg->flush_order = ath_arena__zalloc(d->arena, sizeof(ath_mapper *) * (n ? n : 1));
 	bool *done = ath_arena__zalloc(d->arena, n ? n : 1);
-	if (!indeg || !reg->flush_order || !done)
+	if (!before || !indeg || !reg->flush_order || !done)
 		return oom(d);
-#define EDGE_FOR(m, r, parent, child)                                                              \
-	const ath_mapper *parent = (r)->dir == ATH_REL_M2O ? (r)->target : (m);                     \
-	const ath_mapper *child = (r)->dir == ATH_REL_M2O ? (m) : (r)->target;
 	for (uint32_t i = 0; i < n; i++) {
 		ath_mapper *m = &reg->mappers[i];
 		for (uint32_t j = 0; j < m->nrels; j++) {
 			const ath_rel *r = &m->rels[j];
 			if (r->dir == ATH_REL_M2M || r->post_update || r->viewonly)
 				continue;
-			EDGE_FOR(m, r, parent, child)
-			if (parent == child)
+			const ath_mapper *parent = r->dir == ATH_REL_M2O ? r->target : m;
+			const ath_mapper *child = r->dir == ATH_REL_M2O ? m : r->target;
+			if (parent == child) {
 				m->self_ref = true;
-			else
-				indeg[child->idx]++;
+				continue;
+			}
+			for (uint32_t x = 0; x < n; x++)
+				for (uint32_t y = 0; y < n; y++) {
+					const ath_mapper *mx = &reg->mappers[x], *my = &reg->mappers[y];
+					if (x != y && ((mx == parent && my == child) ||
+						       (parent->root != child->root && ath_mapper__isa(mx, parent) && ath_mapper__isa(my, child))))
+						before[x * n + y] = true;
+				}
 		}
 	}
+	for (uint32_t x = 0; x < n; x++)
+		for (uint32_t y = 0; y < n; y++)
+			indeg[y] += before[x * n + y];
 	for (uint32_t placed = 0; placed < n; placed++) {
 		uint32_t pick = n;
 		for (uint32_t i = 0; i < n && pick == n; i++)
@@ -745,44 +798,119 @@ static int flush_order(dec *d, ath_registry *reg)
 		done[pick] = true;
 		reg->mappers[pick].order = placed;
 		reg->flush_order[placed] = &reg->mappers[pick];
-		ath_mapper *m = &reg->mappers[pick];
-		for (uint32_t i = 0; i < n; i++) { /* edges out of `pick` */
-			ath_mapper *o = &reg->mappers[i];
-			for (uint32_t j = 0; j < o->nrels; j++) {
-				const ath_rel *r = &o->rels[j];
-				if (r->dir == ATH_REL_M2M || r->post_update || r->viewonly)
-					continue;
-				EDGE_FOR(o, r, parent, child)
-				if (parent == m && child != m)
-					indeg[child->idx]--;
-			}
-		}
+		for (uint32_t y = 0; y < n; y++)
+			indeg[y] -= before[pick * n + y];
 	}
-#undef EDGE_FOR
 	return 0;
 }
 
-/* A class's table, props and keys: its own table, or (single-table inheritance) its parent's,
- * with the discriminator. */
+/* Joined-table inheritance: the subclass's own table `t`, joined to its parent's last table by a
+ * foreign key from its primary key to the parent's (SQLAlchemy's inherit_condition); its other
+ * columns are mapped after the parent's attributes. */
+static int setup_joined(dec *d, ath_mapper *m, const ath_mapper *parent, const ath_table *t)
+{
+	const ath_table *pt = parent->tables[parent->ntables - 1];
+	for (uint32_t k = 0; k < parent->ntables; k++)
+		if (parent->tables[k] == t)
+			return cfg_error(d, "%s: table '%s' is already mapped by its parent classes", m->name, t->name);
+	if (!t->pk || t->pk->ncolumns != parent->npk)
+		return cfg_error(d, "%s: joined-table inheritance needs table '%s' to have a primary key of %u column(s), "
+				    "like '%s'", m->name, t->name, parent->npk, pt->name);
+	/* the foreign key of t's primary key columns to the parent table's */
+	const ath_constraint *fk = NULL;
+	for (uint32_t i = 0; i < t->nconstraints && !fk; i++) {
+		const ath_constraint *c = t->constraints[i];
+		bool all = c->kind == ATH_CK_FOREIGN_KEY && c->ref_table == pt && c->ncolumns == t->pk->ncolumns;
+		for (uint32_t j = 0; all && j < c->ncolumns; j++) {
+			bool in_pk = false;
+			for (uint32_t k = 0; k < t->pk->ncolumns; k++)
+				in_pk |= t->pk->columns[k] == c->columns[j];
+			all = in_pk;
+		}
+		if (all)
+			fk = c;
+	}
+	if (!fk)
+		return cfg_error(d, "%s: can't find any foreign key relationships between '%s' and '%s': joined-table "
+				    "inheritance needs '%s''s primary key to refer to '%s''s",
+				 m->name, pt->name, t->name, t->name, pt->name);
+	uint32_t n = parent->ntables + 1;
+	m->ntables = n;
+	m->tables = ath_arena__alloc(d->arena, sizeof *m->tables * n);
+	m->tpk = ath_arena__alloc(d->arena, sizeof *m->tpk * n);
+	m->tfk = ath_arena__alloc(d->arena, sizeof *m->tfk * n);
+	const ath_column **own = ath_arena__alloc(d->arena, sizeof *own * parent->npk);
+	if (!m->tables || !m->tpk || !m->tfk || !own)
+		return oom(d);
+	memcpy(m->tables, parent->tables, sizeof *m->tables * parent->ntables);
+	memcpy(m->tpk, parent->tpk, sizeof *m->tpk * parent->ntables);
+	memcpy(m->tfk, parent->tfk, sizeof *m->tfk * parent->ntables);
+	for (uint32_t k = 0; k < parent->npk; k++) {
+		own[k] = NULL;
+		for (uint32_t j = 0; j < fk->ncolumns; j++)
+			if (fk->ref_columns[j] == parent->tpk[parent->ntables - 1][k])
+				own[k] = fk->columns[j];
+		if (!own[k])
+			return cfg_error(d, "%s: the foreign key of '%s' to '%s' does not refer to its primary key", m->name,
+					 t->name, pt->name);
+	}
+	m->tables[n - 1] = t;
+	m->tpk[n - 1] = own;
+	m->tfk[n - 1] = fk;
+	/* the parent's attributes, then t's columns but its key */
+	uint32_t extra = t->ncolumns - t->pk->ncolumns;
+	ath_prop *props = ath_arena__zalloc(d->arena, sizeof *props * (parent->nprops + extra + 1));
+	if (!props)
+		return oom(d);
+	memcpy(props, parent->props, sizeof *props * parent->nprops);
+	m->props = props;
+	m->nprops = parent->nprops;
+	for (uint32_t j = 0; j < t->ncolumns; j++) {
+		const ath_column *c = &t->columns[j];
+		bool key = false;
+		for (uint32_t k = 0; k < parent->npk; k++)
+			key |= own[k] == c;
+		if (key)
+			continue;
+		for (uint32_t i = 0; i < m->nprops; i++)
+			if (strcmp(m->props[i].name, c->name) == 0)
+				return cfg_error(d, "%s.%s: column '%s' of '%s' and the inherited attribute have the same name; "
+						    "rename one in \"properties\"", m->name, c->name, c->name, t->name);
+		m->props[m->nprops].col = c;
+		m->props[m->nprops].table = t;
+		m->props[m->nprops++].name = c->name;
+	}
+	return 0;
+}
+
+/* A class's table, props and keys: its own table; a subclass's parent's (single-table
+ * inheritance, with the discriminator), or its parent's joined to its own (joined-table). */
 static int setup_mapper(dec *d, ath_registry *reg, ath_mapper *m, ath_mapper *parent, cls_spec *cs)
 {
 	int rc;
 	if (parent) {
-		if (cs->table && strcmp(cs->table, parent->table->name) != 0)
-			return ath_err__set(d->err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-					    "%s: joined-table inheritance (its own table '%s') is not supported yet; single-table "
-					    "inheritance has \"table\": null",
-					    m->name, cs->table);
 		if (cs->poly_on)
 			return cfg_error(d, "%s: polymorphic_on belongs to the base class %s", m->name, parent->root->name);
 		m->parent = parent;
 		m->root = parent->root;
 		m->table = parent->table;
-		m->nprops = parent->nprops;
-		m->props = ath_arena__alloc(d->arena, sizeof *m->props * m->nprops);
-		if (!m->props)
-			return oom(d);
-		memcpy(m->props, parent->props, sizeof *m->props * m->nprops);
+		const ath_table *own = cs->table ? ath_metadata__table(reg->md, NULL, cs->table) : NULL;
+		if (cs->table && !own)
+			return cfg_error(d, "%s: table '%s' is not in the metadata", m->name, cs->table);
+		if (own && own != parent->tables[parent->ntables - 1]) {
+			if ((rc = setup_joined(d, m, parent, own)))
+				return rc;
+		} else {
+			m->ntables = parent->ntables;
+			m->tables = parent->tables;
+			m->tpk = parent->tpk;
+			m->tfk = parent->tfk;
+			m->nprops = parent->nprops;
+			m->props = ath_arena__alloc(d->arena, sizeof *m->props * m->nprops);
+			if (!m->props)
+				return oom(d);
+			memcpy(m->props, parent->props, sizeof *m->props * m->nprops);
+		}
 		m->npk = parent->npk;
 		m->pk = parent->pk;
 		m->version_prop = parent->version_prop;
@@ -806,10 +934,19 @@ static int setup_mapper(dec *d, ath_registry *reg, ath_mapper *m, ath_mapper *pa
 			return oom(d);
 		for (uint32_t j = 0; j < m->nprops; j++) {
 			m->props[j].col = &m->table->columns[j];
+			m->props[j].table = m->table;
 			m->props[j].name = m->table->columns[j].name;
 		}
 		for (uint32_t j = 0; j < m->npk; j++)
 			m->pk[j] = m->table->pk->columns[j]->pos;
+		m->ntables = 1;
+		m->tables = ath_arena__alloc(d->arena, sizeof *m->tables);
+		m->tpk = ath_arena__alloc(d->arena, sizeof *m->tpk);
+		m->tfk = ath_arena__zalloc(d->arena, sizeof *m->tfk);
+		if (!m->tables || !m->tpk || !m->tfk)
+			return oom(d);
+		m->tables[0] = m->table;
+		m->tpk[0] = (const ath_column **)m->table->pk->columns;
 		if (cs->poly_on) {
 			const ath_column *pc = ath_table__column(m->table, cs->poly_on);
 			if (!pc)
@@ -858,8 +995,9 @@ static int setup_mapper(dec *d, ath_registry *reg, ath_mapper *m, ath_mapper *pa
 			    memcmp(o->identity, m->identity, m->identity_len) == 0)
 				return cfg_error(d, "%s: polymorphic_identity is %s's already", m->name, o->name);
 		}
-	} else if (m->parent)
-		return cfg_error(d, "%s: a subclass in single-table inheritance needs a polymorphic_identity", m->name);
+	} else if (m->parent && (m->ntables == m->parent->ntables || m->root->poly_prop >= 0))
+		return cfg_error(d, "%s: a subclass %s needs a polymorphic_identity", m->name,
+				 m->ntables == m->parent->ntables ? "in single-table inheritance" : "of a hierarchy with polymorphic_on");
 	return 0;
 }
 

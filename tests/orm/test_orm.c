@@ -859,7 +859,7 @@ static void test_inheritance(void)
 		{ "[{\"name\": \"E\", \"table\": \"employees\", \"polymorphic_on\": \"type\"}, {\"name\": \"X\", \"inherits\": \"E\"}]",
 		  "X: a subclass in single-table inheritance needs a polymorphic_identity" },
 		{ "[{\"name\": \"E\", \"table\": \"employees\", \"polymorphic_on\": \"type\"}, {\"name\": \"X\", \"inherits\": \"E\", \"table\": \"users\", "
-		  "\"polymorphic_identity\": \"x\"}]", "joined-table inheritance (its own table 'users') is not supported yet" },
+		  "\"polymorphic_identity\": \"x\"}]", "X: can't find any foreign key relationships between 'employees' and 'users'" },
 		{ "[{\"name\": \"E\", \"table\": \"employees\", \"polymorphic_on\": \"kind\"}]", "E: polymorphic_on names 'kind'" },
 		{ "[{\"name\": \"X\", \"inherits\": \"Y\", \"polymorphic_identity\": 1}, {\"name\": \"Y\", \"inherits\": \"X\", \"polymorphic_identity\": 2}]",
 		  "the classes' inherits form a cycle" },

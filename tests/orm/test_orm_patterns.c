@@ -35,7 +35,20 @@ static const char *SPEC =
 	"   {\"name\": \"book_id\", \"type\": [\"Integer\"], \"primary_key\": true},"
 	"   {\"name\": \"tag_id\", \"type\": [\"Integer\"], \"primary_key\": true}],"
 	"  \"constraints\": [{\"k\": \"foreign_key\", \"columns\": [\"book_id\"], \"ref_table\": \"books\", \"ref_columns\": [\"id\"]},"
-	"                  {\"k\": \"foreign_key\", \"columns\": [\"tag_id\"], \"ref_table\": \"tags\", \"ref_columns\": [\"id\"]}]}"
+	"                  {\"k\": \"foreign_key\", \"columns\": [\"tag_id\"], \"ref_table\": \"tags\", \"ref_columns\": [\"id\"]}]},"
+	" {\"name\": \"firms\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"name\", \"type\": [\"String\", 40]}]},"
+	" {\"name\": \"staff\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"name\", \"type\": [\"String\", 40]}, {\"name\": \"type\", \"type\": [\"String\", 20]},"
+	"   {\"name\": \"version\", \"type\": [\"Integer\"]}, {\"name\": \"firm_id\", \"type\": [\"Integer\"]}],"
+	"  \"constraints\": [{\"k\": \"foreign_key\", \"columns\": [\"firm_id\"], \"ref_table\": \"firms\", \"ref_columns\": [\"id\"]}]},"
+	" {\"name\": \"managers\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"budget\", \"type\": [\"Integer\"]}],"
+	"  \"constraints\": [{\"k\": \"foreign_key\", \"columns\": [\"id\"], \"ref_table\": \"staff\", \"ref_columns\": [\"id\"]}]},"
+	" {\"name\": \"engineers\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"language\", \"type\": [\"String\", 20]}, {\"name\": \"manager_id\", \"type\": [\"Integer\"]}],"
+	"  \"constraints\": [{\"k\": \"foreign_key\", \"columns\": [\"id\"], \"ref_table\": \"staff\", \"ref_columns\": [\"id\"]},"
+	"                  {\"k\": \"foreign_key\", \"columns\": [\"manager_id\"], \"ref_table\": \"managers\", \"ref_columns\": [\"id\"]}]}"
 	"]},"
 	" \"classes\": ["
 	"  {\"name\": \"GNode\", \"table\": \"gnodes\", \"relationships\": {"
@@ -54,7 +67,16 @@ static const char *SPEC =
 	"   \"tags\": {\"target\": \"Tag\", \"secondary\": \"book_tags\","
 	"     \"secondaryjoin\": [\"=\", [\"col\", \"book_tags\", \"tag_id\"], [\"col\", \"tags\", \"id\"]]}}},"
 	"  {\"name\": \"Chapter\", \"table\": \"chapters\"},"
-	"  {\"name\": \"Tag\", \"table\": \"tags\"}"
+	"  {\"name\": \"Tag\", \"table\": \"tags\"},"
+	"  {\"name\": \"Firm\", \"table\": \"firms\", \"relationships\": {\"staff\": {\"target\": \"Staff\", \"back_populates\": \"firm\","
+	"   \"order_by\": [[\"attr\", \"Staff\", \"id\"]]}}},"
+	"  {\"name\": \"Staff\", \"table\": \"staff\", \"polymorphic_on\": \"type\", \"polymorphic_identity\": \"staff\","
+	"   \"version_id\": \"version\", \"relationships\": {\"firm\": {\"target\": \"Firm\", \"back_populates\": \"staff\"}}},"
+	"  {\"name\": \"Manager\", \"inherits\": \"Staff\", \"table\": \"managers\", \"polymorphic_identity\": \"manager\","
+	"   \"relationships\": {\"reports\": {\"target\": \"Engineer\", \"back_populates\": \"manager\","
+	"     \"order_by\": [[\"attr\", \"Engineer\", \"language\"]]}}},"
+	"  {\"name\": \"Engineer\", \"inherits\": \"Staff\", \"table\": \"engineers\", \"polymorphic_identity\": \"engineer\","
+	"   \"relationships\": {\"manager\": {\"target\": \"Manager\", \"back_populates\": \"reports\"}}}"
 	"]}";
 
 static const char *COUNT_EDGES =
@@ -306,6 +328,155 @@ static void test_subquery_loading(void)
 	ath_session_close(s);
 }
 
+static const char *STAFF_BY_NAME =
+	"{\"k\": \"select\", \"columns\": [[\"entity\", \"Staff\"]], \"where\": [\"=\", [\"attr\", \"Staff\", \"name\"], [\"bind\", 0]]}";
+
+static void test_joined_inheritance(void)
+{
+	TEST_CASE("joined-table inheritance: a table per subclass, joined on the primary key");
+	ath_session *s = session();
+	ath_obj *firm = make("Firm", "{\"name\": \"acme\"}");
+	ath_obj *boss = make("Manager", "{\"name\": \"mo\", \"budget\": 100}");
+	ath_obj *e1 = make("Engineer", "{\"name\": \"ed\", \"language\": \"c\"}");
+	ath_obj *e2 = make("Engineer", "{\"name\": \"eve\", \"language\": \"lua\"}");
+	ath_obj *clerk = make("Staff", "{\"name\": \"sam\"}");
+	CHECK_GET("\"engineer\"", e1, "type"); /* the discriminator, set at creation */
+	link_to(boss, "reports", e1);
+	link_to(boss, "reports", e2);
+	for (ath_obj **o = (ath_obj *[]){ boss, e1, e2, clerk, NULL }; *o; o++)
+		link_to(firm, "staff", *o);
+	CHECK(ath_session_add(s, firm) == ATH_OK);
+	/* firms; staff of the Staff class; the manager's base row then its managers row (RETURNING
+	 * gives the key the managers row takes); the engineers' likewise, after their manager */
+	SQL_COUNT(6, CHECK(ath_session_commit(s) == ATH_OK));
+	CHECK_SQL(1, "INSERT INTO staff (name, type, version, firm_id) VALUES");
+	CHECK_SQL(0, "INSERT INTO engineers (id, language, manager_id) VALUES");
+	int64_t bid = get_int(boss, "id"), eid = get_int(e1, "id");
+	char expect[256], shape[512];
+	snprintf(expect, sizeof expect, "[[%lld,\"c\",%lld],[%lld,\"lua\",%lld]]", (long long)eid, (long long)bid,
+		 (long long)get_int(e2, "id"), (long long)bid);
+	CHECK_DB(expect, "{\"k\": \"select\", \"columns\": [[\"col\", \"engineers\", \"id\"], [\"col\", \"engineers\", \"language\"], "
+			 "[\"col\", \"engineers\", \"manager_id\"]], \"from\": [[\"table\", \"engineers\"]], \"order_by\": "
+			 "[[\"col\", \"engineers\", \"id\"]]}");
+	CHECK_DB("[[\"staff\",1],[\"manager\",1],[\"engineer\",1],[\"engineer\",1]]",
+		 "{\"k\": \"select\", \"columns\": [[\"col\", \"staff\", \"type\"], [\"col\", \"staff\", \"version\"]], "
+		 "\"from\": [[\"table\", \"staff\"]], \"order_by\": [[\"col\", \"staff\", \"id\"]]}");
+	free_objs((ath_obj *[]){ firm, boss, e1, e2, clerk }, 5);
+	ath_session_close(s);
+
+	/* a select of the base loads each row as its class; a subclass's own columns load on access */
+	s = session();
+	ath_obj *all[8];
+	SQL_COUNT(1, CHECK_INT(4, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"Staff\"]], \"order_by\": "
+					   "[[\"attr\", \"Staff\", \"id\"]]}", NULL, all, 8, 0)));
+	CHECK_SQL(0, "SELECT staff.id, staff.name, staff.type, staff.version, staff.firm_id FROM staff ORDER BY");
+	CHECK_STR("Staff", ath_obj_class(all[0])); /* flushed first: Staff, then Manager, then Engineer */
+	CHECK_STR("Manager", ath_obj_class(all[1]));
+	CHECK_STR("Engineer", ath_obj_class(all[2]));
+	SQL_COUNT(1, CHECK_GET("\"c\"", all[2], "language"));
+	CHECK_SQL(0, "FROM staff JOIN engineers ON staff.id = engineers.id WHERE staff.id = ");
+	SQL_COUNT(0, CHECK_GET("\"ed\"", all[2], "name"));
+	free_objs(all, 4);
+	ath_session_close(s);
+
+	/* a select of a subclass: its tables joined; its columns in the WHERE */
+	s = session();
+	SQL_COUNT(1, CHECK_INT(1, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"Engineer\"]], \"where\": [\"=\", "
+					   "[\"attr\", \"Engineer\", \"language\"], [\"bind\", 0]]}", "[\"lua\"]", all, 8, 0)));
+	CHECK_SQL(0, "SELECT staff.id, staff.name, staff.type, staff.version, staff.firm_id, engineers.language, "
+				    "engineers.manager_id FROM staff JOIN engineers ON staff.id = engineers.id WHERE engineers.language = ");
+	SQL_COUNT(0, CHECK_GET("\"eve\"", all[0], "name"));
+	/* the many-to-one to a subclass: by the identity map when loaded, else one joined SELECT */
+	ath_obj *mgr = NULL;
+	SQL_COUNT(1, CHECK(ath_obj_related(&mgr, all[0], "manager", 0) == ATH_OK));
+	CHECK_SQL(0, "FROM staff JOIN managers ON staff.id = managers.id WHERE staff.id = ");
+	CHECK_GET("100", mgr, "budget");
+	size_t n = 0;
+	SQL_COUNT(1, CHECK(ath_obj_related_count(&n, mgr, "reports") == ATH_OK && n == 2));
+	CHECK_SQL(0, "FROM staff JOIN engineers ON staff.id = engineers.id WHERE engineers.manager_id = ");
+	/* Session.get of a subclass, from the identity map and from the database */
+	ath_buf pk = mp("[%lld]", (long long)eid);
+	ath_obj *g = NULL;
+	SQL_COUNT(0, CHECK(ath_session_get(&g, s, "Engineer", pk.ptr, pk.size) == ATH_OK && g));
+	ath_obj_free(g);
+	SQL_COUNT(0, CHECK(ath_session_get(&g, s, "Manager", pk.ptr, pk.size) == ATH_OK && !g)); /* another class's row */
+
+	/* changes go to the table of each column; the version counter is the base table's */
+	CHECK(set(all[0], "language", "\"c++\"") == ATH_OK);
+	SQL_COUNT(2, CHECK(ath_session_flush(s) == ATH_OK)); /* staff (version), engineers (language) */
+	CHECK_SQL(1, "UPDATE staff SET version=");
+	CHECK_SQL(0, "UPDATE engineers SET language=");
+	CHECK(set(mgr, "name", "\"moe\"") == ATH_OK);
+	SQL_COUNT(1, CHECK(ath_session_flush(s) == ATH_OK));
+	CHECK_SQL(0, "UPDATE staff SET name=");
+	CHECK(ath_session_commit(s) == ATH_OK);
+	ath_obj_free(mgr);
+	free_objs(all, 1);
+	ath_session_close(s);
+
+	/* eager loading of a subclass's collection: selectin and subquery; joined is refused */
+	s = session();
+#define mgrs                                                                                                        \
+	"{\"k\": \"select\", \"columns\": [[\"entity\", \"Manager\"]], \"options\": [[\"%s\", [\"Manager\", \"reports\"]]]}"
+	snprintf(shape, sizeof shape, mgrs, "selectinload");
+	SQL_COUNT(2, CHECK_INT(1, query(s, shape, NULL, all, 8, 0)));
+	CHECK_SQL(0, "FROM staff JOIN engineers ON staff.id = engineers.id WHERE engineers.manager_id IN (");
+	SQL_COUNT(0, CHECK(ath_obj_related_count(&n, all[0], "reports") == ATH_OK && n == 2));
+	free_objs(all, 1);
+	ath_session_close(s);
+	s = session();
+	snprintf(shape, sizeof shape, mgrs, "subqueryload");
+	SQL_COUNT(2, CHECK_INT(1, query(s, shape, NULL, all, 8, 0)));
+	CHECK_SQL(0, "FROM (SELECT staff.id AS staff_id FROM staff JOIN managers ON staff.id = managers.id) AS anon_1 ");
+	CHECK_SQL(0, "JOIN (staff JOIN engineers ON staff.id = engineers.id) ON anon_1.staff_id = engineers.manager_id");
+	SQL_COUNT(0, CHECK(ath_obj_related_count(&n, all[0], "reports") == ATH_OK && n == 2));
+	free_objs(all, 1);
+	snprintf(shape, sizeof shape, mgrs, "joinedload");
+	CHECK_INT((size_t)-1, query(s, shape, NULL, all, 8, 0));
+	CHECK_STR("NotSupportedError", ath_error_class_name(ath_error_last()->klass));
+	CHECK_CONTAINS(ath_error_last()->message, "Engineer is a joined-table subclass");
+
+	/* relationship criteria into the hierarchy, and the firm's polymorphic collection */
+	SQL_COUNT(1, CHECK_INT(1, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"Firm\"]], \"where\": [\"any\", "
+					   "[\"rel\", \"Firm\", \"staff\"], [\"=\", [\"attr\", \"Staff\", \"name\"], "
+					   "[\"lit\", \"eve\"]]]}", NULL, all, 8, 0)));
+	CHECK_SQL(0, "EXISTS (SELECT 1 FROM staff WHERE firms.id = staff.firm_id AND staff.name = ");
+	SQL_COUNT(1, CHECK(ath_obj_related_count(&n, all[0], "staff") == ATH_OK && n == 4));
+	ath_obj *second = NULL;
+	CHECK(ath_obj_related(&second, all[0], "staff", 1) == ATH_OK);
+	CHECK_STR("Manager", ath_obj_class(second));
+	ath_obj_free(second);
+	free_objs(all, 1);
+	/* within one hierarchy the base table is on both sides: that needs aliases of the subclass's
+	 * join, which are not supported yet, and are refused rather than mis-rendered */
+	CHECK_INT((size_t)-1, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"Manager\"]], \"where\": [\"any\", "
+				       "[\"rel\", \"Manager\", \"reports\"]]}", NULL, all, 8, 0));
+	CHECK_CONTAINS(ath_error_last()->message, "Engineer is a joined-table subclass: reading it through an alias is not supported yet");
+	CHECK_INT((size_t)-1, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"Manager\"]], \"from\": [[\"join\", "
+				       "[\"entity\", \"Manager\"], [\"rel\", \"Manager\", \"reports\"], null]]}", NULL, all, 8, 0));
+	CHECK_CONTAINS(ath_error_last()->message, "needs an alias for one side");
+	/* what is not supported yet is refused, not mis-rendered */
+	CHECK_INT((size_t)-1, query(s, "{\"k\": \"select\", \"columns\": [[\"aliased\", \"Engineer\", \"e2\"]]}", NULL, all, 8, 0));
+	CHECK_CONTAINS(ath_error_last()->message, "an aliased Engineer (a joined-table subclass) is not supported yet");
+	CHECK_INT((size_t)-1, query(s, "{\"k\": \"update\", \"table\": [\"entity\", \"Engineer\"], \"set\": [[\"language\", "
+				       "[\"lit\", \"go\"]]]}", NULL, all, 8, 0));
+	CHECK_STR("NotSupportedError", ath_error_class_name(ath_error_last()->klass));
+
+	/* delete: the subclass's row first, then the base row (with the version check) */
+	ath_obj *ed[2];
+	CHECK_INT(1, query(s, STAFF_BY_NAME, "[\"ed\"]", ed, 2, 0));
+	CHECK(ath_session_delete(s, ed[0]) == ATH_OK);
+	SQL_COUNT(2, CHECK(ath_session_flush(s) == ATH_OK));
+	CHECK_SQL(1, "DELETE FROM engineers WHERE engineers.id = ");
+	CHECK_SQL(0, "DELETE FROM staff WHERE staff.id = ");
+	CHECK_SQL(0, " AND staff.version = ");
+	CHECK(ath_session_commit(s) == ATH_OK);
+	CHECK_DB("[[1]]", "{\"k\": \"select\", \"columns\": [[\"fn\", \"count\", []]], \"from\": [[\"table\", \"engineers\"]]}");
+	free_objs(ed, 1);
+	mp_free(&pk);
+	ath_session_close(s);
+}
+
 static void test_registry_errors(void)
 {
 	TEST_CASE("configure errors of primaryjoin / secondaryjoin");
@@ -323,6 +494,12 @@ static void test_registry_errors(void)
 		{ "[{\"name\": \"A\", \"table\": \"authors\", \"relationships\": {\"r\": {\"target\": \"A\", "
 		  "\"secondaryjoin\": [\"=\", [\"col\", \"authors\", \"id\"], [\"col\", \"authors\", \"id\"]]}}}]",
 		  "A.r: secondaryjoin needs a secondary table" },
+		{ "[{\"name\": \"S\", \"table\": \"staff\"}, {\"name\": \"T\", \"inherits\": \"S\", \"table\": \"tags\"}]",
+		  "T: can't find any foreign key relationships between 'staff' and 'tags'" },
+		{ "[{\"name\": \"S\", \"table\": \"staff\"}, {\"name\": \"T\", \"inherits\": \"S\", \"table\": \"book_tags\"}]",
+		  "T: joined-table inheritance needs table 'book_tags' to have a primary key of 1 column(s), like 'staff'" },
+		{ "[{\"name\": \"S\", \"table\": \"staff\", \"polymorphic_on\": \"type\"}, {\"name\": \"M\", \"inherits\": \"S\", "
+		  "\"table\": \"managers\"}]", "M: a subclass of a hierarchy with polymorphic_on needs a polymorphic_identity" },
 	};
 	const char *md = strstr(SPEC, "\"metadata\": ") + 12;
 	size_t mdlen = strstr(SPEC, " \"classes\"") - md - 1;
@@ -344,5 +521,6 @@ int main(int argc, char **argv)
 	test_self_referential_many_to_many();
 	test_custom_secondaryjoin();
 	test_subquery_loading();
+	test_joined_inheritance();
 	return ormtest_finish();
 }
