@@ -1,6 +1,7 @@
 /* test_oom_orm.c — the out-of-memory walk of test_oom.c over the ORM: configuring a registry,
  * a unit of work (inserts with generated keys, updates, an orphan delete, many-to-many rows,
- * commit), loading (selectin, joined, lazy, get, relationship criteria) and ORM DML and merge.
+ * commit), loading (selectin, joined, lazy, get, relationship criteria), ORM DML and merge, and
+ * the mapping patterns (joined-table inheritance, self-referential many-to-many, subquery loading).
  * Each failed run must return a negative code with OutOfMemoryError, leak nothing (LeakSanitizer
  * at exit), and the same engine and registry must work again right after. */
 #include <athanor/athanor.h>
@@ -22,13 +23,28 @@ static const char *SPEC =
 	" {\"name\": \"user_tags\", \"columns\": [{\"name\": \"user_id\", \"type\": [\"Integer\"], \"primary_key\": true},"
 	"   {\"name\": \"tag_id\", \"type\": [\"Integer\"], \"primary_key\": true}],"
 	"  \"constraints\": [{\"k\": \"foreign_key\", \"columns\": [\"user_id\"], \"ref_table\": \"users\", \"ref_columns\": [\"id\"]},"
-	"                  {\"k\": \"foreign_key\", \"columns\": [\"tag_id\"], \"ref_table\": \"tags\", \"ref_columns\": [\"id\"]}]}]},"
+	"                  {\"k\": \"foreign_key\", \"columns\": [\"tag_id\"], \"ref_table\": \"tags\", \"ref_columns\": [\"id\"]}]},"
+	" {\"name\": \"staff\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"name\", \"type\": [\"String\", 20]}, {\"name\": \"type\", \"type\": [\"String\", 20]}]},"
+	" {\"name\": \"engineers\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"lang\", \"type\": [\"String\", 20]}],"
+	"  \"constraints\": [{\"k\": \"foreign_key\", \"columns\": [\"id\"], \"ref_table\": \"staff\", \"ref_columns\": [\"id\"]}]},"
+	" {\"name\": \"nodes\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true}]},"
+	" {\"name\": \"edges\", \"columns\": [{\"name\": \"l\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"r\", \"type\": [\"Integer\"], \"primary_key\": true}],"
+	"  \"constraints\": [{\"k\": \"foreign_key\", \"columns\": [\"l\"], \"ref_table\": \"nodes\", \"ref_columns\": [\"id\"]},"
+	"                  {\"k\": \"foreign_key\", \"columns\": [\"r\"], \"ref_table\": \"nodes\", \"ref_columns\": [\"id\"]}]}]},"
 	" \"classes\": ["
 	"  {\"name\": \"User\", \"table\": \"users\", \"version_id\": \"version\", \"relationships\": {"
 	"    \"addresses\": {\"target\": \"Address\", \"back_populates\": \"user\", \"cascade\": [\"all\", \"delete-orphan\"]},"
 	"    \"tags\": {\"target\": \"Tag\", \"secondary\": \"user_tags\"}}},"
 	"  {\"name\": \"Address\", \"table\": \"addresses\", \"relationships\": {\"user\": {\"target\": \"User\", \"back_populates\": \"addresses\"}}},"
-	"  {\"name\": \"Tag\", \"table\": \"tags\"}]}";
+	"  {\"name\": \"Tag\", \"table\": \"tags\"},"
+	"  {\"name\": \"Staff\", \"table\": \"staff\", \"polymorphic_on\": \"type\", \"polymorphic_identity\": \"s\"},"
+	"  {\"name\": \"Engineer\", \"inherits\": \"Staff\", \"table\": \"engineers\", \"polymorphic_identity\": \"e\"},"
+	"  {\"name\": \"Node\", \"table\": \"nodes\", \"relationships\": {\"next\": {\"target\": \"Node\", \"secondary\": \"edges\","
+	"    \"primaryjoin\": [\"=\", [\"col\", \"nodes\", \"id\"], [\"col\", \"edges\", \"l\"]],"
+	"    \"secondaryjoin\": [\"=\", [\"col\", \"nodes\", \"id\"], [\"col\", \"edges\", \"r\"]]}}}]}";
 
 typedef struct fixture {
 	ath_registry *reg;
@@ -180,6 +196,57 @@ static int w_dml_merge(fixture *f)
 	return rc;
 }
 
+/* joined-table inheritance, a self-referential many-to-many, subquery eager loading */
+static int w_patterns(fixture *f)
+{
+	ath_session *s = NULL;
+	ath_obj *e = NULL, *n1 = NULL, *n2 = NULL;
+	int rc = ath_session_create(&s, f->engine, f->reg, NULL);
+	if (rc == 0)
+		rc = ath_obj_create(&e, f->reg, "Engineer");
+	if (rc == 0)
+		rc = ath_obj_create(&n1, f->reg, "Node");
+	if (rc == 0)
+		rc = ath_obj_create(&n2, f->reg, "Node");
+	if (rc == 0)
+		rc = set_str(e, "name", "ed");
+	if (rc == 0)
+		rc = set_str(e, "lang", "c");
+	if (rc == 0)
+		rc = ath_obj_link(n1, "next", n2);
+	if (rc == 0)
+		rc = ath_session_add(s, e);
+	if (rc == 0)
+		rc = ath_session_add(s, n1);
+	if (rc == 0)
+		rc = ath_session_flush(s);
+	if (rc == 0)
+		rc = set_str(e, "lang", "lua");
+	if (rc == 0)
+		rc = set_str(e, "name", "eddie");
+	if (rc == 0)
+		rc = ath_session_flush(s);
+	if (rc == 0)
+		rc = exec(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"User\"]], \"options\": [[\"subqueryload\", [\"User\", "
+			     "\"addresses\"]]]}", NULL, 0);
+	if (rc == 0)
+		rc = exec(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"Staff\"]]}", NULL, 0);
+	if (rc == 0)
+		rc = exec(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"Node\"]], \"where\": [\"any\", [\"rel\", \"Node\", "
+			     "\"next\"]]}", NULL, 0);
+	if (rc == 0)
+		rc = ath_session_delete(s, e);
+	if (rc == 0)
+		rc = ath_session_delete(s, n1);
+	if (rc == 0)
+		rc = ath_session_commit(s);
+	ath_obj_free(e);
+	ath_obj_free(n1);
+	ath_obj_free(n2);
+	ath_session_close(s);
+	return rc;
+}
+
 /* registry, engine with the schema, and rows to load: not under failure */
 static int setup(fixture *f)
 {
@@ -272,6 +339,7 @@ int main(void)
 	walk("oom/orm_unit_of_work", w_unit_of_work);
 	walk("oom/orm_loading", w_loading);
 	walk("oom/orm_dml_merge", w_dml_merge);
+	walk("oom/orm_patterns", w_patterns);
 	mp_free(&spec);
 	return test_exit();
 }
