@@ -19,8 +19,10 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static const char *const class_names[] = { "User", "Address", "Keyword", "Node", "Customer", "Parent", "Child", "K" };
-static const char *const attr_names[] = { "id", "name", "addresses", "user", "children", "parent", "keywords", "" };
+static const char *const class_names[] = { "User", "Address", "Keyword", "Node", "Customer", "Parent",
+					   "Child", "K", "GNode", "Engineer", "Manager" };
+static const char *const attr_names[] = { "id", "name", "addresses", "user", "children", "parent",
+					  "keywords", "right_nodes", "reports", "manager", "" };
 
 /* An object of class `cls` (by name), each attribute index 0..max set to `value`, read back. */
 static void poke(ath_registry *reg, const char *cls, const unsigned char *value, size_t len)
