@@ -113,6 +113,24 @@ ATH_EXTERN(int) ath_session_add(ath_session *s, ath_obj *obj)
 	CAPI_CALL(ath_session__usable(s, CAPI_ERR) ? CAPI_ERR->code : ath_session__add(s, obj, CAPI_ERR));
 }
 
+static int add_all(ath_session *s, ath_obj *const *objs, size_t n, ath_err *err)
+{
+	int rc = ath_session__usable(s, err);
+	for (size_t i = 0; i < n && !rc; i++)
+		rc = ath_session__add(s, objs[i], err);
+	return rc;
+}
+
+ATH_EXTERN(int) ath_session_add_all(ath_session *s, ath_obj *const *objs, size_t n)
+{
+	CAPI_CHECK(s, ATH_MAGIC_SESSION, "session");
+	if (n && !objs)
+		return ath_capi__misuse(ATH_EMISUSE, "%s: objs is NULL", __func__);
+	for (size_t i = 0; i < n; i++)
+		CHECK_OBJ(objs[i]);
+	CAPI_CALL(add_all(s, objs, n, CAPI_ERR));
+}
+
 ATH_EXTERN(int) ath_session_delete(ath_session *s, ath_obj *obj)
 {
 	CAPI_CHECK(s, ATH_MAGIC_SESSION, "session");

@@ -104,7 +104,13 @@ static void test_add_and_identity(void)
 	CHECK_GET("1", ed, "version");
 	/* autoflush: a new pending user is visible to a query */
 	ath_obj *wendy = make("User", "{\"name\": \"wendy\", \"fullname\": \"Wendy Williams\"}");
-	CHECK(ath_session_add(s, wendy) == ATH_OK);
+	ath_obj *mary = make("User", "{\"name\": \"mary\", \"fullname\": \"Mary Contrary\"}");
+	size_t before_all = ath_session_count(s);
+	CHECK_INT(ATH_EMISUSE, ath_session_add_all(s, (ath_obj *[]){ wendy, NULL }, 2)); /* checked first: nothing added */
+	CHECK_INT(before_all, ath_session_count(s));
+	CHECK(ath_session_add_all(s, (ath_obj *[]){ wendy, mary }, 2) == ATH_OK);
+	CHECK_INT(before_all + 2, ath_session_count(s));
+	ath_obj_free(mary);
 	ath_obj *found[4];
 	size_t n = query(s, USERS_BY_NAME, "[\"wendy\"]", found, 4, 0);
 	CHECK_INT(1, n);

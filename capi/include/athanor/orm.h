@@ -121,6 +121,14 @@ ATH_EXTERN(void) ath_session_close(ath_session *s);
 ATH_EXTERN(int) ath_session_add(ath_session *s, ath_obj *obj);
 
 /**
+ * ath_session_add() of each of objs[0..n) in order (Session.add_all). Every handle is checked
+ * before any is added; an error (an object of another session) stops at that object, and those
+ * before it stay added, as in SQLAlchemy.
+ * @return ATH_OK; ATH_EMISUSE for a NULL or closed handle (nothing added); as ath_session_add().
+ */
+ATH_EXTERN(int) ath_session_add_all(ath_session *s, ath_obj *const *objs, size_t n);
+
+/**
  * Mark a persistent object for deletion at the next flush, with the delete cascade (Session.delete).
  * A pending object is expunged instead.
  * @return ATH_OK; ATH_EMISUSE with InvalidRequestError for an object not in this session.
