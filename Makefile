@@ -92,7 +92,7 @@ coverage: bootstrap
 # Benchmarks are not part of make test; their extra packages (SQLAlchemy's drivers for the servers,
 # gnuplot for the chart) are installed here when missing, not by scripts/bootstrap. bench/run starts
 # and stops the servers (under $(BENCH_DIR)/servers) itself. At most -j2: the machine is shared.
-BENCH_DEBS = python3-sqlalchemy python3-psycopg2 python3-pymysql gnuplot-nox
+BENCH_DEBS = python3-sqlalchemy python3-psycopg2 python3-pymysql gnuplot-nox lua-cjson lua-system
 bench: bootstrap
 	@missing=$$(for p in $(BENCH_DEBS); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
 	if [ -n "$$missing" ]; then \
