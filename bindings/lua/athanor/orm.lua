@@ -316,7 +316,9 @@ M.mapped_column = M.Column
 local RelDesc = { __name = "athanor.orm.relationship" }
 RelDesc.__index = RelDesc
 --- orm.relationship("Target", {back_populates =, cascade = "all, delete-orphan", lazy =, order_by =,
---- secondary =, uselist =, foreign_keys =, remote_side =, post_update =, passive_deletes =}).
+--- secondary =, uselist =, foreign_keys =, remote_side =, post_update =, passive_deletes =,
+--- primaryjoin =, secondaryjoin =}). A join condition is an expression, or a function returning
+--- one (called when the registry is configured, so it may name classes mapped later).
 function M.relationship(target, opts)
   if type(target) ~= "string" and not (type(target) == "table" and rawget(target, "__mt")) then
     argerr("relationship() needs the target class or its name")
@@ -357,20 +359,38 @@ local function list_of(v)
   return { v }
 end
 
-local CLASS_KEYS = { __tablename = true, __table_args = true, __version_id = true, __eager_defaults = true }
+local CLASS_KEYS = { __tablename = true, __table_args = true, __version_id = true, __eager_defaults = true,
+  __inherits = true, __polymorphic_on = true, __polymorphic_identity = true }
 
 --- Base:map("User", {__tablename = "users", attr = orm.Column(...), rel = orm.relationship(...),
 --- method = function(self) ... end, __table_args = {...}, __version_id = "version",
 --- __eager_defaults = true}) -> the class. User{...} / User.new{...} make instances.
+--- Inheritance: a base names its discriminator `__polymorphic_on = "type"` (an attribute) and each
+--- class its `__polymorphic_identity`; a subclass has `__inherits = Base`, and either its own
+--- `__tablename` whose primary key refers to the parent's (joined-table) or none (single-table;
+--- its columns are then declared on the base). A subclass has its parent's attributes and methods.
 function Registry:map(name, def)
   if type(name) ~= "string" then argerr("map() needs a class name") end
   if type(def) ~= "table" or getmetatable(def) ~= nil then argerr("map('" .. name .. "') needs a definition table") end
   if self.classes[name] then argerr("class '" .. name .. "' is already mapped in this registry") end
   if self._h then invalid("the registry is configured; map every class before the first session or instance") end
+  local parent = def.__inherits
+  if parent ~= nil and not (type(parent) == "table" and rawget(parent, "__registry") == self) then
+    argerr("map('" .. name .. "'): __inherits must be a class mapped by this registry")
+  end
   local tname = def.__tablename
-  if type(tname) ~= "string" then argerr("map('" .. name .. "'): __tablename is required") end
+  if type(tname) ~= "string" and not (parent and tname == nil) then argerr("map('" .. name .. "'): __tablename is required") end
   local cls = { __name = name, __registry = self, __attrs = {}, __props = values.map {}, __rels = values.map {},
-    __tablename = tname }
+    __tablename = tname, __parent = parent, __identity = def.__polymorphic_identity }
+  if parent then -- the parent's attributes (records of their own: indexes differ per class) and methods
+    for k, a in pairs(parent.__attrs) do
+      cls.__attrs[k] = { name = a.name, column = a.column, rel = a.rel }
+      cls[k] = a.rel and rel_attr(name, k) or column_attr(name, k)
+    end
+    for k, v in pairs(parent) do
+      if type(v) == "function" and k ~= "new" and cls[k] == nil then cls[k] = v end
+    end
+  end
   local cols, rels = {}, {}
   for k, v in pairs(def) do
     local mt = getmetatable(v)
@@ -390,6 +410,9 @@ function Registry:map(name, def)
     return a.key < b.key
   end)
   table.sort(rels, function(a, b) return a.desc.order < b.desc.order end)
+  if parent and not tname and #cols > 0 then
+    argerr("map('" .. name .. "'): a single-table subclass has no table of its own; declare its columns on " .. parent.__name)
+  end
   local targs = {}
   for _, c in ipairs(cols) do
     local col = c.col
@@ -404,14 +427,31 @@ function Registry:map(name, def)
       cls.__props[c.key] = p
     end
     targs[#targs + 1] = col
-    cls.__attrs[c.key] = { name = c.key, column = col.name }
-    cls[c.key] = column_attr(name, c.key)
+    if not (parent and cls.__attrs[c.key]) then -- a joined-table subclass's key column is the parent's key attribute
+      cls.__attrs[c.key] = { name = c.key, column = col.name }
+      cls[c.key] = column_attr(name, c.key)
+    end
   end
   for _, a in ipairs(list_of(def.__table_args or {})) do targs[#targs + 1] = a end
-  cls.__table__ = schema.Table(tname, self.metadata, unpack(targs))
-  cls.__pk = {}
-  for _, col in ipairs(cls.__table__.primary_key) do
-    for k, a in pairs(cls.__attrs) do if a.column == col.name then cls.__pk[#cls.__pk + 1] = k end end
+  if tname then
+    cls.__table__ = schema.Table(tname, self.metadata, unpack(targs))
+  else
+    cls.__table__ = parent.__table__
+  end
+  if parent then
+    cls.__pk = parent.__pk
+  else
+    cls.__pk = {}
+    for _, col in ipairs(cls.__table__.primary_key) do
+      for k, a in pairs(cls.__attrs) do if a.column == col.name then cls.__pk[#cls.__pk + 1] = k end end
+    end
+  end
+  local on = def.__polymorphic_on
+  if on ~= nil then
+    if parent then argerr("map('" .. name .. "'): __polymorphic_on belongs to the base class " .. parent.__name) end
+    local a = cls.__attrs[on]
+    if not a or a.rel then argerr("map('" .. name .. "'): __polymorphic_on names '" .. tostring(on) .. "', which is not a column attribute") end
+    cls.__polymorphic_on = a.column
   end
   for _, r in ipairs(rels) do
     local o = r.desc.opts
@@ -427,6 +467,9 @@ function Registry:map(name, def)
     if o.post_update ~= nil then s.post_update = o.post_update end
     if o.passive_deletes ~= nil then s.passive_deletes = o.passive_deletes end
     if o.secondary then s.secondary = type(o.secondary) == "string" and o.secondary or o.secondary.name end
+    for _, k in ipairs { "primaryjoin", "secondaryjoin" } do
+      if o[k] ~= nil then s[k] = o[k] end -- made wire forms by Registry:spec()
+    end
     if o.order_by then
       local ob = {}
       for i, e in ipairs(list_of(o.order_by)) do
@@ -454,8 +497,8 @@ function Registry:map(name, def)
     cls[r.key] = rel_attr(name, r.key)
   end
   cls.__version_id, cls.__eager_defaults = def.__version_id, def.__eager_defaults
-  cls.__entity = setmetatable({ cls = cls, name = tname, _base_name = tname, columns = cls.__table__.columns,
-    c = cls.__table__.c }, Entity)
+  cls.__entity = setmetatable({ cls = cls, name = cls.__table__.name, _base_name = cls.__table__.name,
+    columns = cls.__table__.columns, c = cls.__table__.c }, Entity)
   cls.__mt = instance_mt(cls)
   local attrs = cls.__attrs
   cls.new = function(init)
@@ -487,9 +530,25 @@ end
 function Registry:spec()
   local classes = {}
   for i, cls in ipairs(self.order) do
-    local c = values.map { name = cls.__name, table = cls.__tablename, properties = cls.__props, relationships = cls.__rels }
+    local rels = values.map {}
+    for k, r in pairs(cls.__rels) do
+      local s = values.map {}
+      for rk, rv in pairs(r) do
+        if rk == "primaryjoin" or rk == "secondaryjoin" then
+          if type(rv) == "function" then rv = rv() end
+          rv = sql.inline(rv)
+        end
+        s[rk] = rv
+      end
+      rels[k] = s
+    end
+    local c = values.map { name = cls.__name, table = cls.__tablename or values.null, properties = cls.__props,
+      relationships = rels }
     if cls.__version_id then c.version_id = cls.__version_id end
     if cls.__eager_defaults ~= nil then c.eager_defaults = cls.__eager_defaults end
+    if cls.__parent then c.inherits = cls.__parent.__name end
+    if cls.__polymorphic_on then c.polymorphic_on = cls.__polymorphic_on end
+    if cls.__identity ~= nil then c.polymorphic_identity = cls.__identity end
     classes[i] = c
   end
   return values.map { k = "registry", metadata = self.metadata:spec(), classes = classes }
@@ -637,7 +696,7 @@ local function loader(strategy, parent, ...)
   forms[#forms + 1] = f
   return setmetatable({ path = path, forms = forms }, Loader)
 end
-for _, s in ipairs { "selectinload", "joinedload", "lazyload", "noload" } do
+for _, s in ipairs { "selectinload", "subqueryload", "joinedload", "lazyload", "noload" } do
   M[s] = function(...) return loader(s, nil, ...) end
   Loader[s] = function(self, ...) return loader(s, self, ...) end
 end
