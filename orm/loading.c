@@ -371,6 +371,28 @@ static uint32_t parent_props(const ath_rel *r, const uint32_t **props)
 	return r->npairs;
 }
 
+/* A many-to-one by primary key: the target in the identity map (not deleted), or *out NULL. */
+static int identity_target(ath_session *s, ath_obj *o, const ath_rel *r, ath_obj **out, ath_err *err)
+{
+	const unsigned char *kv[32];
+	uint32_t kl[32];
+	*out = NULL;
+	for (uint32_t i = 0; i < r->npairs && i < 32; i++) {
+		kv[i] = o->cur[r->local[i]].p;
+		kl[i] = o->cur[r->local[i]].len;
+	}
+	ath_buf key = ATH_BUF_INIT;
+	if (build_key(&key, r->target, kv, kl) < 0) {
+		ath_buf_dispose(&key);
+		return ath_err__oom(err);
+	}
+	ath_obj *t = ath_objset__by_key(&s->identity, r->target, key.ptr, key.size);
+	ath_buf_dispose(&key);
+	if (t && !t->marked_deleted && t->status != ATH_OBJ_DELETED)
+		*out = t;
+	return 0;
+}
+
 static int ensure_parent_values(ath_obj *o, const ath_rel *r, ath_err *err)
 {
 	const uint32_t *props;
@@ -398,20 +420,10 @@ int ath_load__rel(ath_session *s, ath_obj *o, const ath_rel *r, ath_err *err)
 			return ath_obj__rel_load(o, r, NULL, 0, err); /* a NULL foreign key: None, no SQL */
 	if (r->dir == ATH_REL_M2O && r->m2o_by_pk) {
 		/* the identity map shortcut: no SQL when the target is already in the session */
-		const unsigned char *kv[32];
-		uint32_t kl[32];
-		for (uint32_t i = 0; i < n && i < 32; i++) {
-			kv[i] = o->cur[props[i]].p;
-			kl[i] = o->cur[props[i]].len;
-		}
-		ath_buf key = ATH_BUF_INIT;
-		if (build_key(&key, r->target, kv, kl) < 0) {
-			ath_buf_dispose(&key);
-			return ath_err__oom(err);
-		}
-		ath_obj *t = ath_objset__by_key(&s->identity, r->target, key.ptr, key.size);
-		ath_buf_dispose(&key);
-		if (t && !t->marked_deleted && t->status != ATH_OBJ_DELETED)
+		ath_obj *t = NULL;
+		if ((rc = identity_target(s, o, r, &t, err)))
+			return rc;
+		if (t)
 			return ath_obj__rel_load(o, r, &t, 1, err);
 	}
 	if ((rc = ath_session__autoflush(s, err)))
@@ -624,6 +636,13 @@ static int selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, 
 				nil |= ath_val__is_nil(&o->cur[props[k]]);
 			if (nil) {
 				rc = ath_obj__rel_load(o, r, NULL, 0, err);
+				continue;
+			}
+			ath_obj *known = NULL; /* a many-to-one by primary key already in the identity map: no SQL */
+			if (r->dir == ATH_REL_M2O && r->m2o_by_pk && (rc = identity_target(s, o, r, &known, err)))
+				break;
+			if (known) {
+				rc = ath_obj__rel_load(o, r, &known, 1, err);
 				continue;
 			}
 			offs[np] = keys.size;
@@ -912,7 +931,10 @@ int ath_load__eager_in(ath_session *s, ath_obj **objs, size_t n, const ath_loado
 		for (uint32_t ri = 0; ri < m->nrels; ri++) {
 			const ath_rel *r = &m->rels[ri];
 			uint8_t strat = ath_load__strategy(opts, r);
-			if (strat != ATH_LAZY_SELECTIN && strat != ATH_LAZY_SUBQUERY && strat != ATH_LAZY_NOLOAD)
+			/* joined: these objects came from a load that did not join it (a lazy, selectin or
+			 * subquery load; SQLAlchemy joins it there): one IN query rather than one per object */
+			if (strat != ATH_LAZY_SELECTIN && strat != ATH_LAZY_SUBQUERY && strat != ATH_LAZY_JOINED &&
+			    strat != ATH_LAZY_NOLOAD)
 				continue;
 			bool any = false;
 			for (size_t i = 0; i < n && !any; i++)
@@ -922,7 +944,7 @@ int ath_load__eager_in(ath_session *s, ath_obj **objs, size_t n, const ath_loado
 			int rc = 0;
 			if (strat == ATH_LAZY_SUBQUERY && in)
 				rc = subquery(s, objs, n, r, opts, in, err);
-			else if (strat == ATH_LAZY_SELECTIN || strat == ATH_LAZY_SUBQUERY)
+			else if (strat == ATH_LAZY_SELECTIN || strat == ATH_LAZY_SUBQUERY || strat == ATH_LAZY_JOINED)
 				rc = ath_load__selectin(s, objs, n, r, opts, err);
 			else /* noload: empty, no SQL */
 				for (size_t i = 0; i < n && !rc; i++)

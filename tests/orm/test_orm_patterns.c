@@ -1,7 +1,8 @@
 /* test_orm_patterns.c — mapping patterns from SQLAlchemy's relationship and loading chapters on
  * every backend: a self-referential many-to-many through primaryjoin / secondaryjoin (nodes and
- * node_to_node), a many-to-many with a custom secondaryjoin, and subquery eager loading
- * (authors, books, chapters), each counted in the SQL it emits. `test_orm_patterns
+ * node_to_node), a many-to-many with a custom secondaryjoin, subquery eager loading (authors,
+ * books, chapters), joined-table inheritance (staff, managers, engineers) and an association
+ * object (orders, items, order lines), each counted in the SQL it emits. `test_orm_patterns
  * [sqlite|postgresql|mysql]`, servers as test_orm. */
 #include "ormtest.h"
 
@@ -48,7 +49,17 @@ static const char *SPEC =
 	" {\"name\": \"engineers\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true},"
 	"   {\"name\": \"language\", \"type\": [\"String\", 20]}, {\"name\": \"manager_id\", \"type\": [\"Integer\"]}],"
 	"  \"constraints\": [{\"k\": \"foreign_key\", \"columns\": [\"id\"], \"ref_table\": \"staff\", \"ref_columns\": [\"id\"]},"
-	"                  {\"k\": \"foreign_key\", \"columns\": [\"manager_id\"], \"ref_table\": \"managers\", \"ref_columns\": [\"id\"]}]}"
+	"                  {\"k\": \"foreign_key\", \"columns\": [\"manager_id\"], \"ref_table\": \"managers\", \"ref_columns\": [\"id\"]}]},"
+	" {\"name\": \"orders\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"customer\", \"type\": [\"String\", 40]}]},"
+	" {\"name\": \"items\", \"columns\": [{\"name\": \"id\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"description\", \"type\": [\"String\", 40]}]},"
+	" {\"name\": \"order_items\", \"columns\": ["
+	"   {\"name\": \"order_id\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"item_id\", \"type\": [\"Integer\"], \"primary_key\": true},"
+	"   {\"name\": \"quantity\", \"type\": [\"Integer\"]}],"
+	"  \"constraints\": [{\"k\": \"foreign_key\", \"columns\": [\"order_id\"], \"ref_table\": \"orders\", \"ref_columns\": [\"id\"]},"
+	"                  {\"k\": \"foreign_key\", \"columns\": [\"item_id\"], \"ref_table\": \"items\", \"ref_columns\": [\"id\"]}]}"
 	"]},"
 	" \"classes\": ["
 	"  {\"name\": \"GNode\", \"table\": \"gnodes\", \"relationships\": {"
@@ -76,7 +87,12 @@ static const char *SPEC =
 	"   \"relationships\": {\"reports\": {\"target\": \"Engineer\", \"back_populates\": \"manager\","
 	"     \"order_by\": [[\"attr\", \"Engineer\", \"language\"]]}}},"
 	"  {\"name\": \"Engineer\", \"inherits\": \"Staff\", \"table\": \"engineers\", \"polymorphic_identity\": \"engineer\","
-	"   \"relationships\": {\"manager\": {\"target\": \"Manager\", \"back_populates\": \"reports\"}}}"
+	"   \"relationships\": {\"manager\": {\"target\": \"Manager\", \"back_populates\": \"reports\"}}},"
+	"  {\"name\": \"Order\", \"table\": \"orders\", \"relationships\": {\"lines\": {\"target\": \"OrderLine\","
+	"   \"back_populates\": \"order\", \"cascade\": [\"all\", \"delete-orphan\"], \"order_by\": [[\"attr\", \"OrderLine\", \"item_id\"]]}}},"
+	"  {\"name\": \"Item\", \"table\": \"items\"},"
+	"  {\"name\": \"OrderLine\", \"table\": \"order_items\", \"relationships\": {"
+	"   \"order\": {\"target\": \"Order\", \"back_populates\": \"lines\"}, \"item\": {\"target\": \"Item\", \"lazy\": \"joined\"}}}"
 	"]}";
 
 static const char *COUNT_EDGES =
@@ -477,6 +493,74 @@ static void test_joined_inheritance(void)
 	ath_session_close(s);
 }
 
+static const char *COUNT_LINES =
+	"{\"k\": \"select\", \"columns\": [[\"fn\", \"count\", []]], \"from\": [[\"table\", \"order_items\"]]}";
+
+static void test_association_object(void)
+{
+	TEST_CASE("association object: a composite key of two foreign keys, with data of its own");
+	ath_session *s = session();
+	ath_obj *order = make("Order", "{\"customer\": \"ann\"}");
+	ath_obj *hammer = make("Item", "{\"description\": \"hammer\"}"), *nails = make("Item", "{\"description\": \"nails\"}");
+	ath_obj *l1 = make("OrderLine", "{\"quantity\": 1}"), *l2 = make("OrderLine", "{\"quantity\": 100}");
+	link_to(l1, "item", hammer);
+	link_to(l2, "item", nails);
+	link_to(order, "lines", l1);
+	link_to(order, "lines", l2);
+	CHECK(ath_session_add(s, order) == ATH_OK);
+	CHECK_INT(5, ath_session_count(s));
+	/* orders and items first (their keys are the lines' key), then the lines in one INSERT */
+	SQL_COUNT(3, CHECK(ath_session_flush(s) == ATH_OK));
+	CHECK_CONTAINS(last_sql[0], "INSERT INTO order_items (order_id, item_id, quantity) VALUES");
+	CHECK_INT(get_int(order, "id"), get_int(l2, "order_id"));
+	CHECK_INT(get_int(nails, "id"), get_int(l2, "item_id"));
+	CHECK(ath_session_commit(s) == ATH_OK);
+	CHECK_DB("[[2]]", COUNT_LINES);
+	int64_t oid = get_int(order, "id");
+	free_objs((ath_obj *[]){ order, hammer, nails, l1, l2 }, 5);
+	ath_session_close(s);
+
+	/* the lines by the composite identity; their items joined eagerly (lazy="joined") */
+	s = session();
+	ath_buf k = mp("[%lld]", (long long)oid);
+	ath_obj *o = NULL, *line = NULL, *item = NULL;
+	CHECK(ath_session_get(&o, s, "Order", k.ptr, k.size) == ATH_OK && o);
+	mp_free(&k);
+	size_t n = 0;
+	/* a lazy load's targets get their joined relationships by one IN query (SQLAlchemy joins
+	 * them into the lazy load), not a query per line */
+	SQL_COUNT(2, CHECK(ath_obj_related_count(&n, o, "lines") == ATH_OK && n == 2));
+	CHECK_CONTAINS(last_sql[0], "FROM items WHERE items.id IN (");
+	CHECK(ath_obj_related(&line, o, "lines", 1) == ATH_OK);
+	SQL_COUNT(0, CHECK(ath_obj_related(&item, line, "item", 0) == ATH_OK));
+	CHECK_GET("\"nails\"", item, "description");
+	ath_buf lk = mp("[%lld, %lld]", (long long)oid, (long long)get_int(item, "id"));
+	ath_obj *same = NULL;
+	SQL_COUNT(0, CHECK(ath_session_get(&same, s, "OrderLine", lk.ptr, lk.size) == ATH_OK && same == line));
+	mp_free(&lk);
+	ath_obj_free(same);
+	/* its own data: an UPDATE by both key columns */
+	CHECK(set(line, "quantity", "50") == ATH_OK);
+	SQL_COUNT(1, CHECK(ath_session_flush(s) == ATH_OK));
+	CHECK_CONTAINS(last_sql[0], "UPDATE order_items SET quantity=");
+	CHECK_CONTAINS(last_sql[0], "WHERE order_items.order_id = ");
+	CHECK_CONTAINS(last_sql[0], " AND order_items.item_id = ");
+	/* removed from the order: an orphan, deleted; the order's delete takes the rest */
+	CHECK(ath_obj_unlink(o, "lines", line) == ATH_OK);
+	SQL_COUNT(1, CHECK(ath_session_flush(s) == ATH_OK));
+	CHECK_CONTAINS(last_sql[0], "DELETE FROM order_items WHERE order_items.order_id = ");
+	CHECK(ath_session_commit(s) == ATH_OK);
+	CHECK_DB("[[1]]", COUNT_LINES);
+	CHECK(ath_session_delete(s, o) == ATH_OK);
+	CHECK(ath_session_commit(s) == ATH_OK);
+	CHECK_DB("[[0]]", COUNT_LINES);
+	CHECK_DB("[[2]]", "{\"k\": \"select\", \"columns\": [[\"fn\", \"count\", []]], \"from\": [[\"table\", \"items\"]]}");
+	ath_obj_free(item);
+	ath_obj_free(line);
+	ath_obj_free(o);
+	ath_session_close(s);
+}
+
 static void test_registry_errors(void)
 {
 	TEST_CASE("configure errors of primaryjoin / secondaryjoin");
@@ -522,5 +606,6 @@ int main(int argc, char **argv)
 	test_custom_secondaryjoin();
 	test_subquery_loading();
 	test_joined_inheritance();
+	test_association_object();
 	return ormtest_finish();
 }
