@@ -612,6 +612,9 @@ typedef struct orm_plan {
 	uint32_t pathlen[MAX_PATHS];
 	ath_loadopts opts;
 	bool populate_existing, has_limit, raise_all;
+	/* a joined collection under LIMIT / OFFSET: the statement runs as the subquery anon_1 and the
+	 * joins go outside it (SQLAlchemy's eager-join wrapping), its one entity read from anon_1 */
+	bool wrap;
 	mobj *columns, *from;
 	/* ORM INSERT / UPDATE / DELETE (a "table" that is ["entity", cls]) */
 	const ath_mapper *dml;
@@ -921,13 +924,16 @@ static int plan_statement(mobj *st, const ath_registry *reg, orm_plan *plan, ath
 			parent = -1 - j;
 		}
 	}
-	if (plan->njoins && plan->has_limit)
-		for (uint32_t j = 0; j < plan->njoins; j++)
-			if (plan->joins[j].rel->uselist && !plan->joins[j].contains)
-				return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-						    "joined eager loading of the collection %s.%s with LIMIT/OFFSET is not "
-						    "supported yet; use selectinload",
-						    plan->joins[j].rel->owner->name, plan->joins[j].rel->name);
+	for (uint32_t j = 0; j < plan->njoins && plan->has_limit; j++)
+		plan->wrap |= plan->joins[j].rel->uselist && !plan->joins[j].contains;
+	bool contains = false;
+	for (uint32_t j = 0; j < plan->njoins; j++)
+		contains |= plan->joins[j].contains;
+	if (plan->wrap && (plan->nent != 1 || cols->via.array.size != 1 || plan->ent[0].m->ntables > 1 || contains))
+		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
+				    "joined eager loading of a collection with LIMIT/OFFSET is supported for a select of one "
+				    "entity (not a joined-table subclass, without contains_eager); use selectinload or "
+				    "subqueryload");
 	/* the result's column layout */
 	uint32_t n = 0;
 	for (uint32_t i = 0, e = 0; cols && cols->type == MSGPACK_OBJECT_ARRAY && i < cols->via.array.size; i++) {
@@ -948,7 +954,7 @@ static int plan_statement(mobj *st, const ath_registry *reg, orm_plan *plan, ath
 
 static const char *parent_name(const orm_plan *plan, int parent)
 {
-	return parent >= 0 ? plan->ent[parent].from : plan->joins[-1 - parent].alias;
+	return parent >= 0 ? (plan->wrap ? "anon_1" : plan->ent[parent].from) : plan->joins[-1 - parent].alias;
 }
 
 static int pack_alias(msgpack_packer *pk, const ath_table *t, const char *alias)
@@ -971,8 +977,10 @@ static int pack_pairs_on(msgpack_packer *pk, uint32_t n, const char *lt, const c
 	return rc;
 }
 
-/* The FROM item of entity e with its joined eager loads: nested LEFT OUTER JOINs, innermost first. */
-static int pack_entity_from(msgpack_packer *pk, const orm_plan *plan, uint32_t e, const ath_registry *reg)
+/* The FROM item of entity e with its joined eager loads: nested LEFT OUTER JOINs, innermost first,
+ * around the entity's table, or around `base` (packed) when given. */
+static int pack_entity_from(msgpack_packer *pk, const orm_plan *plan, uint32_t e, const ath_registry *reg,
+			    const ath_buf *base)
 {
 	/* every join under entity e (directly or through other joins), in plan order */
 	uint32_t list[MAX_JOINS], n = 0;
@@ -989,7 +997,10 @@ static int pack_entity_from(msgpack_packer *pk, const orm_plan *plan, uint32_t e
 	int rc = 0;
 	for (uint32_t k = 0; k < depth; k++)
 		rc |= msgpack_pack_array(pk, 5) | ath_wire__pack_cstr(pk, "join");
-	rc |= pack_mapper_as(pk, plan->ent[e].m, plan->ent[e].from); /* aliases of joined-table subclasses are refused */
+	if (base)
+		rc |= ath_wire__buf_write(pk->data, (const char *)base->ptr, base->size);
+	else
+		rc |= pack_mapper_as(pk, plan->ent[e].m, plan->ent[e].from); /* aliases of joined-table subclasses are refused */
 	for (uint32_t k = 0; k < n; k++) {
 		const join_plan *j = &plan->joins[list[k]];
 		const ath_rel *r = j->rel;
@@ -1146,13 +1157,13 @@ static int pack_from(msgpack_packer *pk, tctx *t, const orm_plan *plan)
 		int e = from_entity(item, plan, reg);
 		if (e >= 0 && !done[e] && has_joins(plan, (uint32_t)e)) {
 			done[e] = true;
-			rc = pack_entity_from(pk, plan, (uint32_t)e, reg) ? ath_err__oom(err) : 0;
+			rc = pack_entity_from(pk, plan, (uint32_t)e, reg, NULL) ? ath_err__oom(err) : 0;
 		} else
 			rc = pack_obj(pk, item, t);
 	}
 	for (uint32_t e = 0; e < plan->nent && !rc; e++)
 		if (!done[e] && has_joins(plan, e) && !from_names(from, plan, reg, e))
-			rc = pack_entity_from(pk, plan, e, reg) ? ath_err__oom(err) : 0;
+			rc = pack_entity_from(pk, plan, e, reg, NULL) ? ath_err__oom(err) : 0;
 	return rc;
 }
 
@@ -1219,6 +1230,65 @@ static int pack_set(msgpack_packer *pk, mobj *v, tctx *t, orm_plan *plan)
 }
 
 /* the statement map: ORM keys consumed, the rest translated */
+static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan);
+
+/* plan->wrap: SELECT anon_1.<the entity's columns>, <joined columns> FROM (<the statement without
+ * its loader options>) AS anon_1 LEFT OUTER JOIN ... ORDER BY <its ORDER BY, read from anon_1> */
+static int pack_wrapped(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
+{
+	ath_err *err = t->err;
+	const ath_mapper *m = plan->ent[0].m;
+	mobj *order_by = NULL;
+	msgpack_object_kv kv[32];
+	uint32_t nkv = 0;
+	for (uint32_t i = 0; i < st->via.map.size; i++) {
+		mobj *k = &st->via.map.ptr[i].key;
+		if (str_is(k, "order_by") && st->via.map.ptr[i].val.type != MSGPACK_OBJECT_NIL)
+			order_by = &st->via.map.ptr[i].val;
+		if (str_is(k, "options") || str_is(k, "execution_options"))
+			continue;
+		if (nkv == 32)
+			return orm_error(err, "a select with more than 32 keys");
+		kv[nkv++] = st->via.map.ptr[i];
+	}
+	mobj inner_st = { .type = MSGPACK_OBJECT_MAP, .via.map = { nkv, kv } };
+	orm_plan inner;
+	memset(&inner, 0, sizeof inner);
+	ath_buf base = ATH_BUF_INIT;
+	msgpack_packer bp;
+	ath_wire__packer_init(&bp, &base);
+	int rc = msgpack_pack_array(&bp, 3) | ath_wire__pack_cstr(&bp, "subquery") ? ath_err__oom(err) : 0;
+	if (!rc)
+		rc = pack_statement(&bp, &inner_st, t, &inner);
+	plan_free(&inner);
+	if (!rc && ath_wire__pack_cstr(&bp, "anon_1"))
+		rc = ath_err__oom(err);
+	/* the entity's columns as the subquery names them: a column by its name, an expression by its label */
+	int prc = rc ? 0 : msgpack_pack_map(pk, order_by ? 4 : 3) | ath_mp__key(pk, "k") | ath_mp__key(pk, "select") |
+			       ath_mp__key(pk, "columns") | msgpack_pack_array(pk, plan->ncols_out);
+	for (uint32_t i = 0; i < m->nprops && !rc; i++)
+		if (plan->ent[0].cols[i])
+			prc |= ath_mp__col(pk, "anon_1", m->props[i].col ? m->props[i].col->name : m->props[i].name);
+	for (uint32_t j = 0; j < plan->njoins && !rc && !prc; j++) {
+		const ath_mapper *tm = plan->joins[j].rel->target;
+		for (uint32_t k = 0; k < tm->nprops && !rc; k++)
+			if (!tm->props[k].deferred)
+				rc = ath_query__pack_prop(pk, t->reg, tm, k, plan->joins[j].alias, true, err);
+	}
+	if (!rc && !prc)
+		prc = ath_mp__key(pk, "from") | msgpack_pack_array(pk, 1) | pack_entity_from(pk, plan, 0, t->reg, &base);
+	if (!rc && !prc && order_by) {
+		const char *at = t->adapt_table, *ato = t->adapt_to;
+		t->adapt_table = plan->ent[0].from;
+		t->adapt_to = "anon_1";
+		rc = ath_mp__key(pk, "order_by") ? ath_err__oom(err) : pack_obj(pk, order_by, t);
+		t->adapt_table = at;
+		t->adapt_to = ato;
+	}
+	ath_buf_dispose(&base);
+	return rc ? rc : prc ? ath_err__oom(err) : 0;
+}
+
 static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 {
 	const ath_registry *reg = t->reg;
@@ -1232,6 +1302,8 @@ static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 	int rc = is_select ? plan_statement(st, reg, plan, err) : plan_dml(st, t, plan);
 	if (rc || plan->bulk)
 		return rc;
+	if (plan->wrap)
+		return pack_wrapped(pk, st, t, plan);
 	bool own_joins = false; /* joined eager loads the select gains (contains_eager's are its own) */
 	for (uint32_t j = 0; j < plan->njoins; j++)
 		own_joins |= !plan->joins[j].contains;

@@ -307,6 +307,24 @@ static void test_subquery_loading(void)
 	free_objs(bk, 2);
 	ath_session_close(s);
 
+	/* joinedload of a collection under LIMIT: the statement becomes a subquery the join goes
+	 * around, so the limit counts authors, not author-book rows (SQLAlchemy's wrapping) */
+	s = session();
+	ath_obj *au2[4];
+	SQL_COUNT(1, CHECK_INT(2, query(s, "{\"k\": \"select\", \"columns\": [[\"entity\", \"Author\"]], \"order_by\": "
+					   "[[\"desc\", [\"attr\", \"Author\", \"name\"]]], \"limit\": [\"bind\", 0], \"options\": "
+					   "[[\"joinedload\", [\"Author\", \"books\"]], [\"noload\", [\"Author\", \"books\"], [\"Book\", \"chapters\"]]]}",
+					"[2]", au2, 4, 0)));
+	CHECK_SQL(0, "SELECT anon_1.id, anon_1.name, books_1.id AS id_1, books_1.author_id, books_1.title FROM "
+		     "(SELECT authors.id, authors.name FROM authors ORDER BY authors.name DESC LIMIT ");
+	CHECK_SQL(0, ") AS anon_1 LEFT OUTER JOIN books AS books_1 ON anon_1.id = books_1.author_id ORDER BY anon_1.name DESC");
+	CHECK_GET("\"cid\"", au2[0], "name");
+	CHECK_GET("\"bob\"", au2[1], "name");
+	SQL_COUNT(0, CHECK(ath_obj_related_count(&n, au2[0], "books") == ATH_OK && n == 3));
+	SQL_COUNT(0, CHECK(ath_obj_related_count(&n, au2[1], "books") == ATH_OK && n == 2));
+	free_objs(au2, 2);
+	ath_session_close(s);
+
 	/* a many-to-many by subquery, and the parents of a join counted once */
 	s = session();
 	ath_obj *t1 = make("Tag", "{\"name\": \"long\"}");
