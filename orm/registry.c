@@ -340,6 +340,28 @@ static const ath_column *join_column(const ath_registry *reg, mobj *o)
 	return at >= 0 && (uint32_t)at < m->nprops ? m->props[at].col : NULL;
 }
 
+/* A join condition's terms: the operands of its top-level AND, or the condition itself. */
+static mobj *join_terms(mobj *join, uint32_t *n)
+{
+	if (join->type == MSGPACK_OBJECT_ARRAY && join->via.array.size > 1 && str_eq(&join->via.array.ptr[0], "and")) {
+		*n = join->via.array.size - 1;
+		return join->via.array.ptr + 1;
+	}
+	*n = 1;
+	return join;
+}
+
+/* The columns of a `col = col` term (either NULL when the term is something else). */
+static void eq_columns(const ath_registry *reg, mobj *t, const ath_column **a, const ath_column **b)
+{
+	*a = *b = NULL;
+	if (t->type == MSGPACK_OBJECT_ARRAY && t->via.array.size == 3 &&
+	    (str_eq(&t->via.array.ptr[0], "=") || str_eq(&t->via.array.ptr[0], "=="))) {
+		*a = join_column(reg, &t->via.array.ptr[1]);
+		*b = join_column(reg, &t->via.array.ptr[2]);
+	}
+}
+
 /* whether an expression refers to a column of table t */
 static bool refers_to(const ath_registry *reg, mobj *o, const ath_table *t)
 {
@@ -367,13 +389,8 @@ static int configure_primaryjoin(dec *d, ath_registry *reg, ath_rel *r, rel_spec
 				    "%s.%s: a custom primaryjoin on a self-referential one-to-many or many-to-one is not "
 				    "supported yet (remote_side and foreign_keys are)",
 				    r->owner->name, r->name);
-	mobj *pj = rs->primaryjoin;
-	mobj *terms = pj;
-	uint32_t nterms = 1;
-	if (pj->type == MSGPACK_OBJECT_ARRAY && pj->via.array.size > 1 && str_eq(&pj->via.array.ptr[0], "and")) {
-		terms = pj->via.array.ptr + 1;
-		nterms = pj->via.array.size - 1;
-	}
+	uint32_t nterms;
+	mobj *terms = join_terms(rs->primaryjoin, &nterms);
 	const ath_column *oc[16], *tc[16];
 	uint32_t npairs = 0;
 	r->extra = ath_arena__zalloc(d->arena, sizeof *r->extra * nterms);
@@ -381,12 +398,8 @@ static int configure_primaryjoin(dec *d, ath_registry *reg, ath_rel *r, rel_spec
 		return oom(d);
 	for (uint32_t i = 0; i < nterms; i++) {
 		mobj *t = &terms[i];
-		const ath_column *a = NULL, *b = NULL;
-		if (t->type == MSGPACK_OBJECT_ARRAY && t->via.array.size == 3 &&
-		    (str_eq(&t->via.array.ptr[0], "=") || str_eq(&t->via.array.ptr[0], "=="))) {
-			a = join_column(reg, &t->via.array.ptr[1]);
-			b = join_column(reg, &t->via.array.ptr[2]);
-		}
+		const ath_column *a, *b;
+		eq_columns(reg, t, &a, &b);
 		bool a_own = mapper_has(r->owner, a), b_own = mapper_has(r->owner, b);
 		bool a_tgt = mapper_has(r->target, a), b_tgt = mapper_has(r->target, b);
 		if (npairs < 16 && ((a_own && b_tgt) || (a_tgt && b_own))) {
@@ -437,20 +450,11 @@ static int secondary_side(dec *d, ath_registry *reg, ath_rel *r, const ath_mappe
 	const ath_column *mc[16], *sc[16];
 	uint32_t np = 0;
 	if (join) {
-		mobj *terms = join;
-		uint32_t nterms = 1;
-		if (join->type == MSGPACK_OBJECT_ARRAY && join->via.array.size > 1 && str_eq(&join->via.array.ptr[0], "and")) {
-			terms = join->via.array.ptr + 1;
-			nterms = join->via.array.size - 1;
-		}
+		uint32_t nterms;
+		mobj *terms = join_terms(join, &nterms);
 		for (uint32_t i = 0; i < nterms; i++) {
-			mobj *t = &terms[i];
-			const ath_column *a = NULL, *b = NULL;
-			if (t->type == MSGPACK_OBJECT_ARRAY && t->via.array.size == 3 &&
-			    (str_eq(&t->via.array.ptr[0], "=") || str_eq(&t->via.array.ptr[0], "=="))) {
-				a = join_column(reg, &t->via.array.ptr[1]);
-				b = join_column(reg, &t->via.array.ptr[2]);
-			}
+			const ath_column *a, *b;
+			eq_columns(reg, &terms[i], &a, &b);
 			bool a_sec = a && ath_table__column(sec, a->name) == a, b_sec = b && ath_table__column(sec, b->name) == b;
 			bool a_m = a && prop_of_column(m, a) >= 0, b_m = b && prop_of_column(m, b) >= 0;
 			if (np == 16 || !((a_m && b_sec) || (a_sec && b_m)))
