@@ -615,6 +615,10 @@ typedef struct orm_plan {
 	/* a joined collection under LIMIT / OFFSET: the statement runs as the subquery anon_1 and the
 	 * joins go outside it (SQLAlchemy's eager-join wrapping), its one entity read from anon_1 */
 	bool wrap;
+	/* joined-table subclasses whose attributes the select names without selecting the entity:
+	 * their tables' join joins the FROM (a statement without "from") */
+	const ath_mapper *jti[8];
+	uint32_t njti;
 	mobj *columns, *from;
 	/* ORM INSERT / UPDATE / DELETE (a "table" that is ["entity", cls]) */
 	const ath_mapper *dml;
@@ -833,6 +837,38 @@ static int add_default_joins(orm_plan *plan, const ath_mapper *m, int parent, co
 	return 0;
 }
 
+/* Record in plan->jti the joined-table subclasses an expression names by ["attr", cls, name]. */
+static void scan_joined(mobj *o, const ath_registry *reg, orm_plan *plan)
+{
+	if (o->type == MSGPACK_OBJECT_MAP) {
+		for (uint32_t i = 0; i < o->via.map.size; i++)
+			scan_joined(&o->via.map.ptr[i].val, reg, plan);
+		return;
+	}
+	if (o->type != MSGPACK_OBJECT_ARRAY)
+		return;
+	if (is_form(o, "attr", 2) && o->via.array.ptr[1].type == MSGPACK_OBJECT_STR) {
+		char buf[256];
+		const char *cls = cstr(&o->via.array.ptr[1], buf, sizeof buf);
+		const ath_mapper *m = cls ? ath_registry__mapper(reg, cls) : NULL;
+		if (!m || m->ntables < 2)
+			return;
+		for (uint32_t k = 0; k < plan->nent; k++)
+			if (plan->ent[k].m == m)
+				return;
+		for (uint32_t k = 0; k < plan->njti; k++)
+			if (plan->jti[k] == m)
+				return;
+		if (plan->njti < 8)
+			plan->jti[plan->njti++] = m;
+		return;
+	}
+	if (is_form(o, "exists", 1) || is_form(o, "scalar", 1) || is_form(o, "subquery", 2))
+		return; /* nested selects have FROMs of their own */
+	for (uint32_t i = 0; i < o->via.array.size; i++)
+		scan_joined(&o->via.array.ptr[i], reg, plan);
+}
+
 /* Which entities and joins the select has: from its columns and options, before packing. */
 static int plan_statement(mobj *st, const ath_registry *reg, orm_plan *plan, ath_err *err)
 {
@@ -949,6 +985,12 @@ static int plan_statement(mobj *st, const ath_registry *reg, orm_plan *plan, ath
 		n += plan->joins[j].ncols;
 	}
 	plan->ncols_out = n;
+	for (uint32_t i = 0; !plan->from && i < st->via.map.size; i++) {
+		mobj *k = &st->via.map.ptr[i].key;
+		if (str_is(k, "columns") || str_is(k, "where") || str_is(k, "order_by") || str_is(k, "group_by") ||
+		    str_is(k, "having"))
+			scan_joined(&st->via.map.ptr[i].val, reg, plan);
+	}
 	return 0;
 }
 
@@ -1151,6 +1193,7 @@ static int pack_from(msgpack_packer *pk, tctx *t, const orm_plan *plan)
 	for (uint32_t e = 0; e < plan->nent; e++)
 		if (!from_names(from, plan, reg, e) && has_joins(plan, e))
 			n++;
+	n += plan->njti;
 	int rc = msgpack_pack_array(pk, n);
 	for (uint32_t i = 0; from && i < from->via.array.size && !rc; i++) {
 		mobj *item = &from->via.array.ptr[i];
@@ -1164,6 +1207,8 @@ static int pack_from(msgpack_packer *pk, tctx *t, const orm_plan *plan)
 	for (uint32_t e = 0; e < plan->nent && !rc; e++)
 		if (!done[e] && has_joins(plan, e) && !from_names(from, plan, reg, e))
 			rc = pack_entity_from(pk, plan, e, reg, NULL) ? ath_err__oom(err) : 0;
+	for (uint32_t k = 0; k < plan->njti && !rc; k++)
+		rc = ath_mp__mapper_from(pk, plan->jti[k]) ? ath_err__oom(err) : 0;
 	return rc;
 }
 
@@ -1309,6 +1354,7 @@ static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 		own_joins |= !plan->joins[j].contains;
 	for (uint32_t e = 0; e < plan->nent; e++)
 		own_joins |= plan->ent[e].m->ntables > 1; /* a joined-table subclass's tables join too */
+	own_joins |= plan->njti > 0;
 	bool add_from = is_select && own_joins && !plan->from;
 	/* subclass entities of single-table inheritance: the discriminator criterion joins the WHERE */
 	uint32_t npoly = 0;
@@ -1438,7 +1484,7 @@ static int subq_prepare(subq_ent *q, mobj *st, const orm_plan *plan, uint32_t e,
 	for (uint32_t i = 0; i < plan->nent && npoly && !rc; i++)
 		if (ath_mapper__filtered(plan->ent[i].m))
 			rc = ath_mp__poly_criterion(&pk, s->reg, plan->ent[i].m, plan->ent[i].from) ? ath_err__oom(err) : 0;
-	uint32_t njoined = 0; /* joined-table subclasses: their tables' joins (the statement infers the rest) */
+	uint32_t njoined = plan->njti; /* joined-table subclasses: their tables' joins (the statement infers the rest) */
 	for (uint32_t i = 0; i < plan->nent; i++)
 		njoined += plan->ent[i].m->ntables > 1;
 	if (!rc && njoined && !has_from) {
@@ -1446,6 +1492,9 @@ static int subq_prepare(subq_ent *q, mobj *st, const orm_plan *plan, uint32_t e,
 		rc = ath_mp__key(&pk, "from") | msgpack_pack_array(&pk, njoined) ? ath_err__oom(err) : 0;
 		for (uint32_t i = 0; i < plan->nent && !rc; i++)
 			if (plan->ent[i].m->ntables > 1 && ath_mp__mapper_from(&pk, plan->ent[i].m))
+				rc = ath_err__oom(err);
+		for (uint32_t i = 0; i < plan->njti && !rc; i++)
+			if (ath_mp__mapper_from(&pk, plan->jti[i]))
 				rc = ath_err__oom(err);
 	}
 	if (!rc && t.nextra)
