@@ -319,7 +319,7 @@ static int pack_rel_select(msgpack_packer *sp, const ath_rel *r, const ath_regis
 		for (uint32_t i = 0; i < r->nsec_remote; i++)
 			prc |= msgpack_pack_array(sp, 3) | ath_wire__pack_cstr(sp, "=") |
 			       ath_mp__col(sp, r->secondary->name, r->sec_remote_col[i]->name) |
-			       ath_mp__col(sp, ath_mapper__qual(t, r->sec_remote_prop[i], tt), t->props[r->sec_remote_prop[i]].col->name);
+			       ath_mp__prop_col(sp, t, r->sec_remote_prop[i], tt);
 		prc |= ath_wire__pack_cstr(sp, "inner");
 	} else if (t->ntables > 1) /* a joined-table subclass: its tables' join */
 		prc |= ath_mp__key(sp, "from") | msgpack_pack_array(sp, 1) | ath_mp__mapper_from(sp, t);
@@ -340,7 +340,7 @@ static int pack_rel_select(msgpack_packer *sp, const ath_rel *r, const ath_regis
 		const char *cn = r->dir == ATH_REL_M2M ? r->sec_local_col[i]->name : t->props[r->remote[i]].col->name;
 		if (!in_list)
 			prc |= msgpack_pack_array(sp, 3) | ath_wire__pack_cstr(sp, "=");
-		prc |= ath_mp__col(sp, r->dir == ATH_REL_M2M ? ct : ath_mapper__qual(t, r->remote[i], ct), cn);
+		prc |= r->dir == ATH_REL_M2M ? ath_mp__col(sp, ct, cn) : ath_mp__prop_col(sp, t, r->remote[i], ct);
 		if (!in_list)
 			prc |= ath_mp__bind(sp, i);
 	}
@@ -739,7 +739,7 @@ static int pack_subq_from(ath_buf *rest, uint32_t *nkeys, const ath_rel *r, cons
 	for (uint32_t i = 0; i < nk; i++) {
 		subq_label(lbl, sizeof lbl, r, i);
 		rc |= msgpack_pack_array(&pk, 3) | ath_wire__pack_cstr(&pk, "label") | ath_wire__pack_cstr(&pk, lbl) |
-		      ath_mp__col(&pk, ath_mapper__qual(r->owner, props[i], in->from), r->owner->props[props[i]].col->name);
+		      ath_mp__prop_col(&pk, r->owner, props[i], in->from);
 	}
 	rc |= ath_wire__buf_write(rest, (const char *)in->rest, in->len) | ath_wire__pack_cstr(&pk, anon);
 	/* anon JOIN target ON anon.x = target.y, or anon JOIN secondary ON ... JOIN target ON ... */
@@ -754,7 +754,7 @@ static int pack_subq_from(ath_buf *rest, uint32_t *nkeys, const ath_rel *r, cons
 		subq_label(lbl, sizeof lbl, r, i);
 		rc |= msgpack_pack_array(&pk, 3) | ath_wire__pack_cstr(&pk, "=") | ath_mp__col(&pk, anon, lbl) |
 		      (m2m ? ath_mp__col(&pk, first, r->sec_local_col[i]->name)
-			   : ath_mp__col(&pk, ath_mapper__qual(t, r->remote[i], tt), t->props[r->remote[i]].col->name));
+			   : ath_mp__prop_col(&pk, t, r->remote[i], tt));
 	}
 	rc |= ath_wire__pack_cstr(&pk, "inner");
 	if (m2m) {
@@ -764,7 +764,7 @@ static int pack_subq_from(ath_buf *rest, uint32_t *nkeys, const ath_rel *r, cons
 		for (uint32_t i = 0; i < r->nsec_remote; i++)
 			rc |= msgpack_pack_array(&pk, 3) | ath_wire__pack_cstr(&pk, "=") |
 			      ath_mp__col(&pk, r->secondary->name, r->sec_remote_col[i]->name) |
-			      ath_mp__col(&pk, ath_mapper__qual(t, r->sec_remote_prop[i], tt), t->props[r->sec_remote_prop[i]].col->name);
+			      ath_mp__prop_col(&pk, t, r->sec_remote_prop[i], tt);
 		rc |= ath_wire__pack_cstr(&pk, "inner");
 	}
 	*nkeys = 1;

@@ -146,23 +146,61 @@ int ath_mp__table(msgpack_packer *pk, const ath_table *t)
 	return rc;
 }
 
-int ath_mp__mapper_from(msgpack_packer *pk, const ath_mapper *m)
+void ath_mapper__table_as(char *buf, size_t cap, const ath_mapper *m, uint32_t k, const char *name)
+{
+	if (strcmp(name, m->table->name) == 0)
+		snprintf(buf, cap, "%s", m->tables[k]->name);
+	else if (k == 0)
+		snprintf(buf, cap, "%s", name);
+	else
+		snprintf(buf, cap, "%s_%s", name, m->tables[k]->name);
+}
+
+/* table k of m as a FROM item read as `name`: the table, or an alias of it */
+static int table_as(msgpack_packer *pk, const ath_mapper *m, uint32_t k, const char *name)
+{
+	char as[160];
+	ath_mapper__table_as(as, sizeof as, m, k, name);
+	if (strcmp(as, m->tables[k]->name) == 0)
+		return ath_mp__table(pk, m->tables[k]);
+	return msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "alias") | ath_mp__table(pk, m->tables[k]) |
+	       ath_wire__pack_cstr(pk, as);
+}
+
+int ath_mp__mapper_from_as(msgpack_packer *pk, const ath_mapper *m, const char *name)
 {
 	int rc = 0;
 	for (uint32_t t = 1; t < m->ntables; t++)
 		rc |= msgpack_pack_array(pk, 5) | ath_wire__pack_cstr(pk, "join");
-	rc |= ath_mp__table(pk, m->table);
+	rc |= table_as(pk, m, 0, name);
 	for (uint32_t t = 1; t < m->ntables; t++) {
-		rc |= ath_mp__table(pk, m->tables[t]);
+		char prev[160], cur[160];
+		ath_mapper__table_as(prev, sizeof prev, m, t - 1, name);
+		ath_mapper__table_as(cur, sizeof cur, m, t, name);
+		rc |= table_as(pk, m, t, name);
 		if (m->npk > 1)
 			rc |= msgpack_pack_array(pk, m->npk + 1) | ath_wire__pack_cstr(pk, "and");
 		for (uint32_t k = 0; k < m->npk; k++)
-			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
-			      ath_mp__col(pk, m->tables[t - 1]->name, m->tpk[t - 1][k]->name) |
-			      ath_mp__col(pk, m->tables[t]->name, m->tpk[t][k]->name);
+			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") | ath_mp__col(pk, prev, m->tpk[t - 1][k]->name) |
+			      ath_mp__col(pk, cur, m->tpk[t][k]->name);
 		rc |= ath_wire__pack_cstr(pk, "inner");
 	}
 	return rc;
+}
+
+int ath_mp__mapper_from(msgpack_packer *pk, const ath_mapper *m) { return ath_mp__mapper_from_as(pk, m, m->table->name); }
+
+int ath_mp__prop_col(msgpack_packer *pk, const ath_mapper *m, uint32_t i, const char *from)
+{
+	const ath_table *t = m->props[i].table;
+	if (!t || t == m->table)
+		return ath_mp__col(pk, from, m->props[i].col->name);
+	uint32_t k = 1;
+	while (k + 1 < m->ntables && m->tables[k] != t)
+		k++;
+	char q[160];
+	ath_mapper__table_as(q, sizeof q, m, k, from);
+	return ath_mp__col(pk, q, m->props[i].col->name);
 }
 
 int ath_mp__where_eq(msgpack_packer *pk, const char *table, const ath_column *const *cols, uint32_t n, uint32_t base)

@@ -133,13 +133,9 @@ static inline bool ath_mapper__filtered(const ath_mapper *m)
 	return m->parent && m->root->poly_prop >= 0 && m->ntables == m->parent->ntables;
 }
 
-/* The qualifier of prop i's column when the mapper's base table is read as `from`: a
- * joined-table subclass's own columns are read from their table. */
-static inline const char *ath_mapper__qual(const ath_mapper *m, uint32_t i, const char *from)
-{
-	const ath_table *t = m->props[i].table;
-	return t && t != m->table && strcmp(from, m->table->name) == 0 ? t->name : from;
-}
+/* The name table k of m is read as when its base table is read as `name`: the table itself
+ * (unaliased), `name` for the base table, `<name>_<table>` for a joined-table subclass's own. */
+void ath_mapper__table_as(char *buf, size_t cap, const ath_mapper *m, uint32_t k, const char *name);
 
 struct ath_registry {
 	uint32_t magic;
@@ -461,6 +457,10 @@ int ath_mp__table(msgpack_packer *pk, const ath_table *t);
 /* The FROM item of a mapper: its table, or (joined-table inheritance) the inner join of its tables
  * on their primary keys, as SQLAlchemy selects a subclass: `employees JOIN engineers ON employees.id = engineers.id`. */
 int ath_mp__mapper_from(msgpack_packer *pk, const ath_mapper *m);
+/* The same read as `name` (the base table aliased `name`, each other table `<name>_<table>`). */
+int ath_mp__mapper_from_as(msgpack_packer *pk, const ath_mapper *m, const char *name);
+/* ["col", q, c]: prop i's column, m's base table read as `from` (ath_mapper__table_as). */
+int ath_mp__prop_col(msgpack_packer *pk, const ath_mapper *m, uint32_t i, const char *from);
 /* AND of col = bind for each (table.col[i], bind base+i); returns binds used. */
 int ath_mp__where_eq(msgpack_packer *pk, const char *table, const ath_column *const *cols, uint32_t n, uint32_t base);
 /* the discriminator criterion of a subclass: `from.type IN (identities of m and its subclasses)` */

@@ -59,11 +59,6 @@ static const ath_mapper *class_ref(mobj *o, const ath_registry *reg, const char 
 			orm_error(err, "an aliased entity is [\"aliased\", class, name] with a name of at most %zu bytes", cap - 1);
 			return NULL;
 		}
-		if (m && m->ntables > 1) {
-			ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-				     "an aliased %s (a joined-table subclass) is not supported yet", m->name);
-			return NULL;
-		}
 		if (from)
 			*from = alias;
 		return m;
@@ -113,13 +108,13 @@ static int pack_rel_on(msgpack_packer *pk, const ath_rel *r, const char *on, con
 		rc |= msgpack_pack_array(pk, r->npairs + 1) | ath_wire__pack_cstr(pk, "and");
 	for (uint32_t i = 0; i < r->npairs; i++)
 		rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
-		      ath_mp__col(pk, ath_mapper__qual(o, r->local[i], on), o->props[r->local[i]].col->name) |
-		      ath_mp__col(pk, ath_mapper__qual(t, r->remote[i], tn), t->props[r->remote[i]].col->name);
+		      ath_mp__prop_col(pk, o, r->local[i], on) |
+		      ath_mp__prop_col(pk, t, r->remote[i], tn);
 	return rc;
 }
 
-/* mapper (as `mn`) = secondary, for a many-to-many join */
-static int pack_sec_on(msgpack_packer *pk, const ath_mapper *m, const char *mn, const ath_table *sec, const uint32_t *props,
+/* mapper (as `mn`) = secondary (as `sn`), for a many-to-many join */
+static int pack_sec_on(msgpack_packer *pk, const ath_mapper *m, const char *mn, const char *sn, const uint32_t *props,
 		       const ath_column **cols, uint32_t n)
 {
 	int rc = 0;
@@ -127,8 +122,8 @@ static int pack_sec_on(msgpack_packer *pk, const ath_mapper *m, const char *mn, 
 		rc |= msgpack_pack_array(pk, n + 1) | ath_wire__pack_cstr(pk, "and");
 	for (uint32_t i = 0; i < n; i++)
 		rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
-		      ath_mp__col(pk, ath_mapper__qual(m, props[i], mn), m->props[props[i]].col->name) |
-		      ath_mp__col(pk, sec->name, cols[i]->name);
+		      ath_mp__prop_col(pk, m, props[i], mn) |
+		      ath_mp__col(pk, sn, cols[i]->name);
 	return rc;
 }
 
@@ -140,19 +135,11 @@ static int pack_table_as(msgpack_packer *pk, const ath_table *t, const char *nam
 	return msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "alias") | ath_mp__table(pk, t) | ath_wire__pack_cstr(pk, name);
 }
 
-/* a mapper's FROM item read as `name`: its table (or join of tables), or an alias of its table;
- * 1 when it is a joined-table subclass that would need an alias */
+/* a mapper's FROM item read as `name`: its table or an alias of it; a joined-table subclass's
+ * join of its tables, each aliased after `name` (ath_mapper__table_as) */
 static int pack_mapper_as(msgpack_packer *pk, const ath_mapper *m, const char *name)
 {
-	if (m->ntables > 1)
-		return strcmp(name, m->table->name) == 0 ? (ath_mp__mapper_from(pk, m) ? -1 : 0) : 1;
-	return pack_table_as(pk, m->table, name) ? -1 : 0;
-}
-
-static int no_alias(ath_err *err, const ath_mapper *m)
-{
-	return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-			    "%s is a joined-table subclass: reading it through an alias is not supported yet", m->name);
+	return m->ntables > 1 ? ath_mp__mapper_from_as(pk, m, name) : pack_table_as(pk, m->table, name);
 }
 
 /* Translation state: the registry, and for comparisons with objects the statement's params
@@ -209,21 +196,16 @@ static int pack_join(msgpack_packer *pk, mobj *o, tctx *t)
 		if (pack_obj(pk, &a[1], t))
 			return err->code ? err->code : ath_err__oom(err);
 		rc |= ath_mp__table(pk, r->secondary) |
-		      pack_sec_on(pk, r->owner, on, r->secondary, r->sec_local_prop, r->sec_local_col, r->nsec_local);
+		      pack_sec_on(pk, r->owner, on, r->secondary->name, r->sec_local_prop, r->sec_local_col, r->nsec_local);
 		if (kind)
 			rc |= msgpack_pack_object(pk, *kind);
-		int as = pack_mapper_as(pk, r->target, tn);
-		if (as > 0)
-			return no_alias(err, r->target);
-		rc |= as | pack_sec_on(pk, r->target, tn, r->secondary, r->sec_remote_prop, r->sec_remote_col, r->nsec_remote);
+		rc |= pack_mapper_as(pk, r->target, tn) |
+		      pack_sec_on(pk, r->target, tn, r->secondary->name, r->sec_remote_prop, r->sec_remote_col, r->nsec_remote);
 	} else {
 		rc |= msgpack_pack_array(pk, kind ? 5 : 4) | ath_wire__pack_cstr(pk, "join");
 		if (pack_obj(pk, &a[1], t))
 			return err->code ? err->code : ath_err__oom(err);
-		int as = pack_mapper_as(pk, r->target, tn);
-		if (as > 0)
-			return no_alias(err, r->target);
-		rc |= as;
+		rc |= pack_mapper_as(pk, r->target, tn);
 		if (r->nextra) /* a custom primaryjoin: its pairs and its other terms */
 			rc |= msgpack_pack_array(pk, r->npairs + r->nextra + 1) | ath_wire__pack_cstr(pk, "and");
 		rc |= pack_rel_on(pk, r, on, tn, !r->nextra);
@@ -282,7 +264,7 @@ static int pack_obj(msgpack_packer *pk, mobj *o, tctx *t)
 		const ath_mapper *m = class_ref(o, reg, &from, fbuf, sizeof fbuf, err);
 		if (!m)
 			return ATH_EINVALID;
-		return pack_table_as(pk, m->table, from) ? ath_err__oom(err) : 0;
+		return pack_mapper_as(pk, m, from) ? ath_err__oom(err) : 0;
 	}
 	if (is_form(o, "entity", 1)) {
 		/* outside a columns list (FROM items): the mapped table */
@@ -313,7 +295,7 @@ int ath_query__pack_prop(msgpack_packer *pk, const ath_registry *reg, const ath_
 {
 	const ath_prop *p = &m->props[i];
 	if (p->col)
-		return ath_mp__col(pk, ath_mapper__qual(m, i, from), p->col->name) ? ath_err__oom(err) : 0;
+		return ath_mp__prop_col(pk, m, i, from) ? ath_err__oom(err) : 0;
 	tctx t = { .reg = reg, .err = err };
 	if (strcmp(from, m->table->name) != 0) { /* read through an alias */
 		t.adapt_table = m->table->name;
@@ -439,8 +421,6 @@ static int pack_exists(msgpack_packer *pk, const ath_rel *r, mobj *crit, ath_obj
 	char abuf[72];
 	const char *tn = tgt->table->name;
 	if (tgt->table == own->table) {
-		if (tgt->ntables > 1)
-			return no_alias(t->err, tgt);
 		snprintf(abuf, sizeof abuf, "%s_1", tn);
 		tn = abuf;
 	}
@@ -459,13 +439,11 @@ static int pack_exists(msgpack_packer *pk, const ath_rel *r, mobj *crit, ath_obj
 	if (r->secondary) {
 		for (uint32_t i = 0; i < r->nsec_local; i++)
 			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
-			      ath_mp__col(pk, ath_mapper__qual(own, r->sec_local_prop[i], own->table->name),
-					  own->props[r->sec_local_prop[i]].col->name) |
+			      ath_mp__prop_col(pk, own, r->sec_local_prop[i], own->table->name) |
 			      ath_mp__col(pk, r->secondary->name, r->sec_local_col[i]->name);
 		for (uint32_t i = 0; i < r->nsec_remote; i++)
 			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
-			      ath_mp__col(pk, ath_mapper__qual(tgt, r->sec_remote_prop[i], tn),
-					  tgt->props[r->sec_remote_prop[i]].col->name) |
+			      ath_mp__prop_col(pk, tgt, r->sec_remote_prop[i], tn) |
 			      ath_mp__col(pk, r->secondary->name, r->sec_remote_col[i]->name);
 	} else
 		rc |= pack_rel_on(pk, r, own->table->name, tn, false);
@@ -523,7 +501,7 @@ static int pack_rel_compare(msgpack_packer *pk, mobj *o, tctx *t)
 		int rc = r->npairs > 1 ? msgpack_pack_array(pk, r->npairs + 1) | ath_wire__pack_cstr(pk, is ? "and" : "or") : 0;
 		for (uint32_t i = 0; i < r->npairs; i++)
 			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, is ? "is" : "is_not") |
-			      ath_mp__col(pk, ath_mapper__qual(m, r->local[i], m->table->name), m->props[r->local[i]].col->name) |
+			      ath_mp__prop_col(pk, m, r->local[i], m->table->name) |
 			      msgpack_pack_array(pk, 1) | ath_wire__pack_cstr(pk, "null");
 		return rc ? ath_err__oom(t->err) : 0;
 	}
@@ -540,12 +518,12 @@ static int pack_rel_compare(msgpack_packer *pk, mobj *o, tctx *t)
 			rc |= msgpack_pack_array(pk, r->npairs + 1) | ath_wire__pack_cstr(pk, eq ? "and" : "or");
 		for (uint32_t i = 0; i < r->npairs && !rc; i++) {
 			rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, eq ? "=" : "!=") |
-			      ath_mp__col(pk, ath_mapper__qual(m, r->local[i], m->table->name), m->props[r->local[i]].col->name);
+			      ath_mp__prop_col(pk, m, r->local[i], m->table->name);
 			rc = rc ? ath_err__oom(t->err) : extra_bind(pk, t, obj, r->remote[i]);
 		}
 		if (ne && !rc)
 			rc = msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "is") |
-			     ath_mp__col(pk, ath_mapper__qual(m, r->local[0], m->table->name), m->props[r->local[0]].col->name) | msgpack_pack_array(pk, 1) |
+			     ath_mp__prop_col(pk, m, r->local[0], m->table->name) | msgpack_pack_array(pk, 1) |
 			     ath_wire__pack_cstr(pk, "null") ? ath_err__oom(t->err) : 0;
 		return rc;
 	}
@@ -797,10 +775,6 @@ static int add_join(orm_plan *plan, const ath_rel *r, int parent, ath_err *err)
 			return (int)j;
 	if (plan->njoins == MAX_JOINS)
 		return orm_error(err, "more than %d joined eager loads in one select", MAX_JOINS), -1;
-	if (r->target->ntables > 1)
-		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_NOT_SUPPORTED_ERROR,
-				    "joined eager loading of %s.%s, whose target %s is a joined-table subclass, is not supported "
-				    "yet; use selectinload or subqueryload", r->owner->name, r->name, r->target->name), -1;
 	join_plan *j = &plan->joins[plan->njoins];
 	j->rel = r;
 	j->parent = parent;
@@ -863,8 +837,9 @@ static void scan_joined(mobj *o, const ath_registry *reg, orm_plan *plan)
 			plan->jti[plan->njti++] = m;
 		return;
 	}
-	if (is_form(o, "exists", 1) || is_form(o, "scalar", 1) || is_form(o, "subquery", 2))
-		return; /* nested selects have FROMs of their own */
+	if (is_form(o, "exists", 1) || is_form(o, "scalar", 1) || is_form(o, "subquery", 2) ||
+	    (o->via.array.size >= 2 && (is_form(&o->via.array.ptr[1], "rel", 2) || is_form(&o->via.array.ptr[1], "rel", 3))))
+		return; /* nested selects, and relationship comparisons' EXISTS, have FROMs of their own */
 	for (uint32_t i = 0; i < o->via.array.size; i++)
 		scan_joined(&o->via.array.ptr[i], reg, plan);
 }
@@ -1053,23 +1028,32 @@ static int pack_entity_from(msgpack_packer *pk, const orm_plan *plan, uint32_t e
 				lc[i] = r->owner->props[r->sec_local_prop[i]].col->name;
 				rcn[i] = r->sec_local_col[i]->name;
 			}
-			rc |= pack_alias(pk, r->secondary, j->sec_alias) |
-			      pack_pairs_on(pk, r->nsec_local, pt, lc, j->sec_alias, rcn, true) | ath_wire__pack_cstr(pk, "left");
+			rc |= pack_alias(pk, r->secondary, j->sec_alias);
+			if (r->owner->ntables > 1) /* the owner's columns from their tables */
+				rc |= pack_sec_on(pk, r->owner, pt, j->sec_alias, r->sec_local_prop, r->sec_local_col, r->nsec_local);
+			else
+				rc |= pack_pairs_on(pk, r->nsec_local, pt, lc, j->sec_alias, rcn, true);
+			rc |= ath_wire__pack_cstr(pk, "left");
 			for (uint32_t i = 0; i < r->nsec_remote && i < 32; i++) {
 				lc[i] = r->sec_remote_col[i]->name;
 				rcn[i] = r->target->props[r->sec_remote_prop[i]].col->name;
 			}
-			rc |= pack_alias(pk, r->target->table, j->alias) |
-			      pack_pairs_on(pk, r->nsec_remote, j->sec_alias, lc, j->alias, rcn, true) | ath_wire__pack_cstr(pk, "left");
+			rc |= pack_mapper_as(pk, r->target, j->alias);
+			if (r->target->ntables > 1) /* the target's columns from their (aliased) tables */
+				rc |= pack_sec_on(pk, r->target, j->alias, j->sec_alias, r->sec_remote_prop, r->sec_remote_col,
+						  r->nsec_remote);
+			else
+				rc |= pack_pairs_on(pk, r->nsec_remote, j->sec_alias, lc, j->alias, rcn, true);
+			rc |= ath_wire__pack_cstr(pk, "left");
 		} else {
 			for (uint32_t i = 0; i < r->npairs && i < 32; i++) {
 				lc[i] = r->owner->props[r->local[i]].col->name;
 				rcn[i] = r->target->props[r->remote[i]].col->name;
 			}
-			rc |= pack_alias(pk, r->target->table, j->alias);
+			rc |= pack_mapper_as(pk, r->target, j->alias);
 			if (r->nextra) /* a custom primaryjoin's other terms, on the alias */
 				rc |= msgpack_pack_array(pk, r->npairs + r->nextra + 1) | ath_wire__pack_cstr(pk, "and");
-			if (r->owner->ntables > 1) /* the owner's columns from their tables */
+			if (r->owner->ntables > 1 || r->target->ntables > 1) /* columns from their (aliased) tables */
 				rc |= pack_rel_on(pk, r, pt, j->alias, !r->nextra);
 			else
 				rc |= pack_pairs_on(pk, r->npairs, pt, lc, j->alias, rcn, !r->nextra);
@@ -1277,6 +1261,41 @@ static int pack_set(msgpack_packer *pk, mobj *v, tctx *t, orm_plan *plan)
 /* the statement map: ORM keys consumed, the rest translated */
 static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan);
 
+/* the order_by terms of the joined eager loads (contains_eager's are the statement's own) */
+static uint32_t join_order_terms(const orm_plan *plan)
+{
+	uint32_t n = 0;
+	for (uint32_t j = 0; j < plan->njoins; j++)
+		if (!plan->joins[j].contains && plan->joins[j].rel->order_by)
+			n += plan->joins[j].rel->order_by->via.array.size;
+	return n;
+}
+
+/* ORDER BY: the statement's terms (`given`, an array or NULL, read as they are), then each joined
+ * relationship's order_by read from its alias, as SQLAlchemy appends them */
+static int pack_order_by(msgpack_packer *pk, mobj *given, tctx *t, const orm_plan *plan)
+{
+	uint32_t ng = given && given->type == MSGPACK_OBJECT_ARRAY ? given->via.array.size : 0;
+	if (given && given->type != MSGPACK_OBJECT_ARRAY && given->type != MSGPACK_OBJECT_NIL)
+		return pack_obj(pk, given, t); /* not a list: as it is (the compiler judges it) */
+	int rc = msgpack_pack_array(pk, ng + join_order_terms(plan)) ? ath_err__oom(t->err) : 0;
+	for (uint32_t i = 0; i < ng && !rc; i++)
+		rc = pack_obj(pk, &given->via.array.ptr[i], t);
+	const char *at = t->adapt_table, *ato = t->adapt_to;
+	for (uint32_t j = 0; j < plan->njoins && !rc; j++) {
+		const ath_rel *r = plan->joins[j].rel;
+		if (plan->joins[j].contains || !r->order_by)
+			continue;
+		t->adapt_table = r->target->table->name;
+		t->adapt_to = plan->joins[j].alias;
+		for (uint32_t i = 0; i < r->order_by->via.array.size && !rc; i++)
+			rc = pack_obj(pk, &r->order_by->via.array.ptr[i], t);
+	}
+	t->adapt_table = at;
+	t->adapt_to = ato;
+	return rc;
+}
+
 /* plan->wrap: SELECT anon_1.<the entity's columns>, <joined columns> FROM (<the statement without
  * its loader options>) AS anon_1 LEFT OUTER JOIN ... ORDER BY <its ORDER BY, read from anon_1> */
 static int pack_wrapped(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
@@ -1309,7 +1328,8 @@ static int pack_wrapped(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 	if (!rc && ath_wire__pack_cstr(&bp, "anon_1"))
 		rc = ath_err__oom(err);
 	/* the entity's columns as the subquery names them: a column by its name, an expression by its label */
-	int prc = rc ? 0 : msgpack_pack_map(pk, order_by ? 4 : 3) | ath_mp__key(pk, "k") | ath_mp__key(pk, "select") |
+	int prc = rc ? 0 : msgpack_pack_map(pk, order_by || join_order_terms(plan) ? 4 : 3) | ath_mp__key(pk, "k") |
+			       ath_mp__key(pk, "select") |
 			       ath_mp__key(pk, "columns") | msgpack_pack_array(pk, plan->ncols_out);
 	for (uint32_t i = 0; i < m->nprops && !rc; i++)
 		if (plan->ent[0].cols[i])
@@ -1322,11 +1342,12 @@ static int pack_wrapped(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 	}
 	if (!rc && !prc)
 		prc = ath_mp__key(pk, "from") | msgpack_pack_array(pk, 1) | pack_entity_from(pk, plan, 0, t->reg, &base);
-	if (!rc && !prc && order_by) {
+	if (!rc && !prc && (order_by || join_order_terms(plan))) {
+		/* the statement's terms read from anon_1, then the joined relationships' */
 		const char *at = t->adapt_table, *ato = t->adapt_to;
 		t->adapt_table = plan->ent[0].from;
 		t->adapt_to = "anon_1";
-		rc = ath_mp__key(pk, "order_by") ? ath_err__oom(err) : pack_obj(pk, order_by, t);
+		rc = ath_mp__key(pk, "order_by") ? ath_err__oom(err) : pack_order_by(pk, order_by, t, plan);
 		t->adapt_table = at;
 		t->adapt_to = ato;
 	}
@@ -1363,7 +1384,11 @@ static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 		npoly += ath_mapper__filtered(plan->ent[e].m);
 	for (uint32_t i = 0; i < st->via.map.size; i++)
 		has_where |= str_is(&st->via.map.ptr[i].key, "where") && st->via.map.ptr[i].val.type != MSGPACK_OBJECT_NIL;
-	uint32_t keep = add_from + (npoly && !has_where);
+	bool has_order = false; /* joined relationships' order_by join the statement's, or make one */
+	for (uint32_t i = 0; i < st->via.map.size; i++)
+		has_order |= str_is(&st->via.map.ptr[i].key, "order_by");
+	bool add_order = is_select && !has_order && join_order_terms(plan);
+	uint32_t keep = add_from + (npoly && !has_where) + add_order;
 	for (uint32_t i = 0; i < st->via.map.size; i++) {
 		mobj *k = &st->via.map.ptr[i].key;
 		keep += !(str_is(k, "options") || str_is(k, "execution_options") || str_is(k, "synchronize_session") ||
@@ -1404,6 +1429,8 @@ static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 					rc = ath_mp__poly_criterion(pk, reg, plan->ent[e].m, plan->ent[e].from) ? ath_err__oom(err) : 0;
 		} else if (is_select && str_is(k, "columns"))
 			rc = pack_columns(pk, v, t, plan);
+		else if (is_select && str_is(k, "order_by") && join_order_terms(plan))
+			rc = pack_order_by(pk, v, t, plan);
 		else if (is_select && str_is(k, "from") && own_joins)
 			rc = pack_from(pk, t, plan);
 		else
@@ -1411,6 +1438,8 @@ static int pack_statement(msgpack_packer *pk, mobj *st, tctx *t, orm_plan *plan)
 	}
 	if (!rc && add_from)
 		rc = ath_mp__key(pk, "from") ? ath_err__oom(err) : pack_from(pk, t, plan);
+	if (!rc && add_order)
+		rc = ath_mp__key(pk, "order_by") ? ath_err__oom(err) : pack_order_by(pk, NULL, t, plan);
 	if (!rc && npoly && !has_where) {
 		rc = ath_mp__key(pk, "where") | (npoly > 1 ? msgpack_pack_array(pk, npoly + 1) | ath_wire__pack_cstr(pk, "and") : 0)
 			     ? ath_err__oom(err) : 0;
@@ -1491,7 +1520,7 @@ static int subq_prepare(subq_ent *q, mobj *st, const orm_plan *plan, uint32_t e,
 		q->q.nkeys++;
 		rc = ath_mp__key(&pk, "from") | msgpack_pack_array(&pk, njoined) ? ath_err__oom(err) : 0;
 		for (uint32_t i = 0; i < plan->nent && !rc; i++)
-			if (plan->ent[i].m->ntables > 1 && ath_mp__mapper_from(&pk, plan->ent[i].m))
+			if (plan->ent[i].m->ntables > 1 && ath_mp__mapper_from_as(&pk, plan->ent[i].m, plan->ent[i].from))
 				rc = ath_err__oom(err);
 		for (uint32_t i = 0; i < plan->njti && !rc; i++)
 			if (ath_mp__mapper_from(&pk, plan->jti[i]))
