@@ -23,8 +23,6 @@
 #define ATH_MAGIC_RESULT 0x41524553u
 #define ATH_MAGIC_DEAD 0xdeadbeefu
 
-#define ATH_COLTYPE_TZ 0x40
-
 /* Longest two-phase transaction id: MySQL's gtrid limit (PostgreSQL allows 199 bytes). */
 #define ATH_XID_MAX 64
 
@@ -82,7 +80,8 @@ struct ath_result {
 	ath_stmt_ref stmt;    /* held while rows remain */
 	int returns_rows;
 	int exhausted;
-	char **colnames;      /* one allocation: the pointers, then the names, then coltypes */
+	ath_colinfo *cols;    /* a reference to the statement's columns (dconn.h), or NULL */
+	char **colnames;      /* cols->names */
 	signed char *coltypes; /* the driver's type per column (ATH_T_*, | ATH_COLTYPE_TZ; -1 unknown), or NULL */
 	size_t ncols;
 	int64_t rowcount, lastrowid;

@@ -69,8 +69,7 @@ int ath_result__fetch(ath_buf *out, ath_result *r, size_t max, ath_err *err)
 	/* The row count is known only after packing: reserve a 5-byte array32 header and fill it
 	 * in afterwards (msgpack allows the wide form for any count). */
 	static const unsigned char header[5] = { 0xdd, 0, 0, 0, 0 };
-	msgpack_packer pk;
-	ath_wire__packer_init(&pk, out);
+	out->size = 0;
 	if (ath_wire__buf_write(out, (const char *)header, sizeof header) < 0)
 		return ath_err__oom(err);
 	size_t n = 0;
@@ -86,7 +85,7 @@ int ath_result__fetch(ath_buf *out, ath_result *r, size_t max, ath_err *err)
 	} else if (!r->exhausted) {
 		int done;
 		ath_dconn *dc = r->dc;
-		int rc = dc->ops->fetch(dc->native, r->stmt.stmt, &pk, max, &n, &done, err);
+		int rc = dc->ops->fetch(dc->native, r->stmt.stmt, out, max, &n, &done, err);
 		if (rc) {
 			if (r->dc == r->conn->dc)
 				ath_conn__seen_error(r->conn, rc, err);
@@ -293,7 +292,7 @@ void ath_result__close(ath_result *r)
 	if (!r)
 		return;
 	release_stmt(r);
-	ath__free(r->colnames); /* one block: the array and the names (collect_columns) */
+	ath_colinfo__decref(r->cols);
 	ath__free(r->ins_values.ptr);
 	ath__free(r->ret_row.ptr);
 	ath__free(r->rows.ptr);

@@ -18,6 +18,7 @@
 #include "errors.h"
 #include "util/alloc.h"
 #include "wire/ext.h"
+#include "wire/mpbuf.h"
 
 /* A prepared statement and whether a stepped row waits to be read. */
 typedef struct sq_stmt {
@@ -302,41 +303,59 @@ static int sq_execute(void *native, void *stmt, const msgpack_object *const *val
 	return 0;
 }
 
-static int pack_column(msgpack_packer *pk, sqlite3_stmt *st, int i)
+/* One row as a msgpack array, written straight into `out` (no per-value packer callback). Each
+ * value is read through sqlite3_column_value(): one call for its type and content instead of
+ * sqlite3_column_type() and then the typed getters, which each check the column again. The value
+ * is "unprotected", which only means no mutex guards it: the connection is opened
+ * SQLITE_OPEN_NOMUTEX and used by one thread at a time, as the sqlite3_column_value() docs ask.
+ * Returns 0, or -1 on out-of-memory (ours, or SQLite's converting a value). */
+static int pack_row(ath_buf *out, sqlite3_stmt *st, int ncols)
 {
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER: return msgpack_pack_int64(pk, sqlite3_column_int64(st, i));
-	case SQLITE_FLOAT: return msgpack_pack_double(pk, sqlite3_column_double(st, i));
-	case SQLITE_TEXT: {
-		const char *t = (const char *)sqlite3_column_text(st, i);
-		int n = sqlite3_column_bytes(st, i);
-		if (msgpack_pack_str(pk, (size_t)n) < 0)
-			return -1;
-		return msgpack_pack_str_body(pk, t, (size_t)n);
+	size_t rest = (size_t)ncols * ATH_WIRE_MAX_HEAD; /* room kept for the columns not yet written */
+	if (ath_wire__buf_reserve(out, ATH_WIRE_MAX_HEAD + rest) < 0)
+		return -1;
+	unsigned char *p = out->ptr + out->size;
+	p += ath_wire__put_array_header(p, (uint32_t)ncols);
+	for (int i = 0; i < ncols; i++) {
+		sqlite3_value *v = sqlite3_column_value(st, i);
+		int type = sqlite3_value_type(v);
+		rest -= ATH_WIRE_MAX_HEAD;
+		switch (type) {
+		case SQLITE_INTEGER: p += ath_wire__put_int64(p, sqlite3_value_int64(v)); break;
+		case SQLITE_FLOAT: p += ath_wire__put_double(p, sqlite3_value_double(v)); break;
+		case SQLITE_TEXT:
+		case SQLITE_BLOB: {
+			/* text before bytes: the length is then the text's, as SQLite documents */
+			const void *data = type == SQLITE_TEXT ? (const void *)sqlite3_value_text(v) : sqlite3_value_blob(v);
+			int n = sqlite3_value_bytes(v);
+			if (!data && (type == SQLITE_TEXT || n))
+				return -1;
+			out->size = (size_t)(p - out->ptr);
+			if (ath_wire__buf_reserve(out, ATH_WIRE_MAX_HEAD + (size_t)n + rest) < 0)
+				return -1;
+			p = out->ptr + out->size;
+			p += type == SQLITE_TEXT ? ath_wire__put_str_header(p, (uint32_t)n) : ath_wire__put_bin_header(p, (uint32_t)n);
+			if (n)
+				memcpy(p, data, (size_t)n);
+			p += n;
+			break;
+		}
+		default: *p++ = 0xc0; /* nil */
+		}
 	}
-	case SQLITE_BLOB: {
-		const void *b = sqlite3_column_blob(st, i);
-		int n = sqlite3_column_bytes(st, i);
-		if (msgpack_pack_bin(pk, (size_t)n) < 0)
-			return -1;
-		return msgpack_pack_bin_body(pk, b, (size_t)n);
-	}
-	default: return msgpack_pack_nil(pk);
-	}
+	out->size = (size_t)(p - out->ptr);
+	return 0;
 }
 
-static int sq_fetch(void *native, void *stmt, msgpack_packer *pk, size_t max, size_t *nrows, int *done, ath_err *err)
+static int sq_fetch(void *native, void *stmt, ath_buf *out, size_t max, size_t *nrows, int *done, ath_err *err)
 {
 	sq_stmt *s = stmt;
 	int ncols = sqlite3_column_count(s->st);
 	*nrows = 0;
 	*done = 0;
 	while (*nrows < max && s->row_ready) {
-		if (msgpack_pack_array(pk, (size_t)ncols) < 0)
+		if (pack_row(out, s->st, ncols) < 0)
 			return ath_err__oom(err);
-		for (int i = 0; i < ncols; i++)
-			if (pack_column(pk, s->st, i) < 0)
-				return ath_err__oom(err);
 		(*nrows)++;
 		int rc = step(native, s, err);
 		if (rc)
@@ -379,6 +398,13 @@ static int sq_column_type(void *stmt, size_t i, int *timezone)
 		if (strlen(names[k].name) == n && strncasecmp(decl, names[k].name, n) == 0)
 			return names[k].kind;
 	return -1;
+}
+
+/* SQLite prepares a statement again by itself when the schema changed (sqlite3_prepare_v3),
+ * which is when its columns can change; it counts those in SQLITE_STMTSTATUS_REPREPARE. */
+static uint64_t sq_columns_version(void *stmt)
+{
+	return (uint64_t)sqlite3_stmt_status(((sq_stmt *)stmt)->st, SQLITE_STMTSTATUS_REPREPARE, 0);
 }
 
 static int sq_exec_simple(void *native, const char *sql, ath_err *err)
@@ -448,7 +474,7 @@ static int sq_set_isolation(void *native, const char *level, ath_err *err)
 }
 
 const ath_driver_ops ath_sqlite_driver = {
-	.version = 4,
+	.version = 5,
 	.check_url = check_url,
 	.is_memory = is_memory,
 	.connect = sq_connect,
@@ -461,6 +487,7 @@ const ath_driver_ops ath_sqlite_driver = {
 	.column_count = sq_column_count,
 	.column_name = sq_column_name,
 	.column_type = sq_column_type,
+	.columns_version = sq_columns_version,
 	.exec_simple = sq_exec_simple,
 	.in_transaction = sq_in_transaction,
 	.primary_key = sq_primary_key,
