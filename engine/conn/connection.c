@@ -490,6 +490,7 @@ static void conn_destroy(ath_conn *c)
 		ath_pool__checkin(&e->pool, c->dc);
 	msgpack_zone_destroy(&c->zone);
 	ath_rendered__free(&c->rendered);
+	ath__free(c->spare);
 	c->magic = ATH_MAGIC_DEAD;
 	ath__free(c);
 	ath_engine__conn_gone(e);
@@ -1008,7 +1009,14 @@ int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t l
 	ath_dconn *dc = c->dc;
 	if ((rc = ath_engine__compiled(&cs, e, shape, len, &age, &cached, err)))
 		return rc;
-	ath_result *r = ath__calloc(1, sizeof *r);
+	/* a connection running one statement after another reuses the last result's block */
+	ath_result *r = c->spare;
+	if (r) {
+		c->spare = NULL;
+		memset(r, 0, sizeof *r);
+	} else {
+		r = ath__calloc(1, sizeof *r);
+	}
 	if (!r) {
 		ath_compiled__decref(cs);
 		return ath_err__oom(err);

@@ -56,6 +56,7 @@ struct ath_conn {
 	int autocommit;
 	int isolation_changed;
 	int invalidated;      /* a disconnect was seen: reconnects at the next use once rolled back */
+	ath_result *spare;    /* the last closed result's block, for the next execute; NULL = none */
 };
 
 struct ath_txn {

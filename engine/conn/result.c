@@ -301,6 +301,9 @@ void ath_result__close(ath_result *r)
 	ath_compiled__decref(r->compiled);
 	ath_conn *c = r->conn;
 	r->magic = ATH_MAGIC_DEAD;
-	ath__free(r);
+	if (!c->spare && !c->closed)
+		c->spare = r; /* the connection's next execute takes it (it frees it when it goes) */
+	else
+		ath__free(r);
 	ath_conn__decref(c);
 }
