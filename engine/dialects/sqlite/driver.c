@@ -20,10 +20,12 @@
 #include "wire/ext.h"
 #include "wire/mpbuf.h"
 
-/* A prepared statement and whether a stepped row waits to be read. */
+/* A prepared statement, whether a stepped row waits to be read, and whether it was bound or
+ * stepped since its last reset (a finished row set is reset by fetch, then again on release). */
 typedef struct sq_stmt {
 	sqlite3_stmt *st;
 	int row_ready;
+	int used;
 } sq_stmt;
 
 /* Options of sqlite URLs: ?timeout=seconds&mode=ro|rw|rwc|memory&uri=true */
@@ -147,6 +149,9 @@ static void sq_finalize(void *stmt)
 static void sq_reset(void *stmt)
 {
 	sq_stmt *s = stmt;
+	if (!s->used)
+		return;
+	s->used = 0;
 	sqlite3_reset(s->st);
 	sqlite3_clear_bindings(s->st);
 	s->row_ready = 0;
@@ -282,6 +287,7 @@ static int sq_execute(void *native, void *stmt, const msgpack_object *const *val
 		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_PROGRAMMING_ERROR,
 				    "Incorrect number of bindings supplied. The current statement uses %d, and there "
 				    "are %u supplied.", expected, n);
+	s->used = 1;
 	for (uint32_t i = 0; i < n; i++) {
 		int rc = bind_value(s->st, (int)i + 1, values[i], i + 1, err);
 		if (rc != SQLITE_OK) {
