@@ -491,6 +491,7 @@ static void conn_destroy(ath_conn *c)
 	msgpack_zone_destroy(&c->zone);
 	ath_rendered__free(&c->rendered);
 	ath__free(c->spare);
+	ath_compile_memo__free(&c->memo);
 	c->magic = ATH_MAGIC_DEAD;
 	ath__free(c);
 	ath_engine__conn_gone(e);
@@ -1007,7 +1008,8 @@ int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t l
 	if ((rc = revalidate(c, err)))
 		return rc;
 	ath_dconn *dc = c->dc;
-	if ((rc = ath_engine__compiled(&cs, e, shape, len, &age, &cached, err)))
+	age = 0; /* for the echo log only */
+	if ((rc = ath_engine__compiled(&cs, e, shape, len, &c->memo, echo(c) ? &age : NULL, &cached, err)))
 		return rc;
 	/* a connection running one statement after another reuses the last result's block */
 	ath_result *r = c->spare;

@@ -40,8 +40,18 @@ struct ath_engine {
 	ath_cache cache;
 	ath_pool pool;
 	atomic_ullong stmt_hits, stmt_misses;
+	atomic_ullong memo_hits; /* compile-cache hits a connection's memo served (counted as hits) */
 	const ath_metadata *metadata; /* held (a reference); NULL = none */
 };
+
+/* A connection's last compiled statement and the shape bytes it came from: the same statement run
+ * again on the connection (a loop of lookups) is found by comparing the bytes, without hashing
+ * them and taking the shared cache's lock. Only with the compile cache on. */
+typedef struct ath_compile_memo {
+	ath_compiled *cs;     /* a reference, or NULL */
+	unsigned char *shape;
+	size_t len, cap;
+} ath_compile_memo;
 
 struct ath_conn {
 	uint32_t magic;
@@ -51,6 +61,7 @@ struct ath_conn {
 	ath_dconn *dc;         /* NULL only when invalidated and revalidate() got no fresh one */
 	msgpack_zone zone;    /* parameters of the statement being executed */
 	ath_rendered rendered;
+	ath_compile_memo memo;
 	ath_txn *top;         /* innermost active transaction; NULL when none */
 	uint32_t savepoint_seq;
 	int autocommit;
@@ -112,9 +123,12 @@ void ath_engine__decref(ath_engine *e);
 int ath_engine__setup_conn(ath_conn *c, ath_err *err);
 int ath_engine__connect(ath_conn **out, ath_engine *e, ath_err *err);
 int ath_engine__stats(ath_buf *out, ath_engine *e, ath_err *err);
-/* The compiled form of a shape, through the cache; *cached_since is < 0 when just compiled. */
-int ath_engine__compiled(ath_compiled **out, ath_engine *e, const void *shape, size_t len, double *age, int *cached,
-			 ath_err *err);
+/* The compiled form of a shape, through the cache. *cached tells whether it came from the cache;
+ * *age (when `age` is not NULL; reading the clock is a good part of a cache hit's cost) is the
+ * seconds since it was compiled, or the seconds compiling it took. */
+int ath_engine__compiled(ath_compiled **out, ath_engine *e, const void *shape, size_t len, ath_compile_memo *memo,
+			 double *age, int *cached, ath_err *err);
+void ath_compile_memo__free(ath_compile_memo *m);
 int ath_compile__standalone(ath_buf *out, const ath_dialect *d, const ath_metadata *md, const void *shape, size_t len,
 			    const void *params, size_t params_len, const ath_wire_limits *lim, ath_err *err);
 int ath_compiled__pack_info(ath_buf *out, const ath_compiled *cs, const ath_rendered *r, ath_err *err);
