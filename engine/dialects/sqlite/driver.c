@@ -20,13 +20,21 @@
 #include "wire/ext.h"
 #include "wire/mpbuf.h"
 
-/* A prepared statement, whether a stepped row waits to be read, and whether it was bound or
- * stepped since its last reset (a finished row set is reset by fetch, then again on release). */
+/* A prepared statement: whether a stepped row waits to be read, whether it was bound or stepped
+ * since its last reset (a finished row set is reset by fetch, then again on release), and what
+ * every execute would otherwise ask SQLite again. */
 typedef struct sq_stmt {
 	sqlite3_stmt *st;
 	int row_ready;
 	int used;
+	int large;   /* a large text or blob is bound: released at the reset, not kept until the next bind */
+	int nparams; /* fixed by the SQL text */
+	int ncols;   /* of the last execute (a schema change may change it) */
 } sq_stmt;
+
+/* Bound values up to this size stay bound after a reset: every execute binds every parameter
+ * again, and clearing them costs each lookup (pysqlite does not clear them either). */
+#define SQ_KEEP_BOUND 4096
 
 /* Options of sqlite URLs: ?timeout=seconds&mode=ro|rw|rwc|memory&uri=true */
 static int open_flags(const ath_url *url, int *flags, double *timeout, int *uri, ath_err *err)
@@ -133,6 +141,7 @@ static int sq_prepare(void **out, void *native, const char *sql, size_t len, ath
 		ath__free(s);
 		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_PROGRAMMING_ERROR, "(sqlite3) empty statement");
 	}
+	s->nparams = sqlite3_bind_parameter_count(s->st);
 	*out = s;
 	return 0;
 }
@@ -153,7 +162,10 @@ static void sq_reset(void *stmt)
 		return;
 	s->used = 0;
 	sqlite3_reset(s->st);
-	sqlite3_clear_bindings(s->st);
+	if (s->large) {
+		sqlite3_clear_bindings(s->st);
+		s->large = 0;
+	}
 	s->row_ready = 0;
 }
 
@@ -282,14 +294,19 @@ static int sq_execute(void *native, void *stmt, const msgpack_object *const *val
 {
 	sqlite3 *db = native;
 	sq_stmt *s = stmt;
-	int expected = sqlite3_bind_parameter_count(s->st);
+	int expected = s->nparams;
 	if ((uint32_t)expected != n)
 		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_PROGRAMMING_ERROR,
 				    "Incorrect number of bindings supplied. The current statement uses %d, and there "
 				    "are %u supplied.", expected, n);
 	s->used = 1;
 	for (uint32_t i = 0; i < n; i++) {
-		int rc = bind_value(s->st, (int)i + 1, values[i], i + 1, err);
+		const msgpack_object *v = values[i];
+		if ((v->type == MSGPACK_OBJECT_STR && v->via.str.size > SQ_KEEP_BOUND) ||
+		    (v->type == MSGPACK_OBJECT_BIN && v->via.bin.size > SQ_KEEP_BOUND) ||
+		    (v->type == MSGPACK_OBJECT_EXT && v->via.ext.size > SQ_KEEP_BOUND))
+			s->large = 1;
+		int rc = bind_value(s->st, (int)i + 1, v, i + 1, err);
 		if (rc != SQLITE_OK) {
 			sqlite3_clear_bindings(s->st);
 			if (err->code)
@@ -302,10 +319,11 @@ static int sq_execute(void *native, void *stmt, const msgpack_object *const *val
 		sqlite3_clear_bindings(s->st);
 		return rc;
 	}
-	int ncols = sqlite3_column_count(s->st);
+	int ncols = s->ncols = sqlite3_column_count(s->st);
+	int readonly = sqlite3_stmt_readonly(s->st);
 	info->has_rows = ncols > 0;
-	info->rowcount = !sqlite3_stmt_readonly(s->st) && ncols == 0 ? sqlite3_changes64(db) : -1;
-	info->lastrowid = sqlite3_last_insert_rowid(db);
+	info->rowcount = !readonly && ncols == 0 ? sqlite3_changes64(db) : -1;
+	info->lastrowid = readonly ? 0 : sqlite3_last_insert_rowid(db); /* read by INSERTs only */
 	return 0;
 }
 
@@ -356,7 +374,7 @@ static int pack_row(ath_buf *out, sqlite3_stmt *st, int ncols)
 static int sq_fetch(void *native, void *stmt, ath_buf *out, size_t max, size_t *nrows, int *done, ath_err *err)
 {
 	sq_stmt *s = stmt;
-	int ncols = sqlite3_column_count(s->st);
+	int ncols = s->ncols;
 	*nrows = 0;
 	*done = 0;
 	while (*nrows < max && s->row_ready) {
