@@ -92,7 +92,7 @@ int ath_dconn__statement(ath_stmt_ref *out, ath_dconn *dc, const char *sql, size
 
 void ath_colinfo__decref(ath_colinfo *ci)
 {
-	if (ci && atomic_fetch_sub_explicit(&ci->refs, 1, memory_order_acq_rel) == 1)
+	if (ci && --ci->refs == 0)
 		ath__free(ci);
 }
 
@@ -109,7 +109,7 @@ static int read_columns(ath_colinfo **out, ath_dconn *dc, void *stmt, ath_err *e
 	ath_colinfo *ci = ath__malloc(sizeof *ci + n * sizeof(char *) + ntypes + bytes);
 	if (!ci)
 		return ath_err__oom(err);
-	atomic_init(&ci->refs, 1);
+	ci->refs = 1;
 	ci->version = ops->columns_version ? ops->columns_version(stmt) : 0;
 	ci->n = n;
 	ci->names = (char **)(ci + 1);
@@ -136,7 +136,7 @@ int ath_dconn__columns(ath_colinfo **out, ath_dconn *dc, ath_stmt_ref *ref, ath_
 	/* columns_version changes when the statement was prepared again (a schema change), which may
 	 * change its columns; without it the columns are read after every execute */
 	if (s && s->cols && dc->ops->columns_version && s->cols->version == dc->ops->columns_version(ref->stmt)) {
-		atomic_fetch_add_explicit(&s->cols->refs, 1, memory_order_relaxed);
+		s->cols->refs++;
 		*out = s->cols;
 		return 0;
 	}
@@ -144,7 +144,7 @@ int ath_dconn__columns(ath_colinfo **out, ath_dconn *dc, ath_stmt_ref *ref, ath_
 	if (rc || !s || !dc->ops->columns_version)
 		return rc;
 	ath_colinfo__decref(s->cols);
-	atomic_fetch_add_explicit(&(*out)->refs, 1, memory_order_relaxed);
+	(*out)->refs++;
 	s->cols = *out;
 	return 0;
 }

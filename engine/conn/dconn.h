@@ -14,9 +14,11 @@
 /* A statement's result columns: names and the driver's types, read once per prepared statement
  * instead of at every execute. Shared by the statement's slot and the results reading it, so a
  * result keeps its names when the slot is evicted or its connection closed; the last reference
- * frees it. One allocation: this header, the name pointers, the types, then the names. */
+ * frees it. Its count is not atomic, as `pins` is not: the driver connection and the results of
+ * the ath_conn using it are used by one thread at a time. One allocation: this header, the name
+ * pointers, the types, then the names. */
 typedef struct ath_colinfo {
-	atomic_int refs;
+	int refs;
 	uint64_t version;    /* the driver's columns_version() when read */
 	size_t n;
 	char **names;

@@ -68,10 +68,11 @@ int ath_result__fetch(ath_buf *out, ath_result *r, size_t max, ath_err *err)
 		max = DEFAULT_BATCH;
 	/* The row count is known only after packing: reserve a 5-byte array32 header and fill it
 	 * in afterwards (msgpack allows the wide form for any count). */
-	static const unsigned char header[5] = { 0xdd, 0, 0, 0, 0 };
 	out->size = 0;
-	if (ath_wire__buf_write(out, (const char *)header, sizeof header) < 0)
+	if (ath_wire__buf_reserve(out, 5) < 0)
 		return ath_err__oom(err);
+	out->ptr[0] = 0xdd;
+	out->size = 5;
 	size_t n = 0;
 	if (r->buffered) { /* executemany with RETURNING: rows already read, in input order */
 		size_t from = r->buf_next ? r->row_ends[r->buf_next - 1] : 0;
@@ -100,7 +101,7 @@ int ath_result__fetch(ath_buf *out, ath_result *r, size_t max, ath_err *err)
 		}
 	}
 	if (n && r->compiled && r->compiled->col_procs) {
-		int rc = process_rows(out, sizeof header, r->compiled, err);
+		int rc = process_rows(out, 5, r->compiled, err);
 		if (rc) {
 			out->size = 0;
 			return rc;

@@ -134,10 +134,12 @@ payload:
 static int flat_params(msgpack_object *out, const unsigned char *data, size_t len, const ath_wire_limits *lim,
 		       msgpack_zone *zone)
 {
-	ath_wire_limits l = ath_wire__limits(lim);
+	/* the limits as ath_wire__limits() completes them; max_depth is at least 1, all this needs */
+	size_t max_bytes = lim && lim->max_bytes ? lim->max_bytes : ATH_WIRE_DEFAULT_MAX_BYTES;
+	uint32_t max_items = lim && lim->max_items ? lim->max_items : ATH_WIRE_DEFAULT_MAX_ITEMS;
 	size_t pos = 1;
 	uint64_t n;
-	if (len > l.max_bytes)
+	if (len > max_bytes)
 		return 0;
 	if (data[0] >= 0x90 && data[0] <= 0x9f)
 		n = data[0] & 0x0f;
@@ -147,7 +149,7 @@ static int flat_params(msgpack_object *out, const unsigned char *data, size_t le
 		n = be(data + 1, 4), pos = 5;
 	else
 		return 0;
-	if (n > l.max_items || n > len - pos)
+	if (n > max_items || n > len - pos)
 		return 0;
 	msgpack_object *items = n ? msgpack_zone_malloc(zone, n * sizeof *items) : NULL;
 	if (n && !items)
