@@ -1,7 +1,9 @@
 /* bench_core.c — the benchmark workloads through athanor Core from C (statements as msgpack
  * shapes, as a host binding sends them): W2 executemany insert of N customers, W3 load N rows,
  * W4 10,000 primary-key lookups, W6 compile time per statement with the compile cache off (W6c)
- * and lookup time with it on (W6h). Setup (table, rows) is untimed; each run is timed alone.
+ * and lookup time with it on (W6h). Setup (table, rows) is untimed; each run is timed alone. Row
+ * batches are read as a binding reads them: one pass over the msgpack bytes touching every value
+ * (consume()), not through msgpack-c's object tree.
  * Usage: bench_core BACKEND URL WORKLOAD N RUNS; prints one JSON line (benchutil.h). */
 #include <athanor/athanor.h>
 #include <msgpack.h>
