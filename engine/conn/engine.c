@@ -250,18 +250,18 @@ int ath_engine__compiled(ath_compiled **out, ath_engine *e, const void *shape, s
 		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_WIRE_FORMAT_ERROR,
 				    "shape: %zu bytes is more than the limit of %zu", len, e->limits.max_bytes);
 	ath_compiled *cs;
+	uint64_t hash = 0;
 	if (memo && memo->cs && memo->len == len && memcmp(memo->shape, shape, len) == 0) {
 		cs = memo->cs;
 		ath_compiled__incref(cs);
 		atomic_fetch_add_explicit(&e->memo_hits, 1, memory_order_relaxed);
-		goto hit;
-	}
-	uint64_t hash = ath_sql__hash(shape, len);
-	cs = ath_cache__get(&e->cache, shape, len, hash);
-	if (cs) {
-		if (memo && len <= MEMO_MAX_SHAPE)
+	} else {
+		hash = ath_sql__hash(shape, len);
+		cs = ath_cache__get(&e->cache, shape, len, hash);
+		if (cs && memo && len <= MEMO_MAX_SHAPE)
 			memo_keep(memo, cs, shape, len);
-	hit:
+	}
+	if (cs) {
 		*cached = 1;
 		if (age)
 			*age = now_seconds() - cs->created_at;
