@@ -1,7 +1,9 @@
 /* bench_core.c — the benchmark workloads through athanor Core from C (statements as msgpack
  * shapes, as a host binding sends them): W2 executemany insert of N customers, W3 load N rows,
  * W4 10,000 primary-key lookups, W6 compile time per statement with the compile cache off (W6c)
- * and lookup time with it on (W6h). Setup (table, rows) is untimed; each run is timed alone.
+ * and lookup time with it on (W6h). Setup (table, rows) is untimed; each run is timed alone. Row
+ * batches are read as a binding reads them: one pass over the msgpack bytes touching every value
+ * (consume()), not through msgpack-c's object tree.
  * Usage: bench_core BACKEND URL WORKLOAD N RUNS; prints one JSON line (benchutil.h). */
 #include <athanor/athanor.h>
 #include <msgpack.h>
@@ -160,33 +162,115 @@ static void insert_rows(ath_conn *c, const ath_buf *shape, const ath_buf *params
 		die("commit");
 }
 
-/* Unpack a batch as a host would and touch every value; returns the number of rows. */
-static long consume(const ath_buf *batch, msgpack_zone *zone, long *check)
+/* A host's reader of a batch: one pass over the bytes, each value decoded where it lies, as the
+ * Lua binding's decoder (bindings/lua/luaglue.c) turns a batch straight into Lua tables; no
+ * host builds msgpack-c's object tree of a whole batch first only to walk it again. Bounds are
+ * checked on every read, as for any bytes a host receives. */
+typedef struct reader {
+	const unsigned char *p, *end;
+} reader;
+
+static uint64_t be_read(reader *r, size_t n)
 {
-	msgpack_object o;
-	msgpack_zone_clear(zone);
-	if (msgpack_unpack((const char *)batch->ptr, batch->size, NULL, zone, &o) != MSGPACK_UNPACK_SUCCESS ||
-	    o.type != MSGPACK_OBJECT_ARRAY)
-		die("unpack");
-	for (uint32_t i = 0; i < o.via.array.size; i++) {
-		const msgpack_object_array *row = &o.via.array.ptr[i].via.array;
-		for (uint32_t j = 0; j < row->size; j++) {
-			const msgpack_object *v = &row->ptr[j];
-			if (v->type == MSGPACK_OBJECT_POSITIVE_INTEGER)
-				*check += (long)v->via.u64;
-			else if (v->type == MSGPACK_OBJECT_STR)
-				*check += (long)v->via.str.size;
-		}
-	}
-	return (long)o.via.array.size;
+	if ((size_t)(r->end - r->p) < n)
+		die("batch truncated");
+	uint64_t v = 0;
+	for (size_t i = 0; i < n; i++)
+		v = v << 8 | r->p[i];
+	r->p += n;
+	return v;
 }
 
-static long fetch_rows(ath_result *r, msgpack_zone *zone, ath_buf *batch, long *check)
+static void skip_bytes(reader *r, uint64_t n)
+{
+	if ((uint64_t)(r->end - r->p) < n)
+		die("batch truncated");
+	r->p += n;
+}
+
+/* Decode one value and touch it (positive integers and string lengths go into *check, as raw C
+ * reads its columns); containers are walked. */
+static void read_value(reader *r, long *check, int depth)
+{
+	if (r->p >= r->end || depth > 32)
+		die("bad batch");
+	unsigned b = *r->p++;
+	uint64_t n = 0;
+	if (b <= 0x7f) {
+		*check += (long)b;
+		return;
+	}
+	if (b >= 0xe0)
+		return; /* negative fixint */
+	if (b >= 0xa0 && b <= 0xbf) {
+		*check += (long)(b & 0x1f);
+		skip_bytes(r, b & 0x1f);
+		return;
+	}
+	if (b <= 0x9f) { /* fixmap, fixarray */
+		n = (b & 0x0f) * (b <= 0x8f ? 2u : 1u);
+		for (uint64_t i = 0; i < n; i++)
+			read_value(r, check, depth + 1);
+		return;
+	}
+	switch (b) {
+	case 0xc0: case 0xc2: case 0xc3: return;
+	case 0xcc: case 0xcd: case 0xce: case 0xcf: *check += (long)be_read(r, (size_t)1 << (b - 0xcc)); return;
+	case 0xd0: case 0xd1: case 0xd2: case 0xd3: { /* signed: only positive values count */
+		size_t w = (size_t)1 << (b - 0xd0);
+		uint64_t u = be_read(r, w);
+		if (!(u >> (8 * w - 1)))
+			*check += (long)u;
+		return;
+	}
+	case 0xca: skip_bytes(r, 4); return;
+	case 0xcb: skip_bytes(r, 8); return;
+	case 0xd9: case 0xda: case 0xdb:
+		n = be_read(r, (size_t)1 << (b - 0xd9));
+		*check += (long)n;
+		skip_bytes(r, n);
+		return;
+	case 0xc4: case 0xc5: case 0xc6: skip_bytes(r, be_read(r, (size_t)1 << (b - 0xc4))); return;
+	case 0xd4: case 0xd5: case 0xd6: case 0xd7: case 0xd8: skip_bytes(r, 1 + ((uint64_t)1 << (b - 0xd4))); return;
+	case 0xc7: case 0xc8: case 0xc9: n = be_read(r, b == 0xc7 ? 1 : b == 0xc8 ? 2 : 4); skip_bytes(r, 1 + n); return;
+	case 0xdc: case 0xdd: case 0xde: case 0xdf:
+		n = be_read(r, b & 1 ? 4 : 2) * (b >= 0xde ? 2u : 1u);
+		for (uint64_t i = 0; i < n; i++)
+			read_value(r, check, depth + 1);
+		return;
+	default: die("bad batch");
+	}
+}
+
+/* Read a batch (an array of rows) as a host would, touching every value; returns the number of rows. */
+static long consume(const ath_buf *batch, long *check)
+{
+	reader r = { batch->ptr, batch->ptr + batch->size };
+	if (r.p >= r.end || *r.p != 0xdd) /* ath_result_fetch's array32 of rows */
+		die("unpack");
+	r.p++;
+	uint64_t rows = be_read(&r, 4);
+	for (uint64_t i = 0; i < rows; i++) {
+		if (r.p >= r.end)
+			die("batch truncated");
+		unsigned h = *r.p++;
+		uint64_t ncols = (h & 0xf0) == 0x90 ? h & 0x0f : h == 0xdc ? be_read(&r, 2) : h == 0xdd ? be_read(&r, 4) : 0;
+		if ((h & 0xf0) != 0x90 && h != 0xdc && h != 0xdd)
+			die("row is not an array");
+		for (uint64_t j = 0; j < ncols; j++)
+			read_value(&r, check, 1);
+	}
+	if (r.p != r.end)
+		die("trailing bytes in batch");
+	return (long)rows;
+}
+
+static long fetch_rows(ath_result *r, ath_buf *batch, long *check)
 {
 	long got = 0;
 	int rc;
 	while ((rc = ath_result_fetch(batch, r, 1000)) == ATH_OK)
-		got += consume(batch, zone, check);
+		got += consume(batch, check);
 	if (rc != ATH_ITEROVER)
 		die("fetch");
 	return got;
@@ -242,7 +326,6 @@ int main(int argc, char **argv)
 		die("connect");
 	ath_buf ins = insert_shape(), params = rows_params(n);
 	ath_buf sel = select_shape(0), by_pk = select_shape(1), batch = ATH_BUF_INIT;
-	msgpack_zone *zone = msgpack_zone_new(MSGPACK_ZONE_CHUNK_SIZE);
 	long check = 0;
 	if (strcmp(w, "W2") == 0) {
 		for (int k = 0; k < nruns; k++) {
@@ -261,7 +344,7 @@ int main(int argc, char **argv)
 			if (w[1] == '3') {
 				if (ath_conn_execute(&r, c, sel.ptr, sel.size, NULL, 0) != ATH_OK)
 					die("select");
-				got = fetch_rows(r, zone, &batch, &check);
+				got = fetch_rows(r, &batch, &check);
 				ath_result_close(r);
 			} else {
 				for (long i = 0; i < BENCH_LOOKUPS; i++) {
@@ -274,7 +357,7 @@ int main(int argc, char **argv)
 						p[len++] = (unsigned char)(id >> s);
 					if (ath_conn_execute(&r, c, by_pk.ptr, by_pk.size, p, len) != ATH_OK)
 						die("select by pk");
-					got += fetch_rows(r, zone, &batch, &check);
+					got += fetch_rows(r, &batch, &check);
 					ath_result_close(r);
 				}
 			}
@@ -287,9 +370,10 @@ int main(int argc, char **argv)
 	} else
 		return fprintf(stderr, "bench_core: unknown workload %s\n", w), 2;
 	bench_report(w, "athanor-core", backend, w[1] == '4' ? BENCH_LOOKUPS : n, runs, nruns);
+	if (getenv("BENCH_CHECK")) /* the sum of what was read, to compare readers */
+		fprintf(stderr, "check %ld\n", check);
 	text(c, "DROP TABLE IF EXISTS customer");
 	ath_conn_commit(c);
-	msgpack_zone_free(zone);
 	ath_buf_dispose(&batch);
 	free(ins.ptr), free(params.ptr), free(sel.ptr), free(by_pk.ptr);
 	ath_conn_close(c);

@@ -76,9 +76,8 @@ ATH_EXTERN(int) ath_engine_compile(ath_buf *out, ath_engine *engine, const void 
 	CAPI_CHECK(engine, ATH_MAGIC_ENGINE, "engine");
 	ath_err e = { 0 };
 	ath_compiled *cs;
-	double age;
 	int cached;
-	int rc = ath_engine__compiled(&cs, engine, shape, shape_len, &age, &cached, &e);
+	int rc = ath_engine__compiled(&cs, engine, shape, shape_len, NULL, NULL, &cached, &e);
 	if (rc == 0) {
 		rc = ath_compiled__pack_info(out, cs, NULL, &e);
 		ath_compiled__decref(cs);

@@ -16,7 +16,8 @@ ATH_EXTERN(int) ath_result_fetch(ath_buf *out, ath_result *res, size_t max_rows)
 	if (!out)
 		return ath_capi__misuse(ATH_EMISUSE, "ath_result_fetch: out is NULL");
 	RESULT_OK(res);
-	ath_err e = { 0 };
+	ath_err e;
+	ath_err__init(&e);
 	int rc = ath_result__fetch(out, res, max_rows, &e);
 	return rc < 0 && rc != ATH_ITEROVER ? ath_capi__publish(&e, rc) : rc;
 }
@@ -26,7 +27,8 @@ ATH_EXTERN(int) ath_result_fetch_all(ath_buf *out, ath_result *res)
 	if (!out)
 		return ath_capi__misuse(ATH_EMISUSE, "ath_result_fetch_all: out is NULL");
 	RESULT_OK(res);
-	ath_err e = { 0 };
+	ath_err e;
+	ath_err__init(&e);
 	int rc = ath_result__fetch(out, res, SIZE_MAX, &e);
 	if (rc == ATH_ITEROVER)
 		return ATH_OK;

@@ -24,10 +24,11 @@ int ath_capi__misuse(int code, const char *fmt, ...) __attribute__((format(print
 /* On success the record is cleared too: a failure the call recovered from may have left its SQL. */
 #define CAPI_CALL(expr)                                                                            \
 	do {                                                                                       \
-		ath_err e_ = { 0 };                                                                \
+		ath_err e_;                                                                        \
+		ath_err__init(&e_);                                                                \
 		int rc_ = (expr);                                                                  \
 		if (rc_ >= 0)                                                                      \
-			ath_err__clear(&e_);                                                       \
+			ath_err__drop(&e_);                                                        \
 		return rc_ < 0 ? ath_capi__publish(&e_, rc_) : rc_;                                \
 	} while (0)
 #define CAPI_ERR (&e_)

@@ -490,6 +490,8 @@ static void conn_destroy(ath_conn *c)
 		ath_pool__checkin(&e->pool, c->dc);
 	msgpack_zone_destroy(&c->zone);
 	ath_rendered__free(&c->rendered);
+	ath__free(c->spare);
+	ath_compile_memo__free(&c->memo);
 	c->magic = ATH_MAGIC_DEAD;
 	ath__free(c);
 	ath_engine__conn_gone(e);
@@ -590,11 +592,10 @@ static int keep_insert_values(ath_result *r, const ath_compiled *cs, const msgpa
  * _setup_ins_pk_from_implicit_returning. */
 static int fetch_implicit_returning(ath_result *r, ath_dconn *dc, ath_exec_info *info, ath_err *err)
 {
-	msgpack_packer pk;
-	ath_wire__packer_init(&pk, &r->ret_row);
 	size_t n = 0;
 	int done = 0;
-	int rc = info->has_rows ? dc->ops->fetch(dc->native, r->stmt.stmt, &pk, 1, &n, &done, err) : 0;
+	r->ret_row.size = 0;
+	int rc = info->has_rows ? dc->ops->fetch(dc->native, r->stmt.stmt, &r->ret_row, 1, &n, &done, err) : 0;
 	if (rc)
 		return rc;
 	info->has_rows = 0;
@@ -602,35 +603,18 @@ static int fetch_implicit_returning(ath_result *r, ath_dconn *dc, ath_exec_info 
 	return 0;
 }
 
-/* The names of the result's columns in one allocation (the pointer array, then the strings):
- * one malloc per execute instead of one per column, which short selects pay on every call. */
+/* The names and driver types of the result's columns: read once per prepared statement and
+ * shared with it (ath_dconn__columns), which short selects would otherwise pay on every call. */
 static int collect_columns(ath_result *r, ath_dconn *dc, ath_err *err)
 {
-	size_t n = dc->ops->column_count(r->stmt.stmt), slots = n ? n : 1, bytes = 0;
-	for (size_t i = 0; i < n; i++) {
-		const char *name = dc->ops->column_name(r->stmt.stmt, i);
-		bytes += strlen(name ? name : "") + 1;
-	}
-	/* the driver's types, for a result header the compiled form cannot type (after the names) */
+	int rc = ath_dconn__columns(&r->cols, dc, &r->stmt, err);
+	if (rc)
+		return rc;
+	/* the driver's types, for a result header the compiled form cannot type */
 	const ath_compiled *cs = r->compiled;
-	int types = dc->ops->column_type && !(cs->col_types_all && cs->ncol_types == n);
-	char **names = ath__malloc(slots * sizeof *names + bytes + (types ? n : 0));
-	if (!names)
-		return ath_err__oom(err);
-	char *p = (char *)(names + slots);
-	for (size_t i = 0; i < n; i++) {
-		const char *name = dc->ops->column_name(r->stmt.stmt, i);
-		size_t len = strlen(name ? name : "") + 1;
-		memcpy(p, name ? name : "", len);
-		names[i] = p;
-		p += len;
-	}
-	r->coltypes = types ? (signed char *)p : NULL;
-	for (size_t i = 0; types && i < n; i++) {
-		int tz = 0, kind = dc->ops->column_type(r->stmt.stmt, i, &tz);
-		r->coltypes[i] = (signed char)(kind < 0 ? -1 : kind | (tz ? ATH_COLTYPE_TZ : 0));
-	}
-	r->colnames = names;
+	size_t n = r->cols->n;
+	r->colnames = r->cols->names;
+	r->coltypes = cs->col_types_all && cs->ncol_types == n ? NULL : r->cols->types;
 	r->ncols = n;
 	return 0;
 }
@@ -641,12 +625,10 @@ static int collect_columns(ath_result *r, ath_dconn *dc, ath_err *err)
  * RETURNING), one fetch per row so each row's end is known. */
 static int buffer_rows(ath_result *r, ath_dconn *dc, ath_err *err)
 {
-	msgpack_packer pk;
-	msgpack_packer_init(&pk, &r->rows, ath_wire__buf_write);
 	for (;;) {
 		size_t n = 0;
 		int done = 0;
-		int rc = dc->ops->fetch(dc->native, r->stmt.stmt, &pk, 1, &n, &done, err);
+		int rc = dc->ops->fetch(dc->native, r->stmt.stmt, &r->rows, 1, &n, &done, err);
 		if (rc)
 			return rc;
 		if (n) {
@@ -813,7 +795,7 @@ static int take_keys(ath_result *r, ath_conn *c, pk_plan *k, const ath_rendered 
 	size_t got = 0;
 	for (int done = !info.has_rows; !done;) {
 		size_t m = 0;
-		if ((rc = dc->ops->fetch(dc->native, r->stmt.stmt, &k->pk, SIZE_MAX, &m, &done, err)))
+		if ((rc = dc->ops->fetch(dc->native, r->stmt.stmt, &r->pk_rows, SIZE_MAX, &m, &done, err)))
 			return rc;
 		got += m;
 	}
@@ -1026,9 +1008,17 @@ int ath_conn__execute(ath_result **out, ath_conn *c, const void *shape, size_t l
 	if ((rc = revalidate(c, err)))
 		return rc;
 	ath_dconn *dc = c->dc;
-	if ((rc = ath_engine__compiled(&cs, e, shape, len, &age, &cached, err)))
+	age = 0; /* for the echo log only */
+	if ((rc = ath_engine__compiled(&cs, e, shape, len, &c->memo, echo(c) ? &age : NULL, &cached, err)))
 		return rc;
-	ath_result *r = ath__calloc(1, sizeof *r);
+	/* a connection running one statement after another reuses the last result's block */
+	ath_result *r = c->spare;
+	if (r) {
+		c->spare = NULL;
+		memset(r, 0, sizeof *r);
+	} else {
+		r = ath__calloc(1, sizeof *r);
+	}
 	if (!r) {
 		ath_compiled__decref(cs);
 		return ath_err__oom(err);

@@ -212,23 +212,63 @@ int ath_engine__connect(ath_conn **out, ath_engine *e, ath_err *err)
 void ath_engine__conn_gone(ath_engine *e);
 void ath_engine__conn_gone(ath_engine *e) { engine_decref(e); }
 
-int ath_engine__compiled(ath_compiled **out, ath_engine *e, const void *shape, size_t len, double *age, int *cached,
-			 ath_err *err)
+void ath_compile_memo__free(ath_compile_memo *m)
+{
+	ath_compiled__decref(m->cs);
+	ath__free(m->shape);
+	memset(m, 0, sizeof *m);
+}
+
+/* Shapes up to this size are remembered by a connection's memo. */
+#define MEMO_MAX_SHAPE 4096
+
+/* Remember `cs` for these shape bytes; without memory the memo is just left empty. */
+static void memo_keep(ath_compile_memo *m, ath_compiled *cs, const void *shape, size_t len)
+{
+	if (len > m->cap) {
+		unsigned char *p = ath__realloc(m->shape, len);
+		if (!p) {
+			ath_compile_memo__free(m);
+			return;
+		}
+		m->shape = p;
+		m->cap = len;
+	}
+	memcpy(m->shape, shape, len);
+	m->len = len;
+	ath_compiled__incref(cs);
+	ath_compiled__decref(m->cs);
+	m->cs = cs;
+}
+
+int ath_engine__compiled(ath_compiled **out, ath_engine *e, const void *shape, size_t len, ath_compile_memo *memo,
+			 double *age, int *cached, ath_err *err)
 {
 	if (!shape || len == 0)
 		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, "no statement shape given");
 	if (len > e->limits.max_bytes)
 		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_WIRE_FORMAT_ERROR,
 				    "shape: %zu bytes is more than the limit of %zu", len, e->limits.max_bytes);
-	uint64_t hash = ath_sql__hash(shape, len);
-	ath_compiled *cs = ath_cache__get(&e->cache, shape, len, hash);
+	ath_compiled *cs;
+	uint64_t hash = 0;
+	if (memo && memo->cs && memo->len == len && memcmp(memo->shape, shape, len) == 0) {
+		cs = memo->cs;
+		ath_compiled__incref(cs);
+		atomic_fetch_add_explicit(&e->memo_hits, 1, memory_order_relaxed);
+	} else {
+		hash = ath_sql__hash(shape, len);
+		cs = ath_cache__get(&e->cache, shape, len, hash);
+		if (cs && memo && len <= MEMO_MAX_SHAPE)
+			memo_keep(memo, cs, shape, len);
+	}
 	if (cs) {
 		*cached = 1;
-		*age = now_seconds() - cs->created_at;
+		if (age)
+			*age = now_seconds() - cs->created_at;
 		*out = cs;
 		return 0;
 	}
-	double t0 = now_seconds();
+	double t0 = age ? now_seconds() : 0;
 	msgpack_zone zone;
 	if (!msgpack_zone_init(&zone, 2048))
 		return ath_err__oom(err);
@@ -247,8 +287,11 @@ int ath_engine__compiled(ath_compiled **out, ath_engine *e, const void *shape, s
 		ath_compiled__decref(cs);
 		cs = other;
 	}
+	if (memo && e->cache.capacity && len <= MEMO_MAX_SHAPE)
+		memo_keep(memo, cs, shape, len);
 	*cached = 0;
-	*age = now_seconds() - t0;
+	if (age)
+		*age = now_seconds() - t0;
 	*out = cs;
 	return 0;
 }
@@ -340,6 +383,7 @@ int ath_engine__stats(ath_buf *out, ath_engine *e, ath_err *err)
 	uint32_t size;
 	ath_pool_status ps;
 	ath_cache__stats(&e->cache, &hits, &misses, &evictions, &size);
+	hits += atomic_load_explicit(&e->memo_hits, memory_order_relaxed);
 	ath_pool__status(&e->pool, &ps);
 	msgpack_packer pk;
 	ath_wire__packer_init(&pk, out);

@@ -23,8 +23,6 @@
 #define ATH_MAGIC_RESULT 0x41524553u
 #define ATH_MAGIC_DEAD 0xdeadbeefu
 
-#define ATH_COLTYPE_TZ 0x40
-
 /* Longest two-phase transaction id: MySQL's gtrid limit (PostgreSQL allows 199 bytes). */
 #define ATH_XID_MAX 64
 
@@ -42,8 +40,18 @@ struct ath_engine {
 	ath_cache cache;
 	ath_pool pool;
 	atomic_ullong stmt_hits, stmt_misses;
+	atomic_ullong memo_hits; /* compile-cache hits a connection's memo served (counted as hits) */
 	const ath_metadata *metadata; /* held (a reference); NULL = none */
 };
+
+/* A connection's last compiled statement and the shape bytes it came from: the same statement run
+ * again on the connection (a loop of lookups) is found by comparing the bytes, without hashing
+ * them and taking the shared cache's lock. Only with the compile cache on. */
+typedef struct ath_compile_memo {
+	ath_compiled *cs;     /* a reference, or NULL */
+	unsigned char *shape;
+	size_t len, cap;
+} ath_compile_memo;
 
 struct ath_conn {
 	uint32_t magic;
@@ -53,11 +61,13 @@ struct ath_conn {
 	ath_dconn *dc;         /* NULL only when invalidated and revalidate() got no fresh one */
 	msgpack_zone zone;    /* parameters of the statement being executed */
 	ath_rendered rendered;
+	ath_compile_memo memo;
 	ath_txn *top;         /* innermost active transaction; NULL when none */
 	uint32_t savepoint_seq;
 	int autocommit;
 	int isolation_changed;
 	int invalidated;      /* a disconnect was seen: reconnects at the next use once rolled back */
+	ath_result *spare;    /* the last closed result's block, for the next execute; NULL = none */
 };
 
 struct ath_txn {
@@ -82,7 +92,8 @@ struct ath_result {
 	ath_stmt_ref stmt;    /* held while rows remain */
 	int returns_rows;
 	int exhausted;
-	char **colnames;      /* one allocation: the pointers, then the names, then coltypes */
+	ath_colinfo *cols;    /* a reference to the statement's columns (dconn.h), or NULL */
+	char **colnames;      /* cols->names */
 	signed char *coltypes; /* the driver's type per column (ATH_T_*, | ATH_COLTYPE_TZ; -1 unknown), or NULL */
 	size_t ncols;
 	int64_t rowcount, lastrowid;
@@ -112,9 +123,12 @@ void ath_engine__decref(ath_engine *e);
 int ath_engine__setup_conn(ath_conn *c, ath_err *err);
 int ath_engine__connect(ath_conn **out, ath_engine *e, ath_err *err);
 int ath_engine__stats(ath_buf *out, ath_engine *e, ath_err *err);
-/* The compiled form of a shape, through the cache; *cached_since is < 0 when just compiled. */
-int ath_engine__compiled(ath_compiled **out, ath_engine *e, const void *shape, size_t len, double *age, int *cached,
-			 ath_err *err);
+/* The compiled form of a shape, through the cache. *cached tells whether it came from the cache;
+ * *age (when `age` is not NULL; reading the clock is a good part of a cache hit's cost) is the
+ * seconds since it was compiled, or the seconds compiling it took. */
+int ath_engine__compiled(ath_compiled **out, ath_engine *e, const void *shape, size_t len, ath_compile_memo *memo,
+			 double *age, int *cached, ath_err *err);
+void ath_compile_memo__free(ath_compile_memo *m);
 int ath_compile__standalone(ath_buf *out, const ath_dialect *d, const ath_metadata *md, const void *shape, size_t len,
 			    const void *params, size_t params_len, const ath_wire_limits *lim, ath_err *err);
 int ath_compiled__pack_info(ath_buf *out, const ath_compiled *cs, const ath_rendered *r, ath_err *err);

@@ -68,11 +68,11 @@ int ath_result__fetch(ath_buf *out, ath_result *r, size_t max, ath_err *err)
 		max = DEFAULT_BATCH;
 	/* The row count is known only after packing: reserve a 5-byte array32 header and fill it
 	 * in afterwards (msgpack allows the wide form for any count). */
-	static const unsigned char header[5] = { 0xdd, 0, 0, 0, 0 };
-	msgpack_packer pk;
-	ath_wire__packer_init(&pk, out);
-	if (ath_wire__buf_write(out, (const char *)header, sizeof header) < 0)
+	out->size = 0;
+	if (ath_wire__buf_reserve(out, 5) < 0)
 		return ath_err__oom(err);
+	out->ptr[0] = 0xdd;
+	out->size = 5;
 	size_t n = 0;
 	if (r->buffered) { /* executemany with RETURNING: rows already read, in input order */
 		size_t from = r->buf_next ? r->row_ends[r->buf_next - 1] : 0;
@@ -86,7 +86,7 @@ int ath_result__fetch(ath_buf *out, ath_result *r, size_t max, ath_err *err)
 	} else if (!r->exhausted) {
 		int done;
 		ath_dconn *dc = r->dc;
-		int rc = dc->ops->fetch(dc->native, r->stmt.stmt, &pk, max, &n, &done, err);
+		int rc = dc->ops->fetch(dc->native, r->stmt.stmt, out, max, &n, &done, err);
 		if (rc) {
 			if (r->dc == r->conn->dc)
 				ath_conn__seen_error(r->conn, rc, err);
@@ -101,7 +101,7 @@ int ath_result__fetch(ath_buf *out, ath_result *r, size_t max, ath_err *err)
 		}
 	}
 	if (n && r->compiled && r->compiled->col_procs) {
-		int rc = process_rows(out, sizeof header, r->compiled, err);
+		int rc = process_rows(out, 5, r->compiled, err);
 		if (rc) {
 			out->size = 0;
 			return rc;
@@ -293,7 +293,7 @@ void ath_result__close(ath_result *r)
 	if (!r)
 		return;
 	release_stmt(r);
-	ath__free(r->colnames); /* one block: the array and the names (collect_columns) */
+	ath_colinfo__decref(r->cols);
 	ath__free(r->ins_values.ptr);
 	ath__free(r->ret_row.ptr);
 	ath__free(r->rows.ptr);
@@ -302,6 +302,9 @@ void ath_result__close(ath_result *r)
 	ath_compiled__decref(r->compiled);
 	ath_conn *c = r->conn;
 	r->magic = ATH_MAGIC_DEAD;
-	ath__free(r);
+	if (!c->spare && !c->closed)
+		c->spare = r; /* the connection's next execute takes it (it frees it when it goes) */
+	else
+		ath__free(r);
 	ath_conn__decref(c);
 }

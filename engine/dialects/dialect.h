@@ -45,9 +45,9 @@ typedef struct ath_driver_ops {
 	/* Bind `values` and start the statement; rows, if any, are then read with fetch(). */
 	int (*execute)(void *native, void *stmt, const msgpack_object *const *values, uint32_t n, ath_exec_info *info,
 		       ath_err *err);
-	/* Pack up to `max` rows into `pk` (each an array); *nrows counts them, *done is set when the
-	 * row set is exhausted (the statement is then reset and may be executed again). */
-	int (*fetch)(void *native, void *stmt, msgpack_packer *pk, size_t max, size_t *nrows, int *done, ath_err *err);
+	/* Append up to `max` rows to `out` as msgpack (each an array); *nrows counts them, *done is set
+	 * when the row set is exhausted (the statement is then reset and may be executed again). */
+	int (*fetch)(void *native, void *stmt, ath_buf *out, size_t max, size_t *nrows, int *done, ath_err *err);
 	/* Stop reading rows and make the statement reusable. */
 	void (*reset)(void *stmt);
 	size_t (*column_count)(void *stmt);
@@ -95,6 +95,11 @@ typedef struct ath_driver_ops {
 	 * executed statement, *timezone set for a type WITH TIME ZONE; -1 when it cannot tell (SQLite
 	 * without a declared type). NULL = never. */
 	int (*column_type)(void *stmt, size_t i, int *timezone);
+	/* -- version 5 -- */
+	/* A number that changes whenever an executed statement's result columns may differ from the
+	 * last execute's (SQLite: how often it was prepared again after a schema change); the engine
+	 * then keeps the names and types per prepared statement. NULL = they are read at every execute. */
+	uint64_t (*columns_version)(void *stmt);
 } ath_driver_ops;
 
 struct ath_dialect {

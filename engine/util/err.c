@@ -53,6 +53,12 @@ void ath_err__clear(ath_err *e)
 	memset(e, 0, sizeof *e);
 }
 
+void ath_err__drop(ath_err *e)
+{
+	ath__free(e->sql);
+	e->sql = NULL;
+}
+
 void ath_err__move(ath_err *dst, ath_err *src)
 {
 	if (dst == src)

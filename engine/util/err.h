@@ -29,6 +29,21 @@ void ath_err__set_sql(ath_err *e, const char *sql, size_t len);
 /* Prefix the message with context ("executemany row 3: "). */
 void ath_err__prefix(ath_err *e, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void ath_err__clear(ath_err *e);
+/* An empty record, made without clearing all of `message` as `= { 0 }` does (1 KiB, on every API
+ * call): every field a reader looks at while code is 0 is set. ath_err__set() clears the whole
+ * record before it records anything. */
+static inline void ath_err__init(ath_err *e)
+{
+	e->code = 0;
+	e->klass = (ath_error_class)0;
+	e->sqlstate[0] = '\0';
+	e->native_code = 0;
+	e->flags = 0;
+	e->message[0] = '\0';
+	e->sql = NULL;
+}
+/* Done with a record after success: frees what a failure the call recovered from left (its SQL). */
+void ath_err__drop(ath_err *e);
 /* Move src into dst (dst's old SQL is freed; src is cleared). */
 void ath_err__move(ath_err *dst, ath_err *src);
 

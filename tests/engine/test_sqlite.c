@@ -362,6 +362,51 @@ static void test_compiled_once(void)
 	ath_engine_free(e);
 }
 
+/* Column names and types are kept per prepared statement: a schema change (SQLite prepares the
+ * statement again) must show in the next result, and a result keeps its names after its
+ * statement is evicted from the connection's cache. */
+static void test_columns_cached(void)
+{
+	TEST_CASE("engine/columns_after_schema_change");
+	ath_engine_options o = ATH_ENGINE_OPTIONS_INIT;
+	o.stmt_cache_size = 1;
+	ath_engine *e = engine_for(NULL, &o);
+	ath_conn *c;
+	CHECK_INT(ATH_OK, ath_engine_connect(&c, e));
+	static const char *SELECT_ALL = "{\"k\": \"text\", \"sql\": \"SELECT * FROM t\"}";
+	CHECK_INT(ATH_OK, run(NULL, c, "{\"k\": \"text\", \"sql\": \"CREATE TABLE t (a INTEGER)\"}", NULL));
+	ath_result *r;
+	ath_buf b = ATH_BUF_INIT;
+	for (int i = 0; i < 2; i++) { /* the second run reads them from the statement's cache */
+		CHECK_INT(ATH_OK, run(&r, c, SELECT_ALL, NULL));
+		CHECK_INT(1, ath_result_column_count(r));
+		CHECK_STR("a", ath_result_column_name(r, 0));
+		ath_result_close(r);
+	}
+	CHECK_INT(ATH_OK, run(NULL, c, "{\"k\": \"text\", \"sql\": \"ALTER TABLE t RENAME COLUMN a TO b\"}", NULL));
+	CHECK_INT(ATH_OK, run(NULL, c, "{\"k\": \"text\", \"sql\": \"ALTER TABLE t ADD COLUMN c TEXT\"}", NULL));
+	CHECK_INT(ATH_OK, run(&r, c, SELECT_ALL, NULL));
+	CHECK_INT(2, ath_result_column_count(r));
+	CHECK_STR("b", ath_result_column_name(r, 0));
+	CHECK_STR("c", ath_result_column_name(r, 1));
+	CHECK_INT(ATH_OK, ath_result_header(&b, r));
+	char *j = field_json(b.ptr, b.size, "columns");
+	CHECK_STR("[{\"name\":\"b\",\"type\":[\"Integer\"]},{\"name\":\"c\",\"type\":[\"Text\"]}]", j);
+	free(j);
+	CHECK_INT(ATH_ITEROVER, ath_result_fetch(&b, r, 10)); /* exhausted: the statement goes back */
+
+	TEST_CASE("lifetime/result_columns_outlive_statement");
+	/* another statement through a cache of one evicts SELECT * FROM t while `r` is open */
+	CHECK_ROWS("[[1]]", c, "{\"k\": \"select\", \"columns\": [[\"lit\", 1]]}", NULL);
+	CHECK_STR("b", ath_result_column_name(r, 0));
+	CHECK_STR("c", ath_result_column_name(r, 1));
+	ath_conn_close(c);
+	ath_engine_free(e);
+	CHECK_STR("c", ath_result_column_name(r, 1)); /* the result holds the connection */
+	ath_result_close(r);
+	ath_buf_dispose(&b);
+}
+
 static void test_transactions(void)
 {
 	ath_engine *e = engine_for("t_txn.db", NULL);
@@ -717,6 +762,7 @@ int main(int argc, char **argv)
 	test_executemany_and_batches();
 	test_expanding_in();
 	test_compiled_once();
+	test_columns_cached();
 	test_transactions();
 	test_values_round_trip();
 	test_errors();

@@ -21,6 +21,7 @@
 #include "errors.h"
 #include "util/alloc.h"
 #include "wire/ext.h"
+#include "wire/mpbuf.h"
 #include "util/strbuf.h"
 
 typedef struct my_stmt my_stmt;
@@ -592,8 +593,10 @@ static int refetch_truncated(my_stmt *s, ath_err *err)
 	return 0;
 }
 
-static int my_fetch(void *native, void *stmt, msgpack_packer *pk, size_t max, size_t *nrows, int *done, ath_err *err)
+static int my_fetch(void *native, void *stmt, ath_buf *out, size_t max, size_t *nrows, int *done, ath_err *err)
 {
+	msgpack_packer packer, *pk = &packer;
+	msgpack_packer_init(pk, out, ath_wire__buf_write);
 	my_stmt *s = stmt;
 	(void)native;
 	*nrows = 0;

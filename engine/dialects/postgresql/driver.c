@@ -21,6 +21,7 @@
 #include "util/alloc.h"
 #include "util/strbuf.h"
 #include "wire/ext.h"
+#include "wire/mpbuf.h"
 
 /* type OIDs (src/include/catalog/pg_type.dat) */
 enum {
@@ -813,8 +814,10 @@ static int next_result(pg_conn *c, pg_stmt *s, ath_err *err)
 	return rc;
 }
 
-static int pg_fetch(void *native, void *stmt, msgpack_packer *pk, size_t max, size_t *nrows, int *done, ath_err *err)
+static int pg_fetch(void *native, void *stmt, ath_buf *out, size_t max, size_t *nrows, int *done, ath_err *err)
 {
+	msgpack_packer packer, *pk = &packer;
+	msgpack_packer_init(pk, out, ath_wire__buf_write);
 	pg_conn *c = native;
 	pg_stmt *s = stmt;
 	*nrows = 0;

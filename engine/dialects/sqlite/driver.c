@@ -18,12 +18,23 @@
 #include "errors.h"
 #include "util/alloc.h"
 #include "wire/ext.h"
+#include "wire/mpbuf.h"
 
-/* A prepared statement and whether a stepped row waits to be read. */
+/* A prepared statement: whether a stepped row waits to be read, whether it was bound or stepped
+ * since its last reset (a finished row set is reset by fetch, then again on release), and what
+ * every execute would otherwise ask SQLite again. */
 typedef struct sq_stmt {
 	sqlite3_stmt *st;
 	int row_ready;
+	int used;
+	int large;   /* a large text or blob is bound: released at the reset, not kept until the next bind */
+	int nparams; /* fixed by the SQL text */
+	int ncols;   /* of the last execute (a schema change may change it) */
 } sq_stmt;
+
+/* Bound values up to this size stay bound after a reset: every execute binds every parameter
+ * again, and clearing them costs each lookup (pysqlite does not clear them either). */
+#define SQ_KEEP_BOUND 4096
 
 /* Options of sqlite URLs: ?timeout=seconds&mode=ro|rw|rwc|memory&uri=true */
 static int open_flags(const ath_url *url, int *flags, double *timeout, int *uri, ath_err *err)
@@ -130,6 +141,7 @@ static int sq_prepare(void **out, void *native, const char *sql, size_t len, ath
 		ath__free(s);
 		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_PROGRAMMING_ERROR, "(sqlite3) empty statement");
 	}
+	s->nparams = sqlite3_bind_parameter_count(s->st);
 	*out = s;
 	return 0;
 }
@@ -146,8 +158,14 @@ static void sq_finalize(void *stmt)
 static void sq_reset(void *stmt)
 {
 	sq_stmt *s = stmt;
+	if (!s->used)
+		return;
+	s->used = 0;
 	sqlite3_reset(s->st);
-	sqlite3_clear_bindings(s->st);
+	if (s->large) {
+		sqlite3_clear_bindings(s->st);
+		s->large = 0;
+	}
 	s->row_ready = 0;
 }
 
@@ -276,13 +294,19 @@ static int sq_execute(void *native, void *stmt, const msgpack_object *const *val
 {
 	sqlite3 *db = native;
 	sq_stmt *s = stmt;
-	int expected = sqlite3_bind_parameter_count(s->st);
+	int expected = s->nparams;
 	if ((uint32_t)expected != n)
 		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_PROGRAMMING_ERROR,
 				    "Incorrect number of bindings supplied. The current statement uses %d, and there "
 				    "are %u supplied.", expected, n);
+	s->used = 1;
 	for (uint32_t i = 0; i < n; i++) {
-		int rc = bind_value(s->st, (int)i + 1, values[i], i + 1, err);
+		const msgpack_object *v = values[i];
+		if ((v->type == MSGPACK_OBJECT_STR && v->via.str.size > SQ_KEEP_BOUND) ||
+		    (v->type == MSGPACK_OBJECT_BIN && v->via.bin.size > SQ_KEEP_BOUND) ||
+		    (v->type == MSGPACK_OBJECT_EXT && v->via.ext.size > SQ_KEEP_BOUND))
+			s->large = 1;
+		int rc = bind_value(s->st, (int)i + 1, v, i + 1, err);
 		if (rc != SQLITE_OK) {
 			sqlite3_clear_bindings(s->st);
 			if (err->code)
@@ -295,48 +319,67 @@ static int sq_execute(void *native, void *stmt, const msgpack_object *const *val
 		sqlite3_clear_bindings(s->st);
 		return rc;
 	}
-	int ncols = sqlite3_column_count(s->st);
+	int ncols = s->ncols = sqlite3_column_count(s->st);
+	int readonly = sqlite3_stmt_readonly(s->st);
 	info->has_rows = ncols > 0;
-	info->rowcount = !sqlite3_stmt_readonly(s->st) && ncols == 0 ? sqlite3_changes64(db) : -1;
-	info->lastrowid = sqlite3_last_insert_rowid(db);
+	info->rowcount = !readonly && ncols == 0 ? sqlite3_changes64(db) : -1;
+	info->lastrowid = readonly ? 0 : sqlite3_last_insert_rowid(db); /* read by INSERTs only */
 	return 0;
 }
 
-static int pack_column(msgpack_packer *pk, sqlite3_stmt *st, int i)
+/* One row as a msgpack array, written straight into `out` (no per-value packer callback). Each
+ * value is read through sqlite3_column_value(): one call for its type and content instead of
+ * sqlite3_column_type() and then the typed getters, which each check the column again. The value
+ * is "unprotected", which only means no mutex guards it: the connection is opened
+ * SQLITE_OPEN_NOMUTEX and used by one thread at a time, as the sqlite3_column_value() docs ask.
+ * Returns 0, or -1 on out-of-memory (ours, or SQLite's converting a value). */
+static int pack_row(ath_buf *out, sqlite3_stmt *st, int ncols)
 {
-	switch (sqlite3_column_type(st, i)) {
-	case SQLITE_INTEGER: return msgpack_pack_int64(pk, sqlite3_column_int64(st, i));
-	case SQLITE_FLOAT: return msgpack_pack_double(pk, sqlite3_column_double(st, i));
-	case SQLITE_TEXT: {
-		const char *t = (const char *)sqlite3_column_text(st, i);
-		int n = sqlite3_column_bytes(st, i);
-		if (msgpack_pack_str(pk, (size_t)n) < 0)
-			return -1;
-		return msgpack_pack_str_body(pk, t, (size_t)n);
+	size_t rest = (size_t)ncols * ATH_WIRE_MAX_HEAD; /* room kept for the columns not yet written */
+	if (ath_wire__buf_reserve(out, ATH_WIRE_MAX_HEAD + rest) < 0)
+		return -1;
+	unsigned char *p = out->ptr + out->size;
+	p += ath_wire__put_array_header(p, (uint32_t)ncols);
+	for (int i = 0; i < ncols; i++) {
+		sqlite3_value *v = sqlite3_column_value(st, i);
+		int type = sqlite3_value_type(v);
+		rest -= ATH_WIRE_MAX_HEAD;
+		switch (type) {
+		case SQLITE_INTEGER: p += ath_wire__put_int64(p, sqlite3_value_int64(v)); break;
+		case SQLITE_FLOAT: p += ath_wire__put_double(p, sqlite3_value_double(v)); break;
+		case SQLITE_TEXT:
+		case SQLITE_BLOB: {
+			/* text before bytes: the length is then the text's, as SQLite documents */
+			const void *data = type == SQLITE_TEXT ? (const void *)sqlite3_value_text(v) : sqlite3_value_blob(v);
+			int n = sqlite3_value_bytes(v);
+			if (!data && (type == SQLITE_TEXT || n))
+				return -1;
+			out->size = (size_t)(p - out->ptr);
+			if (ath_wire__buf_reserve(out, ATH_WIRE_MAX_HEAD + (size_t)n + rest) < 0)
+				return -1;
+			p = out->ptr + out->size;
+			p += type == SQLITE_TEXT ? ath_wire__put_str_header(p, (uint32_t)n) : ath_wire__put_bin_header(p, (uint32_t)n);
+			if (n)
+				memcpy(p, data, (size_t)n);
+			p += n;
+			break;
+		}
+		default: *p++ = 0xc0; /* nil */
+		}
 	}
-	case SQLITE_BLOB: {
-		const void *b = sqlite3_column_blob(st, i);
-		int n = sqlite3_column_bytes(st, i);
-		if (msgpack_pack_bin(pk, (size_t)n) < 0)
-			return -1;
-		return msgpack_pack_bin_body(pk, b, (size_t)n);
-	}
-	default: return msgpack_pack_nil(pk);
-	}
+	out->size = (size_t)(p - out->ptr);
+	return 0;
 }
 
-static int sq_fetch(void *native, void *stmt, msgpack_packer *pk, size_t max, size_t *nrows, int *done, ath_err *err)
+static int sq_fetch(void *native, void *stmt, ath_buf *out, size_t max, size_t *nrows, int *done, ath_err *err)
 {
 	sq_stmt *s = stmt;
-	int ncols = sqlite3_column_count(s->st);
+	int ncols = s->ncols;
 	*nrows = 0;
 	*done = 0;
 	while (*nrows < max && s->row_ready) {
-		if (msgpack_pack_array(pk, (size_t)ncols) < 0)
+		if (pack_row(out, s->st, ncols) < 0)
 			return ath_err__oom(err);
-		for (int i = 0; i < ncols; i++)
-			if (pack_column(pk, s->st, i) < 0)
-				return ath_err__oom(err);
 		(*nrows)++;
 		int rc = step(native, s, err);
 		if (rc)
@@ -379,6 +422,13 @@ static int sq_column_type(void *stmt, size_t i, int *timezone)
 		if (strlen(names[k].name) == n && strncasecmp(decl, names[k].name, n) == 0)
 			return names[k].kind;
 	return -1;
+}
+
+/* SQLite prepares a statement again by itself when the schema changed (sqlite3_prepare_v3),
+ * which is when its columns can change; it counts those in SQLITE_STMTSTATUS_REPREPARE. */
+static uint64_t sq_columns_version(void *stmt)
+{
+	return (uint64_t)sqlite3_stmt_status(((sq_stmt *)stmt)->st, SQLITE_STMTSTATUS_REPREPARE, 0);
 }
 
 static int sq_exec_simple(void *native, const char *sql, ath_err *err)
@@ -448,7 +498,7 @@ static int sq_set_isolation(void *native, const char *level, ath_err *err)
 }
 
 const ath_driver_ops ath_sqlite_driver = {
-	.version = 4,
+	.version = 5,
 	.check_url = check_url,
 	.is_memory = is_memory,
 	.connect = sq_connect,
@@ -461,6 +511,7 @@ const ath_driver_ops ath_sqlite_driver = {
 	.column_count = sq_column_count,
 	.column_name = sq_column_name,
 	.column_type = sq_column_type,
+	.columns_version = sq_columns_version,
 	.exec_simple = sq_exec_simple,
 	.in_transaction = sq_in_transaction,
 	.primary_key = sq_primary_key,
