@@ -19,7 +19,7 @@ static uint64_t mix(uint64_t x)
 }
 
 /* keyed by the hierarchy's base: an Engineer is found as an Employee too */
-static uint64_t key_hash(const ath_mapper *m, const void *key, size_t len)
+uint64_t ath_objset__key_hash(const ath_mapper *m, const void *key, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ull ^ m->root->idx;
 	const unsigned char *p = key;
@@ -30,7 +30,7 @@ static uint64_t key_hash(const ath_mapper *m, const void *key, size_t len)
 
 static uint64_t obj_hash(const ath_objset *s, const ath_obj *o)
 {
-	return s->by_key ? key_hash(o->m, o->key.p, o->key.len) : mix(o->id);
+	return s->by_key ? o->key_hash : mix(o->id); /* the key's hash is kept with it */
 }
 
 static int grow(ath_objset *s)
@@ -103,16 +103,29 @@ ath_obj *ath_objset__by_id(const ath_objset *s, uint64_t id)
 
 ath_obj *ath_objset__by_key(const ath_objset *s, const ath_mapper *m, const void *key, size_t len)
 {
+	return s->cap ? ath_objset__by_key_h(s, m, key, len, ath_objset__key_hash(m, key, len)) : NULL;
+}
+
+ath_obj *ath_objset__by_key_h(const ath_objset *s, const ath_mapper *m, const void *key, size_t len, uint64_t hash)
+{
 	if (!s->cap)
 		return NULL;
-	uint32_t j = (uint32_t)key_hash(m, key, len) & (s->cap - 1);
+	uint32_t j = (uint32_t)hash & (s->cap - 1);
 	while (s->slots[j]) {
 		ath_obj *o = s->slots[j];
-		if (o != TOMB && o->m->root == m->root && o->key.len == len && memcmp(o->key.p, key, len) == 0)
+		if (o != TOMB && o->key_hash == hash && o->m->root == m->root && o->key.len == len &&
+		    memcmp(o->key.p, key, len) == 0)
 			return o;
 		j = (j + 1) & (s->cap - 1);
 	}
 	return NULL;
+}
+
+void ath_objset__clear(ath_objset *s)
+{
+	if (s->cap)
+		memset(s->slots, 0, sizeof *s->slots * s->cap);
+	s->n = s->tomb = 0;
 }
 
 void ath_objset__free(ath_objset *s)

@@ -148,7 +148,7 @@ void ath_session__detach(ath_session *s, ath_obj *o)
 	if (o->sess != s)
 		return;
 	ath_objset__del(&s->by_id, o);
-	if (o->has_key && ath_objset__by_key(&s->identity, o->m, o->key.p, o->key.len) == o)
+	if (o->has_key) /* removes o itself, not another object of its key */
 		ath_objset__del(&s->identity, o);
 	if (o->prev)
 		o->prev->next = o->next;
@@ -314,6 +314,96 @@ void ath_session__unpin_all(ath_session *s)
 
 /* ---- get ------------------------------------------------------------------------------------- */
 
+int ath_session__prepare_get(ath_registry *reg, ath_mapper *m, ath_err *err)
+{
+	/* what the ORM statement path adds to a plain SELECT of the entity: a subclass's row, its
+	 * discriminator criterion, joins and eager loads of relationships */
+	if (m->parent || m->root != m || m->poly_prop >= 0 || !m->npk || m->npk > 32)
+		return 0;
+	for (uint32_t i = 0; i < m->nrels; i++)
+		if (m->rels[i].lazy == ATH_LAZY_SELECTIN || m->rels[i].lazy == ATH_LAZY_JOINED ||
+		    m->rels[i].lazy == ATH_LAZY_NOLOAD)
+			return 0;
+	for (uint32_t i = 0; i < reg->nmappers; i++)
+		if (reg->mappers[i].parent == m)
+			return 0;
+	/* the Core form of {"k": "select", "columns": [["entity", m]], "where": pk = binds} */
+	ath_buf b = ATH_BUF_INIT;
+	msgpack_packer pk;
+	ath_wire__packer_init(&pk, &b);
+	int rc = msgpack_pack_map(&pk, 3) | ath_mp__key(&pk, "k") | ath_mp__key(&pk, "select") | ath_mp__key(&pk, "columns") |
+		 msgpack_pack_array(&pk, ath_mapper__nloaded(m))
+			 ? ath_err__oom(err)
+			 : 0;
+	for (uint32_t i = 0; i < m->nprops && !rc; i++)
+		if (!m->props[i].deferred)
+			rc = ath_query__pack_prop(&pk, reg, m, i, m->table->name, true, err);
+	const ath_column *cols[32];
+	for (uint32_t i = 0; i < m->npk; i++)
+		cols[i] = m->props[m->pk[i]].col;
+	if (!rc && (ath_mp__key(&pk, "where") | ath_mp__where_eq(&pk, m->table->name, cols, m->npk, 0)))
+		rc = ath_err__oom(err);
+	if (!rc && !(m->get_shape = ath_arena__alloc(&reg->arena, b.size)))
+		rc = ath_err__oom(err);
+	if (!rc) {
+		memcpy(m->get_shape, b.ptr, b.size);
+		m->get_shape_len = (uint32_t)b.size;
+	}
+	ath_buf_dispose(&b);
+	return rc;
+}
+
+/* get() by the mapper's prepared SELECT: what ath_query__run() does for it, without building,
+ * translating and planning the statement each time. `vals`: the key's values, packed. */
+static int get_plain(ath_obj **out, ath_session *s, const ath_mapper *m, const unsigned char *vals, size_t vlen,
+		     ath_err *err)
+{
+	int rc = ath_session__usable(s, err);
+	if (!rc)
+		rc = ath_session__autoflush(s, err);
+	if (rc)
+		return rc;
+	ath_buf params = ATH_BUF_INIT, rows = ATH_BUF_INIT;
+	msgpack_packer pp;
+	ath_wire__packer_init(&pp, &params);
+	if (msgpack_pack_array(&pp, m->npk) || ath_wire__buf_write(&params, (const char *)vals, vlen))
+		rc = ath_err__oom(err);
+	if (!rc)
+		rc = ath_load__run(s, m, m->get_shape, m->get_shape_len, params.ptr, params.size, &rows, err);
+	ath_buf_dispose(&params);
+	const unsigned char *p = rows.ptr, *end = rows.ptr + rows.size, *row[256];
+	uint32_t nrows = 0, ncols = 0, lens[256];
+	if (!rc && !(p = ath_mp__array(p, end, &nrows)))
+		rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INTERNAL_ERROR, "malformed row batch");
+	if (!rc && nrows > 1)
+		rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_MULTIPLE_RESULTS_FOUND,
+				  "Multiple rows were found when exactly one was required");
+	if (!rc && nrows == 1) {
+		p = ath_mp__array(p, end, &ncols);
+		if (!p || ncols != ath_mapper__nloaded(m) || ncols > 256)
+			rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INTERNAL_ERROR, "malformed row batch");
+		for (uint32_t c = 0; c < ncols && !rc; c++) {
+			const unsigned char *q = ath_mp__skip(p, end);
+			if (!q)
+				rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INTERNAL_ERROR, "malformed row batch");
+			else {
+				row[c] = p;
+				lens[c] = (uint32_t)(q - p);
+				p = q;
+			}
+		}
+		ath_obj *o = NULL;
+		if (!rc)
+			rc = ath_load__instance(&o, s, m, NULL, row, lens, false, err);
+		if (!rc) {
+			ath_obj__incref(o);
+			*out = o;
+		}
+	}
+	ath_buf_dispose(&rows);
+	return rc;
+}
+
 int ath_session__get(ath_obj **out, ath_session *s, const char *cls, const void *pk, size_t len, ath_err *err)
 {
 	*out = NULL;
@@ -389,6 +479,11 @@ int ath_session__get(ath_obj **out, ath_session *s, const char *cls, const void 
 	if (o) { /* deleted in this session */
 		ath_buf_dispose(&key);
 		return 0;
+	}
+	if (m->get_shape) {
+		rc = get_plain(out, s, m, key.ptr + 5, key.size - 5, err);
+		ath_buf_dispose(&key);
+		return rc;
 	}
 	/* SELECT the entity WHERE pk = ? through the ORM statement path, so eager loads apply */
 	ath_buf shape = ATH_BUF_INIT, params = ATH_BUF_INIT, rows = ATH_BUF_INIT;
@@ -471,6 +566,9 @@ int ath_session__expunge(ath_session *s, ath_obj *o, ath_err *err)
 void ath_session__expunge_all(ath_session *s)
 {
 	ath_session__unpin_all(s);
+	/* every object leaves: the sets are emptied at once rather than slot by slot in detach */
+	ath_objset__clear(&s->by_id);
+	ath_objset__clear(&s->identity);
 	/* no allocation here: closing must work when memory has run out */
 	while (s->head) {
 		ath_obj *o = s->head;
@@ -528,7 +626,9 @@ static void end_txn_state(ath_session *s, bool expire)
 			ath_session__detach(s, o);
 			continue;
 		}
-		if (expire && o->status == ATH_OBJ_PERSISTENT)
+		/* one nothing else holds is released below: expiring it first would be wasted work */
+		if (expire && o->status == ATH_OBJ_PERSISTENT &&
+		    (o->host_refs > 1 || o->link_refs > 0 || ath_obj__needs_session(o)))
 			ath_obj__expire(o, NULL, true);
 	}
 	release_all(all, n);
@@ -788,7 +888,7 @@ static int merge_one(ath_obj **out, ath_session *s, ath_obj *o, bool load, merge
 			dst->host_refs = 1;
 			for (uint32_t i = 0; i < o->m->nrels; i++)
 				dst->rels[i].loaded = false;
-			if (ath_val__set(&dst->key, o->key.p, o->key.len) < 0)
+			if (ath_obj__set_key(dst, o->key.p, o->key.len, o->key_hash) < 0)
 				rc = ath_err__oom(err);
 			dst->has_key = true;
 			dst->status = ATH_OBJ_PERSISTENT;

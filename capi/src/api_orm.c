@@ -462,9 +462,15 @@ static int obj_set(ath_obj *obj, int a, const void *value, size_t len, ath_err *
 		return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
 				    "Instance of %s has been deleted; its attributes cannot be set", obj->m->name);
 	const ath_mapper *m = obj->m;
-	if ((uint32_t)a < m->nprops && m->props[a].col && !obj->has_key && value &&
-	    ath_mp__canonical_scalar(value, len)) /* the common case: a new object's scalar, stored as given */
-		return ath_obj__set_prop(obj, (uint32_t)a, value, len, false, err);
+	if ((uint32_t)a < m->nprops && m->props[a].col && !obj->has_key && value) {
+		/* the common case, a new object's scalar: stored as given, or an integer re-encoded */
+		unsigned char ci[9];
+		size_t cl;
+		if (ath_mp__canonical_scalar(value, len))
+			return ath_obj__set_prop(obj, (uint32_t)a, value, len, false, err);
+		if ((cl = ath_mp__canonical_int(value, len, ci)) > 0)
+			return ath_obj__set_prop(obj, (uint32_t)a, ci, cl, false, err);
+	}
 	ath_wire_limits lim = ath_wire__limits(NULL);
 	if ((rc = ath_wire__validate(value, len, &lim, "value", err)))
 		return rc;
