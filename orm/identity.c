@@ -58,6 +58,20 @@ static int grow(ath_objset *s)
 	return 0;
 }
 
+int ath_objset__reserve(ath_objset *s, size_t more)
+{
+	uint64_t want = (uint64_t)s->n + s->tomb + more;
+	if (want > UINT32_MAX / 4)
+		return -1;
+	if (want * 10 < (uint64_t)s->cap * 7)
+		return 0;
+	uint32_t n = s->n;
+	s->n = (uint32_t)want; /* grow() sizes the table for n + 1 */
+	int rc = grow(s);
+	s->n = n;
+	return rc;
+}
+
 int ath_objset__put(ath_objset *s, ath_obj *o)
 {
 	if ((uint64_t)(s->n + s->tomb + 1) * 10 >= (uint64_t)s->cap * 7 && grow(s) < 0)

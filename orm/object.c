@@ -308,10 +308,10 @@ int ath_obj__set_key(ath_obj *o, const void *key, size_t len, uint64_t hash)
 
 int ath_obj__pack_ref(msgpack_packer *pk, const ath_obj *o)
 {
-	unsigned char b[8];
+	unsigned char b[10] = { 0xd7, ATH_EXT_OBJREF }; /* fixext 8, in one write */
 	for (int i = 0; i < 8; i++)
-		b[i] = (unsigned char)(o->id >> (56 - 8 * i));
-	return msgpack_pack_ext(pk, 8, ATH_EXT_OBJREF) | msgpack_pack_ext_body(pk, b, 8);
+		b[2 + i] = (unsigned char)(o->id >> (56 - 8 * i));
+	return pk->callback(pk->data, (const char *)b, sizeof b);
 }
 
 /* ---- relationships --------------------------------------------------------------------------- */

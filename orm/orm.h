@@ -308,6 +308,8 @@ uint64_t ath_objset__key_hash(const ath_mapper *m, const void *key, size_t len);
 ath_obj *ath_objset__by_key_h(const ath_objset *s, const ath_mapper *m, const void *key, size_t len, uint64_t hash);
 /* The object whose primary key props have the values `vals` (one per key column), or NULL. */
 ath_obj *ath_objset__lookup(const ath_objset *s, const ath_mapper *m, const ath_val *const *vals);
+/* Room for `more` objects without growing on the way; -1 when out of memory (the set is unchanged). */
+int ath_objset__reserve(ath_objset *s, size_t more);
 /* Empty the set, keeping its table. */
 void ath_objset__clear(ath_objset *s);
 void ath_objset__free(ath_objset *s);

@@ -537,6 +537,10 @@ static int pack_relval(msgpack_packer *pk, const ath_rel *r, const ath_relval *r
 
 static int obj_get(ath_buf *out, ath_obj *obj, int a, ath_err *err)
 {
+	if (a >= 0 && (uint32_t)a < obj->m->nprops && obj->cur[a].p) { /* a loaded column: its bytes as they are */
+		out->size = 0;
+		return ath_wire__buf_write(out, (const char *)obj->cur[a].p, obj->cur[a].len) ? ath_err__oom(err) : 0;
+	}
 	int rc = check_index(obj, a, err);
 	if (rc)
 		return rc;
