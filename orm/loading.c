@@ -161,7 +161,7 @@ int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const
 				continue;
 			if (populate_existing || (!ath_val__loaded(&o->cur[i]) && !o->modified[i])) {
 				if (populate_existing && o->modified[i]) { /* populate_existing overwrites pending changes */
-					ath_val__clear(&o->committed[i]);
+					ath_obj__clear_committed(o, i);
 					o->modified[i] = 0;
 				}
 				rc = ath_obj__set_prop(o, i, vals[pos], lens[pos], true, err);

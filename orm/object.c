@@ -78,11 +78,37 @@ int ath_obj__new(ath_obj **out, ath_registry *reg, const ath_mapper *m, ath_err 
 	return ath_obj__new_sized(out, reg, m, 0, err);
 }
 
+/* Committed values are kept once a loaded value changes: until then `committed` is this shared
+ * row of not-loaded values, which is what the committed value of an unchanged prop is (and a
+ * change to a value never loaded keeps none). Read-only: a missed check faults at once. Mappers
+ * with more props get their committed values in the object's block. */
+#define SHARED_COMMITTED 64
+static const ath_val no_committed[SHARED_COMMITTED];
+
+static int own_committed(ath_obj *o)
+{
+	if (o->own_committed)
+		return 0;
+	ath_val *c = ath__calloc(o->m->nprops, sizeof *c);
+	if (!c)
+		return -1;
+	o->committed = c;
+	o->own_committed = true;
+	return 0;
+}
+
+void ath_obj__clear_committed(ath_obj *o, uint32_t p)
+{
+	if (o->own_committed)
+		ath_val__clear(&o->committed[p]);
+}
+
 int ath_obj__new_sized(ath_obj **out, ath_registry *reg, const ath_mapper *m, size_t spare, ath_err *err)
 {
-	/* one block: the object, its values, committed values, relationships, change flags and the
-	 * room for values loaded with it */
-	size_t nv = m->nprops, nr = m->nrels, size = sizeof(ath_obj) + sizeof(ath_val) * 2 * nv + sizeof(ath_relval) * nr + nv;
+	/* one block: the object, its values (and committed values when not shared), relationships,
+	 * change flags and the room for values loaded with it */
+	size_t nv = m->nprops, nr = m->nrels, nc = nv <= SHARED_COMMITTED ? 0 : nv;
+	size_t size = sizeof(ath_obj) + sizeof(ath_val) * (nv + nc) + sizeof(ath_relval) * nr + nv;
 	if (spare > UINT32_MAX)
 		spare = 0;
 	ath_obj *o = ath__malloc(size + spare);
@@ -90,8 +116,9 @@ int ath_obj__new_sized(ath_obj **out, ath_registry *reg, const ath_mapper *m, si
 		return ath_err__oom(err);
 	memset(o, 0, size); /* not the spare room: it is written before it is read */
 	o->cur = (ath_val *)(o + 1);
-	o->committed = o->cur + nv;
-	o->rels = (ath_relval *)(o->committed + nv);
+	o->committed = nc ? o->cur + nv : (ath_val *)no_committed;
+	o->own_committed = nc > 0;
+	o->rels = (ath_relval *)(o->cur + nv + nc);
 	o->modified = (uint8_t *)(o->rels + nr);
 	o->spare = spare ? (unsigned char *)o + size : NULL;
 	o->spare_left = (uint32_t)spare;
@@ -145,9 +172,11 @@ void ath_obj__destroy(ath_obj *o)
 	for (uint32_t i = 0; i < m->nprops; i++) {
 		if (val_owned(&o->cur[i]))
 			ath__free(o->cur[i].p);
-		if (val_owned(&o->committed[i]))
+		if (o->own_committed && val_owned(&o->committed[i]))
 			ath__free(o->committed[i].p);
 	}
+	if (o->own_committed && m->nprops <= SHARED_COMMITTED)
+		ath__free(o->committed);
 	if (val_owned(&o->key))
 		ath__free(o->key.p);
 	o->key.p = NULL;
@@ -232,7 +261,11 @@ int ath_obj__set_prop(ath_obj *o, uint32_t p, const void *val, size_t len, bool 
 		return 0; /* same value: no history (SQLAlchemy's active history compares too) */
 	if (!o->modified[p]) {
 		/* keep the committed value (if loaded) for history and rollback */
-		ath_val__move(&o->committed[p], cur);
+		if (cur->p) {
+			if (own_committed(o) < 0)
+				return ath_err__oom(err);
+			ath_val__move(&o->committed[p], cur);
+		}
 		o->modified[p] = 1;
 	}
 	if (ath_val__set(cur, val, len) < 0)
@@ -245,7 +278,7 @@ int ath_obj__set_prop(ath_obj *o, uint32_t p, const void *val, size_t len, bool 
 void ath_obj__commit_state(ath_obj *o)
 {
 	for (uint32_t i = 0; i < o->m->nprops; i++) {
-		ath_val__clear(&o->committed[i]);
+		ath_obj__clear_committed(o, i);
 		o->modified[i] = 0;
 	}
 	o->dirty = false;
@@ -480,7 +513,7 @@ void ath_obj__expire(ath_obj *o, const bool *props, bool rels)
 		if (props && !props[i])
 			continue;
 		ath_val__clear(&o->cur[i]);
-		ath_val__clear(&o->committed[i]);
+		ath_obj__clear_committed(o, i);
 		o->modified[i] = 0;
 	}
 	if (!props)

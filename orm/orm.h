@@ -201,8 +201,10 @@ struct ath_obj {
 	uint32_t mark;                 /* flush scratch */
 	uint32_t gc_mark, gc_index;    /* collector scratch */
 	bool suspect;                  /* on the registry's suspect list (gc_prev / gc_next) */
+	bool own_committed;            /* `committed` is the object's own (else the shared row of none) */
 	ath_obj *gc_prev, *gc_next;
-	ath_val *cur, *committed;      /* per prop; committed is set only for changed props */
+	ath_val *cur, *committed;      /* per prop; committed is set only for changed props (and, until
+					* a loaded value changes, read-only: ath_obj__clear_committed()) */
 	uint8_t *modified;             /* per prop */
 	ath_relval *rels;              /* per relationship */
 	ath_val key;                   /* identity: a msgpack array of the primary key values */
@@ -235,6 +237,8 @@ int ath_obj__rel_load(ath_obj *o, const ath_rel *r, ath_obj **items, uint32_t n,
 void ath_obj__rel_expire(ath_obj *o, const ath_rel *r);
 /* Expire props (all when NULL) and relationships. */
 void ath_obj__expire(ath_obj *o, const bool *props, bool rels);
+/* Forget the committed value kept for prop p. */
+void ath_obj__clear_committed(ath_obj *o, uint32_t p);
 /* The flush wrote the object's changes: current values become committed state. */
 void ath_obj__commit_state(ath_obj *o);
 /* Compute and store the identity key from the primary key props. */
