@@ -86,6 +86,32 @@ int ath_objset__put(ath_objset *s, ath_obj *o)
 	return 0;
 }
 
+ath_obj *ath_objset__put_key(ath_objset *s, ath_obj *o)
+{
+	uint32_t slot = UINT32_MAX;
+	if (s->cap) {
+		uint32_t j = (uint32_t)o->key_hash & (s->cap - 1);
+		for (; s->slots[j]; j = (j + 1) & (s->cap - 1)) {
+			ath_obj *x = s->slots[j];
+			if (x == TOMB) {
+				if (slot == UINT32_MAX)
+					slot = j; /* the first free slot, used once the key is known to be absent */
+			} else if (x->key_hash == o->key_hash && x->m->root == o->m->root && x->key.len == o->key.len &&
+				   memcmp(x->key.p, o->key.p, o->key.len) == 0)
+				return x;
+		}
+		if (slot == UINT32_MAX)
+			slot = j;
+	}
+	if ((uint64_t)(s->n + s->tomb + 1) * 10 >= (uint64_t)s->cap * 7) /* absent: the general put grows first */
+		return ath_objset__put(s, o) < 0 ? NULL : o;
+	if (s->slots[slot] == TOMB)
+		s->tomb--;
+	s->slots[slot] = o;
+	s->n++;
+	return o;
+}
+
 void ath_objset__del(ath_objset *s, ath_obj *o)
 {
 	if (!s->cap)

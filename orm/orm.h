@@ -304,6 +304,9 @@ struct ath_session {
 };
 
 int ath_objset__put(ath_objset *s, ath_obj *o);
+/* Identity map: put `o` unless an object of its key is there; returns `o`, that object, or NULL
+ * when out of memory. */
+ath_obj *ath_objset__put_key(ath_objset *s, ath_obj *o);
 void ath_objset__del(ath_objset *s, ath_obj *o);
 ath_obj *ath_objset__by_id(const ath_objset *s, uint64_t id);
 ath_obj *ath_objset__by_key(const ath_objset *s, const ath_mapper *m, const void *key, size_t len);

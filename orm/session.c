@@ -171,15 +171,13 @@ int ath_session__register(ath_session *s, ath_obj *o, ath_err *err)
 	int rc = ath_obj__make_key(o, err);
 	if (rc)
 		return rc;
-	ath_obj *other = ath_objset__by_key(&s->identity, o->m, o->key.p, o->key.len);
-	if (other == o)
-		return 0;
-	if (other)
+	ath_obj *other = ath_objset__put_key(&s->identity, o); /* one probe: absent, then put */
+	if (!other)
+		return ath_err__oom(err);
+	if (other != o)
 		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_FLUSH_ERROR,
 				    "New instance of %s with identity key conflicts with persistent instance (id %llu)",
 				    o->m->name, (unsigned long long)other->id);
-	if (ath_objset__put(&s->identity, o) < 0)
-		return ath_err__oom(err);
 	return 0;
 }
 
