@@ -402,13 +402,19 @@ static int get_plain(ath_obj **out, ath_session *s, const ath_mapper *m, const u
 	return rc;
 }
 
-int ath_session__get(ath_obj **out, ath_session *s, const char *cls, const void *pk, size_t len, ath_err *err)
+/* The key as the identity map spells it: array32 of the canonical values. */
+static int get_key(ath_buf *key, const ath_mapper *m, const void *pk, size_t len, ath_err *err)
 {
-	*out = NULL;
-	const ath_mapper *m = ath_registry__mapper(s->reg, cls);
-	if (!m)
-		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, "class '%s' is not mapped", cls);
-	/* the key as the identity map spells it: array32 of the canonical values */
+	static const unsigned char h[5] = { 0xdd, 0, 0, 0, 0 };
+	unsigned char ci[9];
+	size_t cl = 0;
+	if (m->npk == 1 && (ath_mp__canonical_scalar(pk, len) || (cl = ath_mp__canonical_int(pk, len, ci)) > 0)) {
+		/* one scalar, canonical as given (or an integer made so): no unpacking */
+		if (ath_wire__buf_write(key, (const char *)h, 5) || ath_wire__buf_write(key, cl ? (const char *)ci : pk, cl ? cl : len))
+			return ath_err__oom(err);
+		key->ptr[4] = 1;
+		return 0;
+	}
 	ath_wire_limits lim = ath_wire__limits(NULL);
 	int rc = ath_wire__validate(pk, len, &lim, "primary key", err);
 	if (rc)
@@ -435,18 +441,27 @@ int ath_session__get(ath_obj **out, ath_session *s, const char *cls, const void 
 				    "primary key has %u column(s)",
 				    m->name, nvals, m->npk);
 	}
-	ath_buf key = ATH_BUF_INIT;
 	msgpack_packer pk2;
-	ath_wire__packer_init(&pk2, &key);
-	static const unsigned char h[5] = { 0xdd, 0, 0, 0, 0 };
-	rc = ath_wire__buf_write(&key, (const char *)h, 5);
-	key.ptr ? (void)(key.ptr[4] = (unsigned char)m->npk) : (void)0;
+	ath_wire__packer_init(&pk2, key);
+	rc = ath_wire__buf_write(key, (const char *)h, 5);
+	key->ptr ? (void)(key->ptr[4] = (unsigned char)m->npk) : (void)0;
 	for (uint32_t i = 0; !rc && i < nvals; i++)
 		rc = msgpack_pack_object(&pk2, vals[i]);
 	msgpack_zone_destroy(&z);
+	return rc ? ath_err__oom(err) : 0;
+}
+
+int ath_session__get(ath_obj **out, ath_session *s, const char *cls, const void *pk, size_t len, ath_err *err)
+{
+	*out = NULL;
+	const ath_mapper *m = ath_registry__mapper(s->reg, cls);
+	if (!m)
+		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, "class '%s' is not mapped", cls);
+	ath_buf key = ATH_BUF_INIT;
+	int rc = get_key(&key, m, pk, len, err);
 	if (rc) {
 		ath_buf_dispose(&key);
-		return ath_err__oom(err);
+		return rc;
 	}
 	ath_obj *o = ath_objset__by_key(&s->identity, m, key.ptr, key.size);
 	if (o && !ath_mapper__isa(o->m, m)) { /* the row is of another class of the hierarchy */
