@@ -631,6 +631,7 @@ static void end_txn_state(ath_session *s, bool expire)
 	ath_obj **all = snapshot(s, &n);
 	if (!all)
 		return;
+	bool none_kept = true;
 	for (size_t i = 0; i < n; i++) {
 		ath_obj *o = all[i];
 		o->ins_level = 0;
@@ -640,9 +641,14 @@ static void end_txn_state(ath_session *s, bool expire)
 			continue;
 		}
 		/* one nothing else holds is released below: expiring it first would be wasted work */
-		if (expire && o->status == ATH_OBJ_PERSISTENT &&
-		    (o->host_refs > 1 || o->link_refs > 0 || ath_obj__needs_session(o)))
+		bool kept = o->host_refs > 1 || o->link_refs > 0 || ath_obj__needs_session(o);
+		none_kept &= !kept;
+		if (expire && o->status == ATH_OBJ_PERSISTENT && kept)
 			ath_obj__expire(o, NULL, true);
+	}
+	if (none_kept) { /* every object goes (a bulk insert nobody holds): the sets empty at once */
+		ath_objset__clear(&s->by_id);
+		ath_objset__clear(&s->identity);
 	}
 	release_all(all, n);
 }
