@@ -78,10 +78,8 @@ const unsigned char *ath_mp__skip(const unsigned char *p, const unsigned char *e
 
 bool ath_mp__canonical_scalar(const unsigned char *p, size_t len)
 {
-	size_t hlen, payload;
-	uint64_t kids;
-	if (!len || head(p, p + len, &hlen, &payload, &kids) < 0 || kids || hlen + payload != len)
-		return false; /* not exactly one value without children */
+	if (!len || ath_mp__skip(p, p + len) != p + len)
+		return false;
 	unsigned b = p[0];
 	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3 || (b & 0xe0) == 0xa0 || b == 0xca || b == 0xcb ||
 	    (b >= 0xd4 && b <= 0xd8) || b == 0xc4)
