@@ -318,9 +318,9 @@ int ath_session__prepare_get(ath_registry *reg, ath_mapper *m, ath_err *err)
 	 * discriminator criterion, joins and eager loads of relationships */
 	if (m->parent || m->root != m || m->poly_prop >= 0 || !m->npk || m->npk > 32)
 		return 0;
-	for (uint32_t i = 0; i < m->nrels; i++)
-		if (m->rels[i].lazy == ATH_LAZY_SELECTIN || m->rels[i].lazy == ATH_LAZY_JOINED ||
-		    m->rels[i].lazy == ATH_LAZY_NOLOAD)
+	for (uint32_t i = 0; i < m->nrels; i++) /* only strategies that load nothing with the row */
+		if (m->rels[i].lazy != ATH_LAZY_SELECT && m->rels[i].lazy != ATH_LAZY_RAISE &&
+		    m->rels[i].lazy != ATH_LAZY_WRITE_ONLY)
 			return 0;
 	for (uint32_t i = 0; i < reg->nmappers; i++)
 		if (reg->mappers[i].parent == m)
