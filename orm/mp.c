@@ -78,9 +78,13 @@ const unsigned char *ath_mp__skip(const unsigned char *p, const unsigned char *e
 
 bool ath_mp__canonical_scalar(const unsigned char *p, size_t len)
 {
-	if (!len || ath_mp__skip(p, p + len) != p + len)
+	if (!len)
 		return false;
 	unsigned b = p[0];
+	if ((b & 0xe0) == 0xa0) /* fixstr, the most common value set from a host: measured from its header */
+		return len == 1u + (b & 0x1f);
+	if (ath_mp__skip(p, p + len) != p + len)
+		return false;
 	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3 || (b & 0xe0) == 0xa0 || b == 0xca || b == 0xcb ||
 	    (b >= 0xd4 && b <= 0xd8) || b == 0xc4)
 		return true; /* one-byte forms, fixstr, floats, fixext, bin8 */
