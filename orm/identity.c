@@ -114,7 +114,7 @@ ath_obj *ath_objset__put_key(ath_objset *s, ath_obj *o)
 
 void ath_objset__del(ath_objset *s, ath_obj *o)
 {
-	if (!s->cap)
+	if (!s->n) /* emptied at once (close, commit): no probe into the cold table per object */
 		return;
 	uint32_t j = (uint32_t)obj_hash(s, o) & (s->cap - 1);
 	while (s->slots[j]) {
