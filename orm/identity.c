@@ -19,7 +19,7 @@ static uint64_t mix(uint64_t x)
 }
 
 /* keyed by the hierarchy's base: an Engineer is found as an Employee too */
-static uint64_t key_hash(const ath_mapper *m, const void *key, size_t len)
+uint64_t ath_objset__key_hash(const ath_mapper *m, const void *key, size_t len)
 {
 	uint64_t h = 0xcbf29ce484222325ull ^ m->root->idx;
 	const unsigned char *p = key;
@@ -30,7 +30,7 @@ static uint64_t key_hash(const ath_mapper *m, const void *key, size_t len)
 
 static uint64_t obj_hash(const ath_objset *s, const ath_obj *o)
 {
-	return s->by_key ? key_hash(o->m, o->key.p, o->key.len) : mix(o->id);
+	return s->by_key ? o->key_hash : mix(o->id); /* the key's hash is kept with it */
 }
 
 static int grow(ath_objset *s)
@@ -58,6 +58,20 @@ static int grow(ath_objset *s)
 	return 0;
 }
 
+int ath_objset__reserve(ath_objset *s, size_t more)
+{
+	uint64_t want = (uint64_t)s->n + s->tomb + more;
+	if (want > UINT32_MAX / 4)
+		return -1;
+	if (want * 10 < (uint64_t)s->cap * 7)
+		return 0;
+	uint32_t n = s->n;
+	s->n = (uint32_t)want; /* grow() sizes the table for n + 1 */
+	int rc = grow(s);
+	s->n = n;
+	return rc;
+}
+
 int ath_objset__put(ath_objset *s, ath_obj *o)
 {
 	if ((uint64_t)(s->n + s->tomb + 1) * 10 >= (uint64_t)s->cap * 7 && grow(s) < 0)
@@ -72,9 +86,35 @@ int ath_objset__put(ath_objset *s, ath_obj *o)
 	return 0;
 }
 
+ath_obj *ath_objset__put_key(ath_objset *s, ath_obj *o)
+{
+	uint32_t slot = UINT32_MAX;
+	if (s->cap) {
+		uint32_t j = (uint32_t)o->key_hash & (s->cap - 1);
+		for (; s->slots[j]; j = (j + 1) & (s->cap - 1)) {
+			ath_obj *x = s->slots[j];
+			if (x == TOMB) {
+				if (slot == UINT32_MAX)
+					slot = j; /* the first free slot, used once the key is known to be absent */
+			} else if (x->key_hash == o->key_hash && x->m->root == o->m->root && x->key.len == o->key.len &&
+				   memcmp(x->key.p, o->key.p, o->key.len) == 0)
+				return x;
+		}
+		if (slot == UINT32_MAX)
+			slot = j;
+	}
+	if ((uint64_t)(s->n + s->tomb + 1) * 10 >= (uint64_t)s->cap * 7) /* absent: the general put grows first */
+		return ath_objset__put(s, o) < 0 ? NULL : o;
+	if (s->slots[slot] == TOMB)
+		s->tomb--;
+	s->slots[slot] = o;
+	s->n++;
+	return o;
+}
+
 void ath_objset__del(ath_objset *s, ath_obj *o)
 {
-	if (!s->cap)
+	if (!s->n) /* emptied at once (close, commit): no probe into the cold table per object */
 		return;
 	uint32_t j = (uint32_t)obj_hash(s, o) & (s->cap - 1);
 	while (s->slots[j]) {
@@ -103,16 +143,29 @@ ath_obj *ath_objset__by_id(const ath_objset *s, uint64_t id)
 
 ath_obj *ath_objset__by_key(const ath_objset *s, const ath_mapper *m, const void *key, size_t len)
 {
+	return s->cap ? ath_objset__by_key_h(s, m, key, len, ath_objset__key_hash(m, key, len)) : NULL;
+}
+
+ath_obj *ath_objset__by_key_h(const ath_objset *s, const ath_mapper *m, const void *key, size_t len, uint64_t hash)
+{
 	if (!s->cap)
 		return NULL;
-	uint32_t j = (uint32_t)key_hash(m, key, len) & (s->cap - 1);
+	uint32_t j = (uint32_t)hash & (s->cap - 1);
 	while (s->slots[j]) {
 		ath_obj *o = s->slots[j];
-		if (o != TOMB && o->m->root == m->root && o->key.len == len && memcmp(o->key.p, key, len) == 0)
+		if (o != TOMB && o->key_hash == hash && o->m->root == m->root && o->key.len == len &&
+		    memcmp(o->key.p, key, len) == 0)
 			return o;
 		j = (j + 1) & (s->cap - 1);
 	}
 	return NULL;
+}
+
+void ath_objset__clear(ath_objset *s)
+{
+	if (s->cap)
+		memset(s->slots, 0, sizeof *s->slots * s->cap);
+	s->n = s->tomb = 0;
 }
 
 void ath_objset__free(ath_objset *s)

@@ -140,21 +140,30 @@ int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const
 					    "No such polymorphic_identity in the %s hierarchy (a row of table '%s')", m->root->name,
 					    m->table->name);
 	}
-	ath_buf key = ATH_BUF_INIT;
-	if (build_key(&key, m, kv, kl) < 0) {
-		ath_buf_dispose(&key);
+	/* the identity key (array32 of the values), on the stack when it fits */
+	size_t klen = 5;
+	for (uint32_t i = 0; i < m->npk; i++)
+		klen += kl[i];
+	unsigned char kstack[256], *key = klen <= sizeof kstack ? kstack : ath__malloc(klen);
+	if (!key)
 		return ath_err__oom(err);
-	}
-	ath_obj *o = ath_objset__by_key(&s->identity, m, key.ptr, key.size);
+	key[0] = 0xdd;
+	key[1] = key[2] = key[3] = 0;
+	key[4] = (unsigned char)m->npk;
+	for (uint32_t i = 0, off = 5; i < m->npk; off += kl[i], i++)
+		memcpy(key + off, kv[i], kl[i]);
+	uint64_t khash = ath_objset__key_hash(m, key, klen);
+	ath_obj *o = ath_objset__by_key_h(&s->identity, m, key, klen, khash);
 	int rc = 0;
 	if (o) {
-		ath_buf_dispose(&key);
+		if (key != kstack)
+			ath__free(key);
 		for (uint32_t i = 0, pos = 0; i < rowm->nprops && !rc; i++) {
 			if (!in_row(rowm, cols, i))
 				continue;
 			if (populate_existing || (!ath_val__loaded(&o->cur[i]) && !o->modified[i])) {
 				if (populate_existing && o->modified[i]) { /* populate_existing overwrites pending changes */
-					ath_val__clear(&o->committed[i]);
+					ath_obj__clear_committed(o, i);
 					o->modified[i] = 0;
 				}
 				rc = ath_obj__set_prop(o, i, vals[pos], lens[pos], true, err);
@@ -169,9 +178,15 @@ int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const
 		*out = o;
 		return rc;
 	}
-	rc = ath_obj__new(&o, s->reg, m, err);
+	/* the row's values that do not fit inline go into the object's own block */
+	size_t spare = 0;
+	for (uint32_t i = 0, pos = 0; i < rowm->nprops; i++)
+		if (in_row(rowm, cols, i) && lens[pos++] > ATH_VAL_INLINE)
+			spare += lens[pos - 1];
+	rc = ath_obj__new_sized(&o, s->reg, m, spare, err);
 	if (rc) {
-		ath_buf_dispose(&key);
+		if (key != kstack)
+			ath__free(key);
 		return rc;
 	}
 	for (uint32_t i = 0; i < m->nrels; i++)
@@ -182,11 +197,9 @@ int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const
 		rc = ath_obj__set_prop(o, i, vals[pos], lens[pos], true, err);
 		pos++;
 	}
+	if (!rc && ath_obj__set_key(o, key, klen, khash) < 0)
+		rc = ath_err__oom(err);
 	if (!rc) {
-		o->key.p = key.ptr;
-		o->key.len = (uint32_t)key.size;
-		key.ptr = NULL;
-		o->has_key = true;
 		o->status = ATH_OBJ_PERSISTENT;
 		rc = ath_session__attach(s, o, err);
 		if (!rc && ath_objset__put(&s->identity, o) < 0) {
@@ -194,7 +207,8 @@ int ath_load__instance(ath_obj **out, ath_session *s, const ath_mapper *m, const
 			rc = ath_err__oom(err);
 		}
 	}
-	ath_buf_dispose(&key);
+	if (key != kstack)
+		ath__free(key);
 	if (rc) {
 		o->host_refs = 1;
 		ath_obj__decref(o);

@@ -78,9 +78,13 @@ const unsigned char *ath_mp__skip(const unsigned char *p, const unsigned char *e
 
 bool ath_mp__canonical_scalar(const unsigned char *p, size_t len)
 {
-	if (!len || ath_mp__skip(p, p + len) != p + len)
+	if (!len)
 		return false;
 	unsigned b = p[0];
+	if ((b & 0xe0) == 0xa0) /* fixstr, the most common value set from a host: measured from its header */
+		return len == 1u + (b & 0x1f);
+	if (ath_mp__skip(p, p + len) != p + len)
+		return false;
 	if (b <= 0x7f || b >= 0xe0 || b == 0xc0 || b == 0xc2 || b == 0xc3 || (b & 0xe0) == 0xa0 || b == 0xca || b == 0xcb ||
 	    (b >= 0xd4 && b <= 0xd8) || b == 0xc4)
 		return true; /* one-byte forms, fixstr, floats, fixext, bin8 */
@@ -103,6 +107,38 @@ bool ath_mp__canonical_scalar(const unsigned char *p, size_t len)
 	case 0xc6: return be(p + 1, 4) >= 0x10000;
 	default: return false; /* ext8/16/32, containers: the general path */
 	}
+}
+
+size_t ath_mp__canonical_int(const unsigned char *p, size_t len, unsigned char out[9])
+{
+	static const unsigned char size[] = { 1, 2, 4, 8 }; /* 0xcc..0xcf, 0xd0..0xd3 */
+	if (!len || !((p[0] >= 0xcc && p[0] <= 0xcf) || (p[0] >= 0xd0 && p[0] <= 0xd3)))
+		return 0;
+	size_t n = size[p[0] & 3];
+	if (len != 1 + n)
+		return 0;
+	uint64_t u = 0;
+	for (size_t i = 1; i <= n; i++)
+		u = u << 8 | p[i];
+	bool neg = false;
+	if (p[0] >= 0xd0) { /* sign-extend */
+		neg = p[1] & 0x80;
+		if (neg && n < 8)
+			u |= ~0ull << (8 * n);
+	}
+	int64_t v = (int64_t)u;
+	if (!neg) { /* msgpack-c packs a non-negative value as unsigned */
+		if (u <= 0x7f)
+			return out[0] = (unsigned char)u, 1;
+		out[0] = u <= 0xff ? 0xcc : u <= 0xffff ? 0xcd : u <= 0xffffffffull ? 0xce : 0xcf;
+	} else if (v >= -32)
+		return out[0] = (unsigned char)(int8_t)v, 1;
+	else
+		out[0] = v >= -128 ? 0xd0 : v >= -32768 ? 0xd1 : v >= -2147483648ll ? 0xd2 : 0xd3;
+	size_t m = size[out[0] & 3];
+	for (size_t i = 0; i < m; i++)
+		out[1 + i] = (unsigned char)(u >> (8 * (m - 1 - i)));
+	return 1 + m;
 }
 
 const unsigned char *ath_mp__array(const unsigned char *p, const unsigned char *end, uint32_t *n)

@@ -12,14 +12,18 @@
 
 static atomic_ullong next_id = 1;
 
+/* whether the value has a heap block of its own */
+static inline bool val_owned(const ath_val *v) { return v->p && !v->is_inline && !v->borrowed; }
+
 int ath_val__set(ath_val *v, const void *p, size_t len)
 {
 	if (len <= ATH_VAL_INLINE) {
-		if (!v->is_inline)
+		if (val_owned(v))
 			ath__free(v->p);
 		memmove(v->inl, p, len);
 		v->p = v->inl;
 		v->is_inline = true;
+		v->borrowed = false;
 		v->len = (uint32_t)len;
 		return 0;
 	}
@@ -27,23 +31,24 @@ int ath_val__set(ath_val *v, const void *p, size_t len)
 	if (!n)
 		return -1;
 	memcpy(n, p, len);
-	if (!v->is_inline)
+	if (val_owned(v))
 		ath__free(v->p);
 	v->p = n;
-	v->is_inline = false;
+	v->is_inline = v->borrowed = false;
 	v->len = (uint32_t)len;
 	return 0;
 }
 
 void ath_val__clear(ath_val *v)
 {
-	if (!v->is_inline)
+	if (val_owned(v))
 		ath__free(v->p);
 	v->p = NULL;
-	v->is_inline = false;
+	v->is_inline = v->borrowed = false;
 	v->len = 0;
 }
 
+/* Within one object only: a borrowed value stays in the block it points into. */
 void ath_val__move(ath_val *to, ath_val *from)
 {
 	ath_val__clear(to);
@@ -51,11 +56,13 @@ void ath_val__move(ath_val *to, ath_val *from)
 		memcpy(to->inl, from->inl, from->len);
 		to->p = to->inl;
 		to->is_inline = true;
-	} else
+	} else {
 		to->p = from->p;
+		to->borrowed = from->borrowed;
+	}
 	to->len = from->len;
 	from->p = NULL;
-	from->is_inline = false;
+	from->is_inline = from->borrowed = false;
 	from->len = 0;
 }
 
@@ -68,15 +75,53 @@ bool ath_val__is_nil(const ath_val *v) { return v->p && v->len == 1 && v->p[0] =
 
 int ath_obj__new(ath_obj **out, ath_registry *reg, const ath_mapper *m, ath_err *err)
 {
-	/* one block: the object, its values, committed values, relationships and change flags */
-	size_t nv = m->nprops, nr = m->nrels;
-	ath_obj *o = ath__calloc(1, sizeof *o + sizeof(ath_val) * 2 * nv + sizeof(ath_relval) * nr + nv);
+	return ath_obj__new_sized(out, reg, m, 0, err);
+}
+
+/* Committed values are kept once a loaded value changes: until then `committed` is this shared
+ * row of not-loaded values, which is what the committed value of an unchanged prop is (and a
+ * change to a value never loaded keeps none). Read-only: a missed check faults at once. Mappers
+ * with more props get their committed values in the object's block. */
+#define SHARED_COMMITTED 64
+static const ath_val no_committed[SHARED_COMMITTED];
+
+static int own_committed(ath_obj *o)
+{
+	if (o->own_committed)
+		return 0;
+	ath_val *c = ath__calloc(o->m->nprops, sizeof *c);
+	if (!c)
+		return -1;
+	o->committed = c;
+	o->own_committed = true;
+	return 0;
+}
+
+void ath_obj__clear_committed(ath_obj *o, uint32_t p)
+{
+	if (o->own_committed)
+		ath_val__clear(&o->committed[p]);
+}
+
+int ath_obj__new_sized(ath_obj **out, ath_registry *reg, const ath_mapper *m, size_t spare, ath_err *err)
+{
+	/* one block: the object, its values (and committed values when not shared), relationships,
+	 * change flags and the room for values loaded with it */
+	size_t nv = m->nprops, nr = m->nrels, nc = nv <= SHARED_COMMITTED ? 0 : nv;
+	size_t size = sizeof(ath_obj) + sizeof(ath_val) * (nv + nc) + sizeof(ath_relval) * nr + nv;
+	if (spare > UINT32_MAX)
+		spare = 0;
+	ath_obj *o = ath__malloc(size + spare);
 	if (!o)
 		return ath_err__oom(err);
+	memset(o, 0, size); /* not the spare room: it is written before it is read */
 	o->cur = (ath_val *)(o + 1);
-	o->committed = o->cur + nv;
-	o->rels = (ath_relval *)(o->committed + nv);
+	o->committed = nc ? o->cur + nv : (ath_val *)no_committed;
+	o->own_committed = nc > 0;
+	o->rels = (ath_relval *)(o->cur + nv + nc);
 	o->modified = (uint8_t *)(o->rels + nr);
+	o->spare = spare ? (unsigned char *)o + size : NULL;
+	o->spare_left = (uint32_t)spare;
 	o->magic = ATH_MAGIC_OBJ;
 	o->m = m;
 	o->reg = reg;
@@ -125,10 +170,16 @@ void ath_obj__destroy(ath_obj *o)
 	ath_gc__forget(o);
 	o->magic = ATH_MAGIC_DEAD;
 	for (uint32_t i = 0; i < m->nprops; i++) {
-		ath_val__clear(&o->cur[i]);
-		ath_val__clear(&o->committed[i]);
+		if (val_owned(&o->cur[i]))
+			ath__free(o->cur[i].p);
+		if (o->own_committed && val_owned(&o->committed[i]))
+			ath__free(o->committed[i].p);
 	}
-	ath_val__clear(&o->key);
+	if (o->own_committed && m->nprops <= SHARED_COMMITTED)
+		ath__free(o->committed);
+	if (val_owned(&o->key))
+		ath__free(o->key.p);
+	o->key.p = NULL;
 	/* hold ourselves while dropping links, so a cycle back to us does not free us twice */
 	o->link_refs++;
 	for (uint32_t i = 0; i < m->nrels; i++) {
@@ -190,6 +241,18 @@ int ath_obj__set_prop(ath_obj *o, uint32_t p, const void *val, size_t len, bool 
 {
 	ath_val *cur = &o->cur[p];
 	if (loading) {
+		if (len > ATH_VAL_INLINE && len <= o->spare_left) { /* the room the object was made with */
+			if (val_owned(cur))
+				ath__free(cur->p);
+			memcpy(o->spare, val, len);
+			cur->p = o->spare;
+			cur->len = (uint32_t)len;
+			cur->is_inline = false;
+			cur->borrowed = true;
+			o->spare += len;
+			o->spare_left -= (uint32_t)len;
+			return 0;
+		}
 		if (ath_val__set(cur, val, len) < 0)
 			return ath_err__oom(err);
 		return 0;
@@ -198,7 +261,11 @@ int ath_obj__set_prop(ath_obj *o, uint32_t p, const void *val, size_t len, bool 
 		return 0; /* same value: no history (SQLAlchemy's active history compares too) */
 	if (!o->modified[p]) {
 		/* keep the committed value (if loaded) for history and rollback */
-		ath_val__move(&o->committed[p], cur);
+		if (cur->p) {
+			if (own_committed(o) < 0)
+				return ath_err__oom(err);
+			ath_val__move(&o->committed[p], cur);
+		}
 		o->modified[p] = 1;
 	}
 	if (ath_val__set(cur, val, len) < 0)
@@ -211,7 +278,7 @@ int ath_obj__set_prop(ath_obj *o, uint32_t p, const void *val, size_t len, bool 
 void ath_obj__commit_state(ath_obj *o)
 {
 	for (uint32_t i = 0; i < o->m->nprops; i++) {
-		ath_val__clear(&o->committed[i]);
+		ath_obj__clear_committed(o, i);
 		o->modified[i] = 0;
 	}
 	o->dirty = false;
@@ -245,7 +312,7 @@ int ath_obj__make_key(ath_obj *o, ath_err *err)
 					    m->name, m->props[m->pk[i]].name);
 		len += v->len;
 	}
-	unsigned char *k = ath__malloc(len);
+	unsigned char stack[256], *k = len <= sizeof stack ? stack : ath__malloc(len);
 	if (!k)
 		return ath_err__oom(err);
 	k[0] = 0xdd; /* array32: one form for every key, so equal keys have equal bytes */
@@ -257,19 +324,27 @@ int ath_obj__make_key(ath_obj *o, ath_err *err)
 		memcpy(k + off, v->p, v->len);
 		off += v->len;
 	}
-	ath__free(o->key.p);
-	o->key.p = k;
-	o->key.len = (uint32_t)len;
+	int rc = ath_obj__set_key(o, k, len, ath_objset__key_hash(m, k, len));
+	if (k != stack)
+		ath__free(k);
+	return rc < 0 ? ath_err__oom(err) : 0;
+}
+
+int ath_obj__set_key(ath_obj *o, const void *key, size_t len, uint64_t hash)
+{
+	if (ath_val__set(&o->key, key, len) < 0)
+		return -1;
+	o->key_hash = hash;
 	o->has_key = true;
 	return 0;
 }
 
 int ath_obj__pack_ref(msgpack_packer *pk, const ath_obj *o)
 {
-	unsigned char b[8];
+	unsigned char b[10] = { 0xd7, ATH_EXT_OBJREF }; /* fixext 8, in one write */
 	for (int i = 0; i < 8; i++)
-		b[i] = (unsigned char)(o->id >> (56 - 8 * i));
-	return msgpack_pack_ext(pk, 8, ATH_EXT_OBJREF) | msgpack_pack_ext_body(pk, b, 8);
+		b[2 + i] = (unsigned char)(o->id >> (56 - 8 * i));
+	return pk->callback(pk->data, (const char *)b, sizeof b);
 }
 
 /* ---- relationships --------------------------------------------------------------------------- */
@@ -438,7 +513,7 @@ void ath_obj__expire(ath_obj *o, const bool *props, bool rels)
 		if (props && !props[i])
 			continue;
 		ath_val__clear(&o->cur[i]);
-		ath_val__clear(&o->committed[i]);
+		ath_obj__clear_committed(o, i);
 		o->modified[i] = 0;
 	}
 	if (!props)

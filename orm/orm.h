@@ -115,6 +115,10 @@ struct ath_mapper {
 	uint32_t identity_len;
 	const msgpack_object *identity_obj;
 	uint32_t ninherited;           /* relationships copied from the parent (first in rels) */
+	/* Session.get's SELECT by primary key as Core, built when the registry is configured (NULL when
+	 * get() needs the ORM statement path: inheritance, eager relationship loads) */
+	unsigned char *get_shape;
+	uint32_t get_shape_len;
 };
 
 /* Whether `m` is `base` or inherits from it. */
@@ -166,12 +170,13 @@ int ath_mapper__attr(const ath_mapper *m, const char *name);
 
 /* One msgpack-packed value; p == NULL means not loaded (expired, deferred, never set). A value of
  * up to ATH_VAL_INLINE bytes (most numbers, short strings) lives in the struct itself, with p
- * pointing at `inl`: an ath_val is never copied as a struct (ath_val__move()). */
+ * pointing at `inl`: an ath_val is never copied as a struct (ath_val__move()). A longer value
+ * loaded with its object may live in the object's own block (`borrowed`: never freed alone). */
 #define ATH_VAL_INLINE 22
 typedef struct ath_val {
 	unsigned char *p;
 	uint32_t len;
-	bool is_inline;
+	bool is_inline, borrowed;
 	unsigned char inl[ATH_VAL_INLINE];
 } ath_val;
 
@@ -214,17 +219,24 @@ struct ath_obj {
 	uint32_t mark;                 /* flush scratch */
 	uint32_t gc_mark, gc_index;    /* collector scratch */
 	bool suspect;                  /* on the registry's suspect list (gc_prev / gc_next) */
+	bool own_committed;            /* `committed` is the object's own (else the shared row of none) */
 	ath_obj *gc_prev, *gc_next;
-	ath_val *cur, *committed;      /* per prop; committed is set only for changed props */
+	ath_val *cur, *committed;      /* per prop; committed is set only for changed props (and, until
+					* a loaded value changes, read-only: ath_obj__clear_committed()) */
 	uint8_t *modified;             /* per prop */
 	ath_relval *rels;              /* per relationship */
 	ath_val key;                   /* identity: a msgpack array of the primary key values */
+	uint64_t key_hash;             /* of `key` in the identity map (ath_objset__key_hash) */
+	unsigned char *spare;          /* room left in the object's block for loaded values */
+	uint32_t spare_left;
 	ath_obj *prev, *next;          /* the session's object list */
 	uint32_t wave;                 /* flush scratch: self-referential insert level */
 	void *scratch;                 /* query scratch: the joined-eager group of this parent */
 };
 
 int ath_obj__new(ath_obj **out, ath_registry *reg, const ath_mapper *m, ath_err *err);
+/* ath_obj__new() with `spare` bytes more in the block, for values loaded with the object. */
+int ath_obj__new_sized(ath_obj **out, ath_registry *reg, const ath_mapper *m, size_t spare, ath_err *err);
 void ath_obj__incref(ath_obj *o);
 /* Drop a host reference; releases the object when nothing needs it any more. */
 void ath_obj__decref(ath_obj *o);
@@ -243,10 +255,14 @@ int ath_obj__rel_load(ath_obj *o, const ath_rel *r, ath_obj **items, uint32_t n,
 void ath_obj__rel_expire(ath_obj *o, const ath_rel *r);
 /* Expire props (all when NULL) and relationships. */
 void ath_obj__expire(ath_obj *o, const bool *props, bool rels);
+/* Forget the committed value kept for prop p. */
+void ath_obj__clear_committed(ath_obj *o, uint32_t p);
 /* The flush wrote the object's changes: current values become committed state. */
 void ath_obj__commit_state(ath_obj *o);
 /* Compute and store the identity key from the primary key props. */
 int ath_obj__make_key(ath_obj *o, ath_err *err);
+/* Store an identity key (`hash`: ath_objset__key_hash() of it); -1 when out of memory. */
+int ath_obj__set_key(ath_obj *o, const void *key, size_t len, uint64_t hash);
 /* Pack an object reference (ext 1). */
 int ath_obj__pack_ref(msgpack_packer *pk, const ath_obj *o);
 /* Whether `o` is in `r`'s current content. */
@@ -306,11 +322,21 @@ struct ath_session {
 };
 
 int ath_objset__put(ath_objset *s, ath_obj *o);
+/* Identity map: put `o` unless an object of its key is there; returns `o`, that object, or NULL
+ * when out of memory. */
+ath_obj *ath_objset__put_key(ath_objset *s, ath_obj *o);
 void ath_objset__del(ath_objset *s, ath_obj *o);
 ath_obj *ath_objset__by_id(const ath_objset *s, uint64_t id);
 ath_obj *ath_objset__by_key(const ath_objset *s, const ath_mapper *m, const void *key, size_t len);
+uint64_t ath_objset__key_hash(const ath_mapper *m, const void *key, size_t len);
+/* ath_objset__by_key() with the key's hash known */
+ath_obj *ath_objset__by_key_h(const ath_objset *s, const ath_mapper *m, const void *key, size_t len, uint64_t hash);
 /* The object whose primary key props have the values `vals` (one per key column), or NULL. */
 ath_obj *ath_objset__lookup(const ath_objset *s, const ath_mapper *m, const ath_val *const *vals);
+/* Room for `more` objects without growing on the way; -1 when out of memory (the set is unchanged). */
+int ath_objset__reserve(ath_objset *s, size_t more);
+/* Empty the set, keeping its table. */
+void ath_objset__clear(ath_objset *s);
 void ath_objset__free(ath_objset *s);
 
 int ath_session__create(ath_session **out, ath_engine *e, ath_registry *reg, uint32_t flags, ath_err *err);
@@ -328,6 +354,8 @@ int ath_session__register(ath_session *s, ath_obj *o, ath_err *err);
 int ath_session__add(ath_session *s, ath_obj *o, ath_err *err);
 int ath_session__delete(ath_session *s, ath_obj *o, ath_err *err);
 int ath_session__get(ath_obj **out, ath_session *s, const char *cls, const void *pk, size_t len, ath_err *err);
+/* Build m->get_shape (in the registry's arena) when get() can do without the ORM statement path. */
+int ath_session__prepare_get(ath_registry *reg, ath_mapper *m, ath_err *err);
 int ath_session__flush(ath_session *s, ath_err *err);
 int ath_session__autoflush(ath_session *s, ath_err *err);
 int ath_session__commit(ath_session *s, ath_err *err);
@@ -447,6 +475,9 @@ const unsigned char *ath_mp__skip(const unsigned char *p, const unsigned char *e
 /* Whether data[0..len) is exactly one scalar value (no array or map) in its smallest encoding, as
  * msgpack-c packs it: then it can be stored as it is. */
 bool ath_mp__canonical_scalar(const unsigned char *data, size_t len);
+/* When data[0..len) is exactly one integer: its smallest encoding (as msgpack-c packs it after
+ * unpacking) into out, and that length; else 0. */
+size_t ath_mp__canonical_int(const unsigned char *data, size_t len, unsigned char out[9]);
 /* Read an array header; returns the position after it, NULL when not an array. */
 const unsigned char *ath_mp__array(const unsigned char *p, const unsigned char *end, uint32_t *n);
 int ath_mp__col(msgpack_packer *pk, const char *table, const char *col);

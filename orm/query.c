@@ -1924,6 +1924,9 @@ int ath_query__run(ath_buf *out, ath_session *s, const void *shape, size_t len, 
 	/* first() needs one row, one() / one_or_none() two (to see a second); a joined collection
 	 * spreads one parent over several rows, so then every row is read */
 	uint32_t want = unique ? nrows : (flags & ATH_ROWS_FIRST) ? 1 : (flags & (ATH_ROWS_ONE | ATH_ROWS_ONE_OR_NONE)) ? 2 : nrows;
+	if (!rc && plan.nent) /* the identity map sized for the rows at once (a failure only means growing later) */
+		(void)(ath_objset__reserve(&s->by_id, (size_t)(want < nrows ? want : nrows) * plan.nent) ||
+		       ath_objset__reserve(&s->identity, (size_t)(want < nrows ? want : nrows) * plan.nent));
 	for (uint32_t r = 0; r < nrows && r < want && !rc; r++) {
 		uint32_t ncols;
 		const unsigned char *vals[512];

@@ -1182,6 +1182,8 @@ int ath_registry__create(ath_registry **out, const void *spec, size_t len, ath_e
 		dec d = { .arena = &r->arena, .err = err };
 		rc = decode_registry(&d, r, &root, &lim);
 	}
+	for (uint32_t i = 0; !rc && i < r->nmappers; i++)
+		rc = ath_session__prepare_get(r, &r->mappers[i], err);
 	if (rc) {
 		ath_registry__decref(r);
 		return rc;

@@ -148,7 +148,7 @@ void ath_session__detach(ath_session *s, ath_obj *o)
 	if (o->sess != s)
 		return;
 	ath_objset__del(&s->by_id, o);
-	if (o->has_key && ath_objset__by_key(&s->identity, o->m, o->key.p, o->key.len) == o)
+	if (o->has_key) /* removes o itself, not another object of its key */
 		ath_objset__del(&s->identity, o);
 	if (o->prev)
 		o->prev->next = o->next;
@@ -171,15 +171,13 @@ int ath_session__register(ath_session *s, ath_obj *o, ath_err *err)
 	int rc = ath_obj__make_key(o, err);
 	if (rc)
 		return rc;
-	ath_obj *other = ath_objset__by_key(&s->identity, o->m, o->key.p, o->key.len);
-	if (other == o)
-		return 0;
-	if (other)
+	ath_obj *other = ath_objset__put_key(&s->identity, o); /* one probe: absent, then put */
+	if (!other)
+		return ath_err__oom(err);
+	if (other != o)
 		return ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_FLUSH_ERROR,
 				    "New instance of %s with identity key conflicts with persistent instance (id %llu)",
 				    o->m->name, (unsigned long long)other->id);
-	if (ath_objset__put(&s->identity, o) < 0)
-		return ath_err__oom(err);
 	return 0;
 }
 
@@ -314,13 +312,109 @@ void ath_session__unpin_all(ath_session *s)
 
 /* ---- get ------------------------------------------------------------------------------------- */
 
-int ath_session__get(ath_obj **out, ath_session *s, const char *cls, const void *pk, size_t len, ath_err *err)
+int ath_session__prepare_get(ath_registry *reg, ath_mapper *m, ath_err *err)
 {
-	*out = NULL;
-	const ath_mapper *m = ath_registry__mapper(s->reg, cls);
-	if (!m)
-		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, "class '%s' is not mapped", cls);
-	/* the key as the identity map spells it: array32 of the canonical values */
+	/* what the ORM statement path adds to a plain SELECT of the entity: a subclass's row, its
+	 * discriminator criterion, joins and eager loads of relationships */
+	if (m->parent || m->root != m || m->poly_prop >= 0 || !m->npk || m->npk > 32)
+		return 0;
+	for (uint32_t i = 0; i < m->nrels; i++) /* only strategies that load nothing with the row */
+		if (m->rels[i].lazy != ATH_LAZY_SELECT && m->rels[i].lazy != ATH_LAZY_RAISE &&
+		    m->rels[i].lazy != ATH_LAZY_WRITE_ONLY)
+			return 0;
+	for (uint32_t i = 0; i < reg->nmappers; i++)
+		if (reg->mappers[i].parent == m)
+			return 0;
+	/* the Core form of {"k": "select", "columns": [["entity", m]], "where": pk = binds} */
+	ath_buf b = ATH_BUF_INIT;
+	msgpack_packer pk;
+	ath_wire__packer_init(&pk, &b);
+	int rc = msgpack_pack_map(&pk, 3) | ath_mp__key(&pk, "k") | ath_mp__key(&pk, "select") | ath_mp__key(&pk, "columns") |
+		 msgpack_pack_array(&pk, ath_mapper__nloaded(m))
+			 ? ath_err__oom(err)
+			 : 0;
+	for (uint32_t i = 0; i < m->nprops && !rc; i++)
+		if (!m->props[i].deferred)
+			rc = ath_query__pack_prop(&pk, reg, m, i, m->table->name, true, err);
+	const ath_column *cols[32];
+	for (uint32_t i = 0; i < m->npk; i++)
+		cols[i] = m->props[m->pk[i]].col;
+	if (!rc && (ath_mp__key(&pk, "where") | ath_mp__where_eq(&pk, m->table->name, cols, m->npk, 0)))
+		rc = ath_err__oom(err);
+	if (!rc && !(m->get_shape = ath_arena__alloc(&reg->arena, b.size)))
+		rc = ath_err__oom(err);
+	if (!rc) {
+		memcpy(m->get_shape, b.ptr, b.size);
+		m->get_shape_len = (uint32_t)b.size;
+	}
+	ath_buf_dispose(&b);
+	return rc;
+}
+
+/* get() by the mapper's prepared SELECT: what ath_query__run() does for it, without building,
+ * translating and planning the statement each time. `vals`: the key's values, packed. */
+static int get_plain(ath_obj **out, ath_session *s, const ath_mapper *m, const unsigned char *vals, size_t vlen,
+		     ath_err *err)
+{
+	int rc = ath_session__usable(s, err);
+	if (!rc)
+		rc = ath_session__autoflush(s, err);
+	if (rc)
+		return rc;
+	ath_buf params = ATH_BUF_INIT, rows = ATH_BUF_INIT;
+	msgpack_packer pp;
+	ath_wire__packer_init(&pp, &params);
+	if (msgpack_pack_array(&pp, m->npk) || ath_wire__buf_write(&params, (const char *)vals, vlen))
+		rc = ath_err__oom(err);
+	if (!rc)
+		rc = ath_load__run(s, m, m->get_shape, m->get_shape_len, params.ptr, params.size, &rows, err);
+	ath_buf_dispose(&params);
+	const unsigned char *p = rows.ptr, *end = rows.ptr + rows.size, *row[256];
+	uint32_t nrows = 0, ncols = 0, lens[256];
+	if (!rc && !(p = ath_mp__array(p, end, &nrows)))
+		rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INTERNAL_ERROR, "malformed row batch");
+	if (!rc && nrows > 1)
+		rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_MULTIPLE_RESULTS_FOUND,
+				  "Multiple rows were found when exactly one was required");
+	if (!rc && nrows == 1) {
+		p = ath_mp__array(p, end, &ncols);
+		if (!p || ncols != ath_mapper__nloaded(m) || ncols > 256)
+			rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INTERNAL_ERROR, "malformed row batch");
+		for (uint32_t c = 0; c < ncols && !rc; c++) {
+			const unsigned char *q = ath_mp__skip(p, end);
+			if (!q)
+				rc = ath_err__set(err, ATH_ERROR, ATH_ERRCLASS_INTERNAL_ERROR, "malformed row batch");
+			else {
+				row[c] = p;
+				lens[c] = (uint32_t)(q - p);
+				p = q;
+			}
+		}
+		ath_obj *o = NULL;
+		if (!rc)
+			rc = ath_load__instance(&o, s, m, NULL, row, lens, false, err);
+		if (!rc) {
+			ath_obj__incref(o);
+			*out = o;
+		}
+	}
+	ath_buf_dispose(&rows);
+	return rc;
+}
+
+/* The key as the identity map spells it: array32 of the canonical values. */
+static int get_key(ath_buf *key, const ath_mapper *m, const void *pk, size_t len, ath_err *err)
+{
+	static const unsigned char h[5] = { 0xdd, 0, 0, 0, 0 };
+	unsigned char ci[9];
+	size_t cl = 0;
+	if (m->npk == 1 && (ath_mp__canonical_scalar(pk, len) || (cl = ath_mp__canonical_int(pk, len, ci)) > 0)) {
+		/* one scalar, canonical as given (or an integer made so): no unpacking */
+		if (ath_wire__buf_write(key, (const char *)h, 5) || ath_wire__buf_write(key, cl ? (const char *)ci : pk, cl ? cl : len))
+			return ath_err__oom(err);
+		key->ptr[4] = 1;
+		return 0;
+	}
 	ath_wire_limits lim = ath_wire__limits(NULL);
 	int rc = ath_wire__validate(pk, len, &lim, "primary key", err);
 	if (rc)
@@ -347,18 +441,27 @@ int ath_session__get(ath_obj **out, ath_session *s, const char *cls, const void 
 				    "primary key has %u column(s)",
 				    m->name, nvals, m->npk);
 	}
-	ath_buf key = ATH_BUF_INIT;
 	msgpack_packer pk2;
-	ath_wire__packer_init(&pk2, &key);
-	static const unsigned char h[5] = { 0xdd, 0, 0, 0, 0 };
-	rc = ath_wire__buf_write(&key, (const char *)h, 5);
-	key.ptr ? (void)(key.ptr[4] = (unsigned char)m->npk) : (void)0;
+	ath_wire__packer_init(&pk2, key);
+	rc = ath_wire__buf_write(key, (const char *)h, 5);
+	key->ptr ? (void)(key->ptr[4] = (unsigned char)m->npk) : (void)0;
 	for (uint32_t i = 0; !rc && i < nvals; i++)
 		rc = msgpack_pack_object(&pk2, vals[i]);
 	msgpack_zone_destroy(&z);
+	return rc ? ath_err__oom(err) : 0;
+}
+
+int ath_session__get(ath_obj **out, ath_session *s, const char *cls, const void *pk, size_t len, ath_err *err)
+{
+	*out = NULL;
+	const ath_mapper *m = ath_registry__mapper(s->reg, cls);
+	if (!m)
+		return ath_err__set(err, ATH_EINVALID, ATH_ERRCLASS_ARGUMENT_ERROR, "class '%s' is not mapped", cls);
+	ath_buf key = ATH_BUF_INIT;
+	int rc = get_key(&key, m, pk, len, err);
 	if (rc) {
 		ath_buf_dispose(&key);
-		return ath_err__oom(err);
+		return rc;
 	}
 	ath_obj *o = ath_objset__by_key(&s->identity, m, key.ptr, key.size);
 	if (o && !ath_mapper__isa(o->m, m)) { /* the row is of another class of the hierarchy */
@@ -389,6 +492,11 @@ int ath_session__get(ath_obj **out, ath_session *s, const char *cls, const void 
 	if (o) { /* deleted in this session */
 		ath_buf_dispose(&key);
 		return 0;
+	}
+	if (m->get_shape) {
+		rc = get_plain(out, s, m, key.ptr + 5, key.size - 5, err);
+		ath_buf_dispose(&key);
+		return rc;
 	}
 	/* SELECT the entity WHERE pk = ? through the ORM statement path, so eager loads apply */
 	ath_buf shape = ATH_BUF_INIT, params = ATH_BUF_INIT, rows = ATH_BUF_INIT;
@@ -471,6 +579,9 @@ int ath_session__expunge(ath_session *s, ath_obj *o, ath_err *err)
 void ath_session__expunge_all(ath_session *s)
 {
 	ath_session__unpin_all(s);
+	/* every object leaves: the sets are emptied at once rather than slot by slot in detach */
+	ath_objset__clear(&s->by_id);
+	ath_objset__clear(&s->identity);
 	/* no allocation here: closing must work when memory has run out */
 	while (s->head) {
 		ath_obj *o = s->head;
@@ -520,6 +631,7 @@ static void end_txn_state(ath_session *s, bool expire)
 	ath_obj **all = snapshot(s, &n);
 	if (!all)
 		return;
+	bool none_kept = true;
 	for (size_t i = 0; i < n; i++) {
 		ath_obj *o = all[i];
 		o->ins_level = 0;
@@ -528,8 +640,15 @@ static void end_txn_state(ath_session *s, bool expire)
 			ath_session__detach(s, o);
 			continue;
 		}
-		if (expire && o->status == ATH_OBJ_PERSISTENT)
+		/* one nothing else holds is released below: expiring it first would be wasted work */
+		bool kept = o->host_refs > 1 || o->link_refs > 0 || ath_obj__needs_session(o);
+		none_kept &= !kept;
+		if (expire && o->status == ATH_OBJ_PERSISTENT && kept)
 			ath_obj__expire(o, NULL, true);
+	}
+	if (none_kept) { /* every object goes (a bulk insert nobody holds): the sets empty at once */
+		ath_objset__clear(&s->by_id);
+		ath_objset__clear(&s->identity);
 	}
 	release_all(all, n);
 }
@@ -788,7 +907,7 @@ static int merge_one(ath_obj **out, ath_session *s, ath_obj *o, bool load, merge
 			dst->host_refs = 1;
 			for (uint32_t i = 0; i < o->m->nrels; i++)
 				dst->rels[i].loaded = false;
-			if (ath_val__set(&dst->key, o->key.p, o->key.len) < 0)
+			if (ath_obj__set_key(dst, o->key.p, o->key.len, o->key_hash) < 0)
 				rc = ath_err__oom(err);
 			dst->has_key = true;
 			dst->status = ATH_OBJ_PERSISTENT;

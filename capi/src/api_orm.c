@@ -480,9 +480,15 @@ static int obj_set(ath_obj *obj, int a, const void *value, size_t len, ath_err *
 		return ath_err__set(err, ATH_EMISUSE, ATH_ERRCLASS_INVALID_REQUEST_ERROR,
 				    "Instance of %s has been deleted; its attributes cannot be set", obj->m->name);
 	const ath_mapper *m = obj->m;
-	if ((uint32_t)a < m->nprops && m->props[a].col && !obj->has_key && value &&
-	    ath_mp__canonical_scalar(value, len)) /* the common case: a new object's scalar, stored as given */
-		return ath_obj__set_prop(obj, (uint32_t)a, value, len, false, err);
+	if ((uint32_t)a < m->nprops && m->props[a].col && !obj->has_key && value) {
+		/* the common case, a new object's scalar: stored as given, or an integer re-encoded */
+		unsigned char ci[9];
+		size_t cl;
+		if (ath_mp__canonical_scalar(value, len))
+			return ath_obj__set_prop(obj, (uint32_t)a, value, len, false, err);
+		if ((cl = ath_mp__canonical_int(value, len, ci)) > 0)
+			return ath_obj__set_prop(obj, (uint32_t)a, ci, cl, false, err);
+	}
 	ath_wire_limits lim = ath_wire__limits(NULL);
 	if ((rc = ath_wire__validate(value, len, &lim, "value", err)))
 		return rc;
@@ -549,6 +555,10 @@ static int pack_relval(msgpack_packer *pk, const ath_rel *r, const ath_relval *r
 
 static int obj_get(ath_buf *out, ath_obj *obj, int a, ath_err *err)
 {
+	if (a >= 0 && (uint32_t)a < obj->m->nprops && obj->cur[a].p) { /* a loaded column: its bytes as they are */
+		out->size = 0;
+		return ath_wire__buf_write(out, (const char *)obj->cur[a].p, obj->cur[a].len) ? ath_err__oom(err) : 0;
+	}
 	int rc = check_index(obj, a, err);
 	if (rc)
 		return rc;

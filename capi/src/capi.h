@@ -21,7 +21,8 @@ int ath_capi__misuse(int code, const char *fmt, ...) __attribute__((format(print
 						__func__, what);                                   \
 	} while (0)
 
-/* On success the record is cleared too: a failure the call recovered from may have left its SQL. */
+/* The record starts empty without zeroing its 1 KiB message (ath_err__init; nothing reads it
+ * while code is 0); on success it is dropped (a failure the call recovered from may have left its SQL). */
 #define CAPI_CALL(expr)                                                                            \
 	do {                                                                                       \
 		ath_err e_;                                                                        \

@@ -157,6 +157,46 @@ static void test_add_and_identity(void)
 	ath_session_close(s);
 }
 
+/* Values arrive as any valid msgpack; what is stored (and compared, and keyed) is the smallest
+ * encoding. Objects loaded with long values keep them in their own block; a change keeps the
+ * loaded value as history. */
+static void test_canonical_values(void)
+{
+	TEST_CASE("integers in wider encodings stored canonical, get() by such a key, history of a loaded long value");
+	static const unsigned char id64[] = { 0xd3, 0, 0, 0, 0, 0, 0x0d, 0xbb, 0xa1 }; /* 900001 as int64 */
+	static const unsigned char id_u32[] = { 0xce, 0, 0x0d, 0xbb, 0xa1 }, neg64[] = { 0xd3, 0xff, 0xff, 0xff, 0xff,
+													 0xff, 0xff, 0xff, 0x38 };
+	ath_buf b = ATH_BUF_INIT;
+	ath_obj *t = make("Event", "{\"name\": \"transient\"}");
+	CHECK(ath_obj_set(t, "id", neg64, sizeof neg64) == ATH_OK); /* -200 */
+	CHECK(ath_obj_get(&b, t, "id") == ATH_OK && b.size == 3 && b.ptr[0] == 0xd1 && b.ptr[1] == 0xff && b.ptr[2] == 0x38);
+	ath_obj_free(t);
+	ath_session *s = session();
+	ath_obj *e = make("Event", "{\"name\": \"a name longer than twenty-two bytes\"}");
+	CHECK(ath_obj_set(e, "id", id64, sizeof id64) == ATH_OK);
+	CHECK(ath_obj_get(&b, e, "id") == ATH_OK && b.size == sizeof id_u32 && memcmp(b.ptr, id_u32, b.size) == 0);
+	CHECK(ath_session_add(s, e) == ATH_OK);
+	CHECK(ath_session_commit(s) == ATH_OK);
+	ath_obj_free(e);
+	ath_session_close(s);
+	s = session();
+	ath_obj *g = NULL, *g2 = NULL;
+	SQL_COUNT(1, CHECK(ath_session_get(&g, s, "Event", id64, sizeof id64) == ATH_OK && g));
+	CHECK_GET("\"a name longer than twenty-two bytes\"", g, "name");
+	SQL_COUNT(0, CHECK(ath_session_get(&g2, s, "Event", id_u32, sizeof id_u32) == ATH_OK && g2 == g));
+	CHECK(set(g, "name", "\"renamed\"") == ATH_OK);
+	CHECK(ath_obj_history(&b, g, "name") == ATH_OK);
+	char *h = as_json(b.ptr, b.size);
+	CHECK_STR("{\"added\":[\"renamed\"],\"unchanged\":[],\"deleted\":[\"a name longer than twenty-two bytes\"]}", h);
+	free(h);
+	CHECK(ath_session_rollback(s) == ATH_OK);
+	CHECK_GET("\"a name longer than twenty-two bytes\"", g, "name");
+	ath_obj_free(g);
+	ath_obj_free(g2);
+	ath_session_close(s);
+	ath_buf_dispose(&b);
+}
+
 static void test_update_and_versions(void)
 {
 	TEST_CASE("update of changed columns, version conflict, PendingRollbackError");
@@ -1012,6 +1052,7 @@ int main(int argc, char **argv)
 		return rc;
 	test_registry_errors();
 	test_add_and_identity();
+	test_canonical_values();
 	test_update_and_versions();
 	test_rollback();
 	test_cascades();
