@@ -822,10 +822,12 @@ static int insertmany(ath_result *r, ath_conn *c, ath_compiled *cs, const ath_in
 	ath_rendered *rd = &c->rendered;
 	uint32_t nrows = p->via.array.size, nbatches = (nrows + plan->page - 1) / plan->page;
 	int64_t total = 0;
-	for (uint32_t first = 0, batch = 1; first < nrows; first += plan->page, batch++) {
+	for (uint32_t first = 0, batch = 1, prev_n = 0; first < nrows; first += plan->page, batch++) {
 		uint32_t n = nrows - first < plan->page ? nrows - first : plan->page;
+		/* full batches after the first have the first one's SQL: render only their values */
 		int rc = ath_insertmany__render(rd, cs, plan, p, first, n, k ? k->suffix.ptr : NULL, k ? k->suffix.len : 0,
-						err);
+						n == prev_n, err);
+		prev_n = n;
 		if (rc)
 			return rc;
 		if (echo(c))

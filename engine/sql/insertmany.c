@@ -110,22 +110,24 @@ static int push(ath_rendered *r, const msgpack_object *v, ath_err *err)
 
 int ath_insertmany__render(ath_rendered *r, const ath_compiled *cs, const ath_insertmany *plan,
 			   const msgpack_object *rows, uint32_t first, uint32_t n, const char *suffix,
-			   size_t suffix_len, ath_err *err)
+			   size_t suffix_len, bool same_text, ath_err *err)
 {
 	const ath_dialect *d = cs->dialect;
 	ath_strbuf *b = &r->buf;
-	ath_strbuf__reset(b);
+	if (!same_text)
+		ath_strbuf__reset(b);
 	r->nvalues = 0;
 	if (r->scratch.head) { /* values processed for the previous batch */
 		ath_arena__free(&r->scratch);
 		memset(&r->scratch, 0, sizeof r->scratch);
 	}
 	uint32_t pos = 0;
-	ath_strbuf__put(b, cs->tmpl, plan->group_start);
+	if (!same_text)
+		ath_strbuf__put(b, cs->tmpl, plan->group_start);
 	for (uint32_t k = 0; k < n; k++) {
 		const msgpack_object *row = &rows->via.array.ptr[first + k];
 		uint32_t given = row->type == MSGPACK_OBJECT_ARRAY ? row->via.array.size : 0;
-		if (k)
+		if (k && !same_text)
 			ath_strbuf__puts(b, ", ");
 		uint32_t at = plan->group_start;
 		for (uint32_t i = 0; i < cs->nbinds; i++) {
@@ -136,9 +138,11 @@ int ath_insertmany__render(ath_rendered *r, const ath_compiled *cs, const ath_in
 						    "executemany row %u: a value is required for parameter %u: the statement "
 						    "uses %u parameter%s and %u %s given", first + k, br->param, cs->nparams,
 						    cs->nparams == 1 ? "" : "s", given, given == 1 ? "was" : "were");
-			ath_strbuf__put(b, cs->tmpl + at, br->offset - at);
-			at = br->offset;
-			d->placeholder(b, ++pos);
+			if (!same_text) {
+				ath_strbuf__put(b, cs->tmpl + at, br->offset - at);
+				at = br->offset;
+				d->placeholder(b, ++pos);
+			}
 			int rc = ath_compiled__process(r, cs, i, v, &v, err);
 			if (rc) {
 				ath_err__prefix(err, "executemany row %u: ", first + k);
@@ -147,8 +151,11 @@ int ath_insertmany__render(ath_rendered *r, const ath_compiled *cs, const ath_in
 			if (push(r, v, err))
 				return ATH_ENOMEM;
 		}
-		ath_strbuf__put(b, cs->tmpl + at, plan->group_end - at);
+		if (!same_text)
+			ath_strbuf__put(b, cs->tmpl + at, plan->group_end - at);
 	}
+	if (same_text)
+		return 0; /* r->sql, sql_len and sql_hash stand */
 	ath_strbuf__put(b, cs->tmpl + plan->group_end, cs->tmpl_len - plan->group_end);
 	if (suffix_len)
 		ath_strbuf__put(b, suffix, suffix_len);

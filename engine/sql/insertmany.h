@@ -5,6 +5,7 @@
 #define ATH_SQL_INSERTMANY_H
 
 #include <msgpack.h>
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "sql/compiled.h"
@@ -27,9 +28,11 @@ int ath_insertmany__plan(ath_insertmany *plan, const ath_compiled *cs, uint32_t 
 /* Render rows [first, first + n) of `rows` (an array of parameter arrays) into `r`: the template
  * with the VALUES row repeated n times, placeholders renumbered, values in order, then `suffix`
  * (`suffix_len` bytes, none when 0: the engine's RETURNING of the primary key for
- * return_defaults). ArgumentError when a row lacks a parameter. */
+ * return_defaults). `same_text`: the previous call rendered the same cs, n and suffix into `r`
+ * (a later batch of one executemany), so its SQL stands and only the values are lined up.
+ * ArgumentError when a row lacks a parameter. */
 int ath_insertmany__render(ath_rendered *r, const ath_compiled *cs, const ath_insertmany *plan,
 			   const msgpack_object *rows, uint32_t first, uint32_t n, const char *suffix,
-			   size_t suffix_len, ath_err *err);
+			   size_t suffix_len, bool same_text, ath_err *err);
 
 #endif
