@@ -148,6 +148,20 @@ static int athlua_compile_options(lua_State *L, int idx, ath_compile_options *o)
 	return athlua_compile_options_fill(L, idx, o, athlua_to_metadata);
 }
 
+/* The C handle of the userdata at idx, for the hand-written natives below: a handle made by this
+ * module has exactly SWIG's type (checked by pointer, no name comparison); anything else goes
+ * through SWIG's conversion. Raises an argument error for a value of another type. */
+static void *athlua_handle(lua_State *L, int idx, swig_type_info *type, const char *what)
+{
+	swig_lua_userdata *usr = (swig_lua_userdata *)lua_touserdata(L, idx);
+	void *p = NULL;
+	if (usr && !lua_islightuserdata(L, idx) && lua_rawlen(L, idx) >= sizeof *usr && usr->type == type)
+		return usr->ptr;
+	if (!SWIG_IsOK(SWIG_ConvertPtr(L, idx, &p, type, 0)))
+		luaL_argerror(L, idx, what);
+	return p;
+}
+
 /* close(handle): call the handle's destructor now and leave the userdata empty, so a later call
  * passes NULL and the C API answers ATH_EMISUSE instead of touching freed memory. Idempotent. */
 static int athlua_close(lua_State *L)
@@ -180,6 +194,110 @@ static int athlua_close(lua_State *L)
 	usr->ptr = NULL;
 	usr->own = 0;
 	return 0;
+}
+
+/* Push what the Lua Result keeps of a new result: returns_rows, rowcount, lastrowid, its column
+ * names joined by NUL bytes (a key for the row metatable, which athanor/engine.lua caches) and
+ * inserted_primary_key. The header's content without building its table of columns and types on
+ * every execute. Returns the number of values pushed, or -1 with the error object pushed. */
+static int athlua_result_info(lua_State *L, ath_result *res)
+{
+	ath_buf buf = ATH_BUF_INIT;
+	luaL_Buffer names;
+	size_t i, n = ath_result_column_count(res);
+	int rc;
+	lua_pushboolean(L, ath_result_returns_rows(res));
+#if LUA_VERSION_NUM >= 503
+	lua_pushinteger(L, (lua_Integer)ath_result_rowcount(res));
+	lua_pushinteger(L, (lua_Integer)ath_result_lastrowid(res));
+#else
+	lua_pushnumber(L, (lua_Number)ath_result_rowcount(res));
+	lua_pushnumber(L, (lua_Number)ath_result_lastrowid(res));
+#endif
+	luaL_buffinit(L, &names);
+	for (i = 0; i < n; i++) {
+		if (i)
+			luaL_addchar(&names, '\0');
+		luaL_addstring(&names, ath_result_column_name(res, i));
+	}
+	luaL_pushresult(&names);
+	rc = ath_result_inserted_primary_key(&buf, res);
+	if (rc < 0) {
+		ath_buf_dispose(&buf);
+		athlua_push_last_error(L, rc);
+		return -1;
+	}
+	rc = athlua_decode_push(L, buf.ptr, buf.size);
+	ath_buf_dispose(&buf);
+	return rc < 0 ? -1 : 5;
+}
+
+/* execute(conn, shape, params [, many, flags]) -> result, returns_rows, rowcount, lastrowid, names,
+ * inserted_primary_key: ath_conn_execute() (or ath_conn_executemany_v2() when many) and the
+ * result's header (athlua_result_info) in one call. */
+static int athlua_execute(lua_State *L)
+{
+	ath_conn *c = athlua_handle(L, 1, SWIGTYPE_p_ath_conn, "expected an ath_conn handle");
+	ath_result *res = NULL;
+	size_t shape_len = 0, params_len = 0;
+	const char *shape = luaL_checklstring(L, 2, &shape_len), *params = NULL;
+	int many = lua_toboolean(L, 4), rc, n;
+	uint32_t flags = (uint32_t)luaL_optinteger(L, 5, 0);
+	if (!lua_isnoneornil(L, 3))
+		params = luaL_checklstring(L, 3, &params_len);
+	rc = many ? ath_conn_executemany_v2(&res, c, shape, shape_len, params, params_len, flags)
+		  : ath_conn_execute(&res, c, shape, shape_len, params, params_len);
+	if (rc < 0) {
+		athlua_push_last_error(L, rc);
+		return lua_error(L);
+	}
+	SWIG_NewPointerObj(L, res, SWIGTYPE_p_ath_result, 1);
+	n = athlua_result_info(L, res);
+	if (n < 0)
+		return lua_error(L); /* the result stays with its userdata, released by the collector */
+	return 1 + n;
+}
+
+/* fetch_one(result, row_metatable, probe) -> row or nil, more: the first row of what remains and,
+ * with probe, whether another follows (Result:one() and one_or_none(); first() needs no probe).
+ * One crossing and a batch of at most two rows instead of a default batch per fetchone(). */
+static int athlua_fetch_one(lua_State *L)
+{
+	ath_result *res = athlua_handle(L, 1, SWIGTYPE_p_ath_result, "expected an ath_result handle");
+	ath_buf buf = ATH_BUF_INIT;
+	int probe = lua_toboolean(L, 3), more, rc;
+	lua_settop(L, 3);
+	rc = ath_result_fetch(&buf, res, probe ? 2 : 1);
+	if (rc == ATH_ITEROVER) {
+		ath_buf_dispose(&buf);
+		lua_pushnil(L);
+		lua_pushboolean(L, 0);
+		return 2;
+	}
+	if (rc < 0) {
+		ath_buf_dispose(&buf);
+		athlua_push_last_error(L, rc);
+		return lua_error(L);
+	}
+	rc = athlua_decode_rows(L, buf.ptr, buf.size, 2);
+	if (rc < 0) {
+		ath_buf_dispose(&buf);
+		return lua_error(L);
+	}
+	more = lua_rawlen(L, -1) > 1;
+	if (probe && !more) { /* one row came back: does the result hold another? */
+		rc = ath_result_fetch(&buf, res, 1);
+		if (rc < 0 && rc != ATH_ITEROVER) {
+			ath_buf_dispose(&buf);
+			athlua_push_last_error(L, rc);
+			return lua_error(L);
+		}
+		more = rc != ATH_ITEROVER;
+	}
+	ath_buf_dispose(&buf);
+	lua_rawgeti(L, -1, 1);
+	lua_pushboolean(L, more);
+	return 2;
 }
 
 /* fetch(result, max_rows, row_metatable): the next batch as a Lua array of rows (each row a table of
@@ -257,22 +375,11 @@ static int athlua_orm_execute(lua_State *L)
  * intermediate Lua string: the hot path of building objects). */
 static int athlua_orm_set(lua_State *L)
 {
-	void *o = NULL;
-	unsigned char *p = NULL;
-	size_t n = 0;
-	int attr, rc;
-	if (!SWIG_IsOK(SWIG_ConvertPtr(L, 1, &o, SWIGTYPE_p_ath_obj, 0)))
-		return luaL_argerror(L, 1, "expected an ath_obj handle");
-	attr = (int)luaL_checkinteger(L, 2);
+	ath_obj *o = athlua_handle(L, 1, SWIGTYPE_p_ath_obj, "expected an ath_obj handle");
+	int attr = (int)luaL_checkinteger(L, 2);
 	lua_settop(L, 3);
-	if (athlua_encode_value(L, 3, &p, &n) < 0)
+	if (athlua_obj_set(L, o, attr, 3) < 0)
 		return lua_error(L);
-	rc = ath_obj_set_i(o, attr, p, n);
-	free(p);
-	if (rc < 0) {
-		athlua_push_last_error(L, rc);
-		return lua_error(L);
-	}
 	return 0;
 }
 
@@ -306,6 +413,9 @@ static int athlua_fetch_all(lua_State *L) { return athlua_fetch_impl(L, 1); }
 %native(orm_set) int athlua_orm_set(lua_State *L);
 %native(pack) int athlua_pack(lua_State *L);
 %native(pack_rows) int athlua_pack_rows(lua_State *L);
+%native(pack_params) int athlua_pack_params(lua_State *L);
+%native(execute) int athlua_execute(lua_State *L);
+%native(fetch_one) int athlua_fetch_one(lua_State *L);
 %native(unpack) int athlua_unpack(lua_State *L);
 %native(configure) int athlua_configure(lua_State *L);
 %native(error_classes) int athlua_error_classes(lua_State *L);
