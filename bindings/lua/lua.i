@@ -265,6 +265,7 @@ static int athlua_fetch_one(lua_State *L)
 {
 	ath_result *res = athlua_handle(L, 1, SWIGTYPE_p_ath_result, "expected an ath_result handle");
 	ath_buf buf = ATH_BUF_INIT;
+	size_t nrows = 0;
 	int probe = lua_toboolean(L, 3), more, rc;
 	lua_settop(L, 3);
 	rc = ath_result_fetch(&buf, res, probe ? 2 : 1);
@@ -279,12 +280,12 @@ static int athlua_fetch_one(lua_State *L)
 		athlua_push_last_error(L, rc);
 		return lua_error(L);
 	}
-	rc = athlua_decode_rows(L, buf.ptr, buf.size, 2);
+	rc = athlua_decode_first_row(L, buf.ptr, buf.size, 2, &nrows);
 	if (rc < 0) {
 		ath_buf_dispose(&buf);
 		return lua_error(L);
 	}
-	more = lua_rawlen(L, -1) > 1;
+	more = nrows > 1;
 	if (probe && !more) { /* one row came back: does the result hold another? */
 		rc = ath_result_fetch(&buf, res, 1);
 		if (rc < 0 && rc != ATH_ITEROVER) {
@@ -295,7 +296,6 @@ static int athlua_fetch_one(lua_State *L)
 		more = rc != ATH_ITEROVER;
 	}
 	ath_buf_dispose(&buf);
-	lua_rawgeti(L, -1, 1);
 	lua_pushboolean(L, more);
 	return 2;
 }
@@ -399,6 +399,153 @@ static int athlua_orm_get(lua_State *L)
 	return athlua_orm_finish(L, ath_obj_get_i(&buf, o, attr), &buf);
 }
 static int athlua_fetch_all(lua_State *L) { return athlua_fetch_impl(L, 1); }
+
+/* An object id as a Lua number: an integer on 5.4 (the proxy cache's keys), a double on LuaJIT. */
+static void athlua_push_id(lua_State *L, uint64_t id)
+{
+#if LUA_VERSION_NUM >= 503
+	lua_pushinteger(L, (lua_Integer)id);
+#else
+	lua_pushnumber(L, (lua_Number)id);
+#endif
+}
+
+static int athlua_raise_last(lua_State *L, int rc)
+{
+	athlua_push_last_error(L, rc);
+	return lua_error(L);
+}
+
+/* orm_value(obj, attr_index) -> value: ath_obj_get_i() of a column attribute, whose value holds no
+ * object reference (relationships go through orm_get). The hot path of reading attributes. */
+static int athlua_orm_value(lua_State *L)
+{
+	ath_obj *o = athlua_handle(L, 1, SWIGTYPE_p_ath_obj, "expected an ath_obj handle");
+	ath_buf buf = ATH_BUF_INIT;
+	int rc = ath_obj_get_i(&buf, o, (int)luaL_checkinteger(L, 2));
+	if (rc < 0) {
+		ath_buf_dispose(&buf);
+		return athlua_raise_last(L, rc);
+	}
+	rc = athlua_decode_push(L, buf.ptr, buf.size);
+	ath_buf_dispose(&buf);
+	return rc < 0 ? lua_error(L) : 1;
+}
+
+/* orm_create(registry, class_name) -> obj, id: a new transient object (ath_obj_create) and its id. */
+static int athlua_orm_create(lua_State *L)
+{
+	ath_registry *reg = athlua_handle(L, 1, SWIGTYPE_p_ath_registry, "expected an ath_registry handle");
+	ath_obj *o = NULL;
+	int rc = ath_obj_create(&o, reg, luaL_checkstring(L, 2));
+	if (rc < 0)
+		return athlua_raise_last(L, rc);
+	SWIG_NewPointerObj(L, o, SWIGTYPE_p_ath_obj, 1);
+	athlua_push_id(L, ath_obj_id(o));
+	return 2;
+}
+
+/* orm_init(obj, values, columns) -> nil, or a list of the keys of values that name no column
+ * attribute (columns: name -> attribute index): sets every column attribute given in values in one
+ * call, as User{...} does; athanor/orm.lua handles the keys returned (relationships, errors). */
+static int athlua_orm_init(lua_State *L)
+{
+	ath_obj *o = athlua_handle(L, 1, SWIGTYPE_p_ath_obj, "expected an ath_obj handle");
+	lua_Integer nrest = 0;
+	luaL_checktype(L, 2, LUA_TTABLE);
+	luaL_checktype(L, 3, LUA_TTABLE);
+	lua_settop(L, 3);
+	lua_pushnil(L); /* 4: the other keys, made when there is one */
+	lua_pushnil(L);
+	while (lua_next(L, 2)) { /* key at 5, value at 6 */
+		if (lua_type(L, 5) == LUA_TSTRING) {
+			lua_pushvalue(L, 5);
+			lua_rawget(L, 3);
+		} else {
+			lua_pushnil(L);
+		}
+		if (lua_isnumber(L, -1)) {
+			int attr = (int)lua_tointeger(L, -1);
+			lua_pop(L, 1);
+			if (athlua_obj_set(L, o, attr, 6) < 0)
+				return lua_error(L);
+		} else {
+			lua_pop(L, 1);
+			if (lua_isnil(L, 4)) {
+				lua_newtable(L);
+				lua_replace(L, 4);
+			}
+			lua_pushvalue(L, 5);
+			lua_rawseti(L, 4, (int)++nrest);
+		}
+		lua_pop(L, 1); /* the value; the key stays for lua_next */
+	}
+	return 1;
+}
+
+/* A new reference obj of a session: nil when the proxy cache (stack index cache_idx) has obj's
+ * proxy, which is pushed instead and obj released at once (one proxy per object); else obj's
+ * handle, id and class name pushed for athanor/orm.lua to make the proxy. Returns the count. */
+static int athlua_push_obj(lua_State *L, ath_obj *o, int cache_idx)
+{
+	uint64_t id = ath_obj_id(o);
+	athlua_push_id(L, id);
+	lua_rawget(L, cache_idx);
+	if (!lua_isnil(L, -1)) {
+		ath_obj_free(o);
+		return 1;
+	}
+	lua_pop(L, 1);
+	SWIG_NewPointerObj(L, o, SWIGTYPE_p_ath_obj, 1);
+	athlua_push_id(L, id);
+	lua_pushstring(L, ath_obj_class(o));
+	return 3;
+}
+
+/* orm_get_obj(session, class_name, pk, cache) -> proxy | obj, id, class | nil: Session.get
+ * (ath_session_get) with the key packed here; the result as athlua_push_obj() gives it. */
+static int athlua_orm_get_obj(lua_State *L)
+{
+	ath_session *s = athlua_handle(L, 1, SWIGTYPE_p_ath_session, "expected an ath_session handle");
+	const char *cls = luaL_checkstring(L, 2);
+	ath_obj *o = NULL;
+	int rc;
+	luaL_checktype(L, 4, LUA_TTABLE);
+	lua_settop(L, 4);
+	lua_pushcfunction(L, athlua_pack);
+	lua_pushvalue(L, 3);
+	lua_call(L, 1, 1); /* the key's msgpack at 5 (an encoding error raises here) */
+	{
+		size_t n;
+		const char *pk = lua_tolstring(L, 5, &n);
+		rc = ath_session_get(&o, s, cls, pk, n);
+	}
+	if (rc < 0)
+		return athlua_raise_last(L, rc);
+	if (!o) {
+		lua_pushnil(L);
+		return 1;
+	}
+	return athlua_push_obj(L, o, 4);
+}
+
+/* orm_object(session, id, cache) -> as orm_get_obj: the session's object of a result's reference. */
+static int athlua_orm_object(lua_State *L)
+{
+	ath_session *s = athlua_handle(L, 1, SWIGTYPE_p_ath_session, "expected an ath_session handle");
+	uint64_t id = (uint64_t)luaL_checknumber(L, 2);
+	ath_obj *o = NULL;
+	int rc;
+	luaL_checktype(L, 3, LUA_TTABLE);
+	rc = ath_session_object(&o, s, id);
+	if (rc < 0)
+		return athlua_raise_last(L, rc);
+	if (!o) {
+		lua_pushnil(L);
+		return 1;
+	}
+	return athlua_push_obj(L, o, 3);
+}
 %}
 
 %init %{
@@ -411,6 +558,11 @@ static int athlua_fetch_all(lua_State *L) { return athlua_fetch_impl(L, 1); }
 %native(orm_execute) int athlua_orm_execute(lua_State *L);
 %native(orm_get) int athlua_orm_get(lua_State *L);
 %native(orm_set) int athlua_orm_set(lua_State *L);
+%native(orm_value) int athlua_orm_value(lua_State *L);
+%native(orm_create) int athlua_orm_create(lua_State *L);
+%native(orm_init) int athlua_orm_init(lua_State *L);
+%native(orm_get_obj) int athlua_orm_get_obj(lua_State *L);
+%native(orm_object) int athlua_orm_object(lua_State *L);
 %native(pack) int athlua_pack(lua_State *L);
 %native(pack_rows) int athlua_pack_rows(lua_State *L);
 %native(pack_params) int athlua_pack_params(lua_State *L);

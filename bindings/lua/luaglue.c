@@ -1218,50 +1218,57 @@ int athlua_decode_push(lua_State *L, const unsigned char *p, size_t size)
 	return athlua_decode_push_refs(L, p, size, 0, 0);
 }
 
-int athlua_decode_rows(lua_State *L, const unsigned char *p, size_t size, int mt_idx)
+/* The length of the msgpack array header at in->p (consumed), or -1 with in->err set. */
+static int64_t in_array_len(athlua_in *in, const char *what)
+{
+	unsigned char c;
+	if (in_need(in, 1) < 0)
+		return -1;
+	c = *in->p++;
+	if ((c & 0xf0) == 0x90)
+		return c & 0x0f;
+	if (c == 0xdc || c == 0xdd) {
+		int w = c == 0xdc ? 2 : 4;
+		if (in_need(in, (size_t)w) < 0)
+			return -1;
+		return (int64_t)in_be(in, w);
+	}
+	in->err = what;
+	return -1;
+}
+
+/* A batch: all its rows as a Lua array (first_only = 0), or only the first row (nil when none) with
+ * the batch's row count in *nrows. */
+static int decode_batch(lua_State *L, const unsigned char *p, size_t size, int mt_idx, int first_only, size_t *nrows)
 {
 	athlua_in in = { p, p + size, NULL, 0, 0, LUA_NOREF };
 	int top = lua_gettop(L);
-	size_t n = 0, i;
-	unsigned char c;
+	int64_t n, ncol;
+	size_t i;
 	if (mt_idx && lua_isnoneornil(L, mt_idx))
 		mt_idx = 0;
-	if (in_need(&in, 1) < 0)
+	if ((n = in_array_len(&in, "a batch must be a msgpack array")) < 0)
 		goto bad;
-	c = *in.p++;
-	if ((c & 0xf0) == 0x90) {
-		n = c & 0x0f;
-	} else if (c == 0xdc || c == 0xdd) {
-		int w = c == 0xdc ? 2 : 4;
-		if (in_need(&in, (size_t)w) < 0)
-			goto bad;
-		n = (size_t)in_be(&in, w);
-	} else {
-		in.err = "a batch must be a msgpack array";
-		goto bad;
-	}
-	if ((size_t)(in.end - in.p) < n) {
+	if ((size_t)(in.end - in.p) < (size_t)n) {
 		in.err = "truncated batch";
 		goto bad;
 	}
-	lua_createtable(L, n > INT32_MAX ? 0 : (int)n, 0);
-	for (i = 1; i <= n; i++) {
-		size_t ncol;
-		if (in_need(&in, 1) < 0)
-			goto bad;
-		c = *in.p++;
-		if ((c & 0xf0) == 0x90) {
-			ncol = c & 0x0f;
-		} else if (c == 0xdc || c == 0xdd) {
-			int w = c == 0xdc ? 2 : 4;
-			if (in_need(&in, (size_t)w) < 0)
-				goto bad;
-			ncol = (size_t)in_be(&in, w);
-		} else {
-			in.err = "a row must be a msgpack array";
-			goto bad;
+	if (nrows)
+		*nrows = (size_t)n;
+	if (first_only) {
+		if (n == 0) {
+			lua_pushnil(L);
+			return 0;
 		}
-		if (decode_array_body(L, &in, ncol, 1, mt_idx) < 0)
+		if ((ncol = in_array_len(&in, "a row must be a msgpack array")) < 0 ||
+		    decode_array_body(L, &in, (size_t)ncol, 1, mt_idx) < 0)
+			goto bad;
+		return 0; /* the rows after it are left undecoded */
+	}
+	lua_createtable(L, n > INT32_MAX ? 0 : (int)n, 0);
+	for (i = 1; i <= (size_t)n; i++) {
+		if ((ncol = in_array_len(&in, "a row must be a msgpack array")) < 0 ||
+		    decode_array_body(L, &in, (size_t)ncol, 1, mt_idx) < 0)
 			goto bad;
 		lua_rawseti(L, -2, (int)i);
 	}
@@ -1274,6 +1281,16 @@ bad:
 	lua_settop(L, top);
 	lua_pushfstring(L, "athanor: %s", in.err ? in.err : "malformed batch");
 	return -1;
+}
+
+int athlua_decode_rows(lua_State *L, const unsigned char *p, size_t size, int mt_idx)
+{
+	return decode_batch(L, p, size, mt_idx, 0, NULL);
+}
+
+int athlua_decode_first_row(lua_State *L, const unsigned char *p, size_t size, int mt_idx, size_t *nrows)
+{
+	return decode_batch(L, p, size, mt_idx, 1, nrows);
 }
 
 /* unpack(bytes): the Lua value of msgpack bytes (for tests and tools). */

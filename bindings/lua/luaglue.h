@@ -18,6 +18,9 @@ int athlua_decode_push_refs(lua_State *L, const unsigned char *p, size_t size, i
 /* Push a batch (a msgpack array of rows) as a Lua array of row tables with the metatable at
  * stack index mt_idx (none when nil). Returns 0, or -1 with an error message pushed. */
 int athlua_decode_rows(lua_State *L, const unsigned char *p, size_t size, int mt_idx);
+/* As athlua_decode_rows(), pushing only the batch's first row (nil when empty); *nrows is the
+ * batch's row count. */
+int athlua_decode_first_row(lua_State *L, const unsigned char *p, size_t size, int mt_idx, size_t *nrows);
 /* Push the calling thread's last athanor error as a Lua error object (rc is the call's code). */
 void athlua_push_last_error(lua_State *L, int rc);
 

@@ -85,8 +85,9 @@ end
 -- A Result over raw handle h and the header values raw.execute returned with it.
 local function new_result(conn, h, returns_rows, rowcount, lastrowid, names, ipk, pk_rows)
   local mt = row_metatable_of(h, names)
-  local self = setmetatable({ _h = h, _conn = conn, _buffer = nil, _pos = 1, returns_rows = returns_rows,
-    rowcount = rowcount, lastrowid = lastrowid, inserted_primary_key = ipk, _keys = mt.__keys, _row_mt = mt }, Result)
+  -- _buffer and _pos are set when fetchone() buffers a batch; the keys are the row metatable's
+  local self = setmetatable({ _h = h, _conn = conn, returns_rows = returns_rows, rowcount = rowcount,
+    lastrowid = lastrowid, inserted_primary_key = ipk, _row_mt = mt }, Result)
   if pk_rows then -- read before a row-less result closes itself
     local _, keys = raw.ath_result_inserted_primary_key_rows(h)
     self._pk_rows = keys
@@ -95,7 +96,7 @@ local function new_result(conn, h, returns_rows, rowcount, lastrowid, names, ipk
   return self
 end
 
-function Result:keys() return { unpack(self._keys) } end
+function Result:keys() return { unpack(self._row_mt.__keys) } end
 
 function Result:close()
   if self._h then

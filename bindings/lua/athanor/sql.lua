@@ -1072,6 +1072,11 @@ end
 
 local function compiled(stmt, params, many)
   local k = kind(stmt)
+  if k ~= "insert" and k ~= "update" then -- no implicit keys: the one cached form, when made
+    local cache = rawget(stmt, "_cache")
+    local c = cache and cache[""]
+    if c then return c end
+  end
   if not statement_kinds[k] then argerr("execute() needs a statement (select, insert, update, delete, text, union...)") end
   local keys, ck = implicit_keys(stmt, params, many)
   local cache = rawget(stmt, "_cache")
