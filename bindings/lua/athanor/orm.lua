@@ -210,22 +210,24 @@ local function set_rel(self, h, a, v)
 end
 
 -- The metatable of a class's instances.
+local orm_value, orm_set = raw.orm_value, raw.orm_set
 local function instance_mt(cls)
   local attrs = cls.__attrs
+  local columns = cls.__columns -- column attributes first: one lookup on the hot path
   local mt = { __ath_ext = 1, __ath_cls = cls, __name = cls.__name }
   mt.__index = function(self, k)
+    local i = columns[k]
+    if i then return orm_value(rawget(self, "__ath_h"), i) end
     local a = attrs[k]
     if a == nil then return cls[k] end
-    local h = rawget(self, "__ath_h")
-    if a.rel then return get_rel(self, h, a, cls) end
-    return raw.orm_value(h, a.idx)
+    return get_rel(self, rawget(self, "__ath_h"), a, cls)
   end
   mt.__newindex = function(self, k, v)
+    local i = columns[k]
+    if i then orm_set(rawget(self, "__ath_h"), i, v); return end
     local a = attrs[k]
     if a == nil then rawset(self, k, v); return end
-    local h = rawget(self, "__ath_h")
-    if a.rel then set_rel(self, h, a, v); return end
-    raw.orm_set(h, a.idx, v)
+    set_rel(self, rawget(self, "__ath_h"), a, v)
   end
   mt.__tostring = function(self)
     local h = rawget(self, "__ath_h")
@@ -369,7 +371,7 @@ function Registry:map(name, def)
   local tname = def.__tablename
   if type(tname) ~= "string" then argerr("map('" .. name .. "'): __tablename is required") end
   local cls = { __name = name, __registry = self, __attrs = {}, __props = values.map {}, __rels = values.map {},
-    __tablename = tname }
+    __tablename = tname, __columns = {} }
   local cols, rels = {}, {}
   for k, v in pairs(def) do
     local mt = getmetatable(v)
@@ -505,8 +507,7 @@ function Registry:configure()
   local _, h = raw.ath_registry_create(raw.pack(self:spec()))
   for _, cls in ipairs(self.order) do
     local ci = raw.ath_registry_class(h, cls.__name)
-    cls.__columns = {} -- column attribute name -> index, for orm_init
-    for _, a in pairs(cls.__attrs) do
+    for _, a in pairs(cls.__attrs) do -- __columns: column attribute name -> index (proxies, orm_init)
       a.idx = raw.ath_registry_attr(h, ci, a.name)
       if not a.rel then cls.__columns[a.name] = a.idx end
     end

@@ -1072,7 +1072,7 @@ end
 
 local function compiled(stmt, params, many)
   local k = kind(stmt)
-  if k ~= "insert" and k ~= "update" then -- no implicit keys: the one cached form, when made
+  if k ~= nil and k ~= "insert" and k ~= "update" then -- no implicit keys: the one cached form, if made
     local cache = rawget(stmt, "_cache")
     local c = cache and cache[""]
     if c then return c end
