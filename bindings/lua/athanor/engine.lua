@@ -84,7 +84,7 @@ end
 
 -- A Result over raw handle h and the header values raw.execute returned with it.
 local function new_result(conn, h, returns_rows, rowcount, lastrowid, names, ipk, pk_rows)
-  local mt = row_metatable_of(h, names)
+  local mt = row_mts[names] or row_metatable_of(h, names)
   -- _buffer and _pos are set when fetchone() buffers a batch; the keys are the row metatable's
   local self = setmetatable({ _h = h, _conn = conn, returns_rows = returns_rows, rowcount = rowcount,
     lastrowid = lastrowid, inserted_primary_key = ipk, _row_mt = mt }, Result)
@@ -201,13 +201,13 @@ end
 
 --- The first row (or nil), closing the result.
 function Result:first()
-  need_rows(self)
+  if not self.returns_rows then need_rows(self) end
   return (next_and_more(self, false))
 end
 
 --- Exactly one row: NoResultFound / MultipleResultsFound otherwise.
 function Result:one()
-  need_rows(self)
+  if not self.returns_rows then need_rows(self) end
   local row, more = next_and_more(self, true)
   if row == nil then errors.raise("NoResultFound", "No row was found when one was required") end
   if more then errors.raise("MultipleResultsFound", "Multiple rows were found when exactly one was required") end
@@ -216,7 +216,7 @@ end
 
 --- At most one row: nil when none, MultipleResultsFound when more.
 function Result:one_or_none()
-  need_rows(self)
+  if not self.returns_rows then need_rows(self) end
   local row, more = next_and_more(self, true)
   if more then errors.raise("MultipleResultsFound", "Multiple rows were found when one or none was required") end
   return row
@@ -340,8 +340,11 @@ end
 --- conn:execute(statement, params): a Result. params is a table of named values, or a list of
 --- such tables for executemany (DBAPI executemany / insertmanyvalues). opts: {return_defaults=true}.
 function Connection:execute(stmt, params, opts)
-  local h = h_of(self)
-  argcheck(params == nil or type(params) == "table", "execute", "params must be a table or a list of tables")
+  local h = self._h -- h_of() and argcheck() inline: the hot path of Core
+  if not h then closed("Connection") end
+  if params ~= nil and type(params) ~= "table" then
+    argcheck(false, "execute", "params must be a table or a list of tables")
+  end
   if type(stmt) == "string" then
     local t = text_cache[stmt]
     if not t then t = sql.text(stmt); text_cache[stmt] = t end

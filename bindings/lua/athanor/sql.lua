@@ -12,6 +12,7 @@ local values = require "athanor.values"
 
 local M = {}
 local null = values.null
+local getmetatable, rawget, type = getmetatable, rawget, type -- locals: is_node()/kind() run on every execute
 
 local function argerr(msg) errors.raise("ArgumentError", msg) end
 
@@ -1111,12 +1112,13 @@ end
 -- One execution's params array, packed in C from the plan: lifted values, then named bindparams
 -- from `p` (their default when absent; athanor.null for NULL, since a nil in a Lua table is no
 -- entry at all); a plain list given for an expanding name is its array.
+local function missing(name)
+  errors.raise("ArgumentError", "A value is required for bind parameter '" .. name .. "' (use athanor.null for NULL)")
+end
 local function pack_params(c, p)
   plan_arrays(c)
   local packed, name = raw.pack_params(p, c.n, c.names, c.consts, c.has, c.exp)
-  if not packed then
-    errors.raise("ArgumentError", "A value is required for bind parameter '" .. name .. "' (use athanor.null for NULL)")
-  end
+  if not packed then missing(name) end
   return packed
 end
 
@@ -1124,16 +1126,19 @@ end
 function M.prepare(stmt, params, many, shape_only)
   local c = compiled(stmt, params, many)
   if shape_only then return c.shape end
-  if many then -- packed in C straight from the {name = value} rows
-    plan_arrays(c)
-    local packed, row, name = raw.pack_rows(params, c.n, c.names, c.consts, c.has)
-    if not packed then
-      errors.raise("ArgumentError", "A value is required for bind parameter '" .. name .. "' in parameter row " ..
-        row .. " (use athanor.null for NULL)")
-    end
+  if not many then
+    if not c.names then plan_arrays(c) end
+    local packed, name = raw.pack_params(params, c.n, c.names, c.consts, c.has, c.exp)
+    if not packed then missing(name) end
     return c.shape, packed
   end
-  return c.shape, pack_params(c, params)
+  plan_arrays(c) -- executemany: packed in C straight from the {name = value} rows
+  local packed, row, name = raw.pack_rows(params, c.n, c.names, c.consts, c.has)
+  if not packed then
+    errors.raise("ArgumentError", "A value is required for bind parameter '" .. name .. "' in parameter row " ..
+      row .. " (use athanor.null for NULL)")
+  end
+  return c.shape, packed
 end
 
 --- stmt:compile(dialect [, params]): {sql=, bind_order=, expanding=, params=} for a dialect by name
