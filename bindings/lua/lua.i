@@ -148,6 +148,20 @@ static int athlua_compile_options(lua_State *L, int idx, ath_compile_options *o)
 	return athlua_compile_options_fill(L, idx, o, athlua_to_metadata);
 }
 
+/* The C handle of the userdata at idx, for the hand-written natives below: a handle made by this
+ * module has exactly SWIG's type (checked by pointer, no name comparison); anything else goes
+ * through SWIG's conversion. Raises an argument error for a value of another type. */
+static void *athlua_handle(lua_State *L, int idx, swig_type_info *type, const char *what)
+{
+	swig_lua_userdata *usr = (swig_lua_userdata *)lua_touserdata(L, idx);
+	void *p = NULL;
+	if (usr && !lua_islightuserdata(L, idx) && lua_rawlen(L, idx) >= sizeof *usr && usr->type == type)
+		return usr->ptr;
+	if (!SWIG_IsOK(SWIG_ConvertPtr(L, idx, &p, type, 0)))
+		luaL_argerror(L, idx, what);
+	return p;
+}
+
 /* close(handle): call the handle's destructor now and leave the userdata empty, so a later call
  * passes NULL and the C API answers ATH_EMISUSE instead of touching freed memory. Idempotent. */
 static int athlua_close(lua_State *L)
@@ -180,6 +194,110 @@ static int athlua_close(lua_State *L)
 	usr->ptr = NULL;
 	usr->own = 0;
 	return 0;
+}
+
+/* Push what the Lua Result keeps of a new result: returns_rows, rowcount, lastrowid, its column
+ * names joined by NUL bytes (a key for the row metatable, which athanor/engine.lua caches) and
+ * inserted_primary_key. The header's content without building its table of columns and types on
+ * every execute. Returns the number of values pushed, or -1 with the error object pushed. */
+static int athlua_result_info(lua_State *L, ath_result *res)
+{
+	ath_buf buf = ATH_BUF_INIT;
+	luaL_Buffer names;
+	size_t i, n = ath_result_column_count(res);
+	int rc;
+	lua_pushboolean(L, ath_result_returns_rows(res));
+#if LUA_VERSION_NUM >= 503
+	lua_pushinteger(L, (lua_Integer)ath_result_rowcount(res));
+	lua_pushinteger(L, (lua_Integer)ath_result_lastrowid(res));
+#else
+	lua_pushnumber(L, (lua_Number)ath_result_rowcount(res));
+	lua_pushnumber(L, (lua_Number)ath_result_lastrowid(res));
+#endif
+	luaL_buffinit(L, &names);
+	for (i = 0; i < n; i++) {
+		if (i)
+			luaL_addchar(&names, '\0');
+		luaL_addstring(&names, ath_result_column_name(res, i));
+	}
+	luaL_pushresult(&names);
+	rc = ath_result_inserted_primary_key(&buf, res);
+	if (rc < 0) {
+		ath_buf_dispose(&buf);
+		athlua_push_last_error(L, rc);
+		return -1;
+	}
+	rc = athlua_decode_push(L, buf.ptr, buf.size);
+	ath_buf_dispose(&buf);
+	return rc < 0 ? -1 : 5;
+}
+
+/* execute(conn, shape, params [, many, flags]) -> result, returns_rows, rowcount, lastrowid, names,
+ * inserted_primary_key: ath_conn_execute() (or ath_conn_executemany_v2() when many) and the
+ * result's header (athlua_result_info) in one call. */
+static int athlua_execute(lua_State *L)
+{
+	ath_conn *c = athlua_handle(L, 1, SWIGTYPE_p_ath_conn, "expected an ath_conn handle");
+	ath_result *res = NULL;
+	size_t shape_len = 0, params_len = 0;
+	const char *shape = luaL_checklstring(L, 2, &shape_len), *params = NULL;
+	int many = lua_toboolean(L, 4), rc, n;
+	uint32_t flags = (uint32_t)luaL_optinteger(L, 5, 0);
+	if (!lua_isnoneornil(L, 3))
+		params = luaL_checklstring(L, 3, &params_len);
+	rc = many ? ath_conn_executemany_v2(&res, c, shape, shape_len, params, params_len, flags)
+		  : ath_conn_execute(&res, c, shape, shape_len, params, params_len);
+	if (rc < 0) {
+		athlua_push_last_error(L, rc);
+		return lua_error(L);
+	}
+	SWIG_NewPointerObj(L, res, SWIGTYPE_p_ath_result, 1);
+	n = athlua_result_info(L, res);
+	if (n < 0)
+		return lua_error(L); /* the result stays with its userdata, released by the collector */
+	return 1 + n;
+}
+
+/* fetch_one(result, row_metatable, probe) -> row or nil, more: the first row of what remains and,
+ * with probe, whether another follows (Result:one() and one_or_none(); first() needs no probe).
+ * One crossing and a batch of at most two rows instead of a default batch per fetchone(). */
+static int athlua_fetch_one(lua_State *L)
+{
+	ath_result *res = athlua_handle(L, 1, SWIGTYPE_p_ath_result, "expected an ath_result handle");
+	ath_buf buf = ATH_BUF_INIT;
+	size_t nrows = 0;
+	int probe = lua_toboolean(L, 3), more, rc;
+	lua_settop(L, 3);
+	rc = ath_result_fetch(&buf, res, probe ? 2 : 1);
+	if (rc == ATH_ITEROVER) {
+		ath_buf_dispose(&buf);
+		lua_pushnil(L);
+		lua_pushboolean(L, 0);
+		return 2;
+	}
+	if (rc < 0) {
+		ath_buf_dispose(&buf);
+		athlua_push_last_error(L, rc);
+		return lua_error(L);
+	}
+	rc = athlua_decode_first_row(L, buf.ptr, buf.size, 2, &nrows);
+	if (rc < 0) {
+		ath_buf_dispose(&buf);
+		return lua_error(L);
+	}
+	more = nrows > 1;
+	if (probe && !more) { /* one row came back: does the result hold another? */
+		rc = ath_result_fetch(&buf, res, 1);
+		if (rc < 0 && rc != ATH_ITEROVER) {
+			ath_buf_dispose(&buf);
+			athlua_push_last_error(L, rc);
+			return lua_error(L);
+		}
+		more = rc != ATH_ITEROVER;
+	}
+	ath_buf_dispose(&buf);
+	lua_pushboolean(L, more);
+	return 2;
 }
 
 /* fetch(result, max_rows, row_metatable): the next batch as a Lua array of rows (each row a table of
@@ -257,22 +375,11 @@ static int athlua_orm_execute(lua_State *L)
  * intermediate Lua string: the hot path of building objects). */
 static int athlua_orm_set(lua_State *L)
 {
-	void *o = NULL;
-	unsigned char *p = NULL;
-	size_t n = 0;
-	int attr, rc;
-	if (!SWIG_IsOK(SWIG_ConvertPtr(L, 1, &o, SWIGTYPE_p_ath_obj, 0)))
-		return luaL_argerror(L, 1, "expected an ath_obj handle");
-	attr = (int)luaL_checkinteger(L, 2);
+	ath_obj *o = athlua_handle(L, 1, SWIGTYPE_p_ath_obj, "expected an ath_obj handle");
+	int attr = (int)luaL_checkinteger(L, 2);
 	lua_settop(L, 3);
-	if (athlua_encode_value(L, 3, &p, &n) < 0)
+	if (athlua_obj_set(L, o, attr, 3) < 0)
 		return lua_error(L);
-	rc = ath_obj_set_i(o, attr, p, n);
-	free(p);
-	if (rc < 0) {
-		athlua_push_last_error(L, rc);
-		return lua_error(L);
-	}
 	return 0;
 }
 
@@ -292,6 +399,153 @@ static int athlua_orm_get(lua_State *L)
 	return athlua_orm_finish(L, ath_obj_get_i(&buf, o, attr), &buf);
 }
 static int athlua_fetch_all(lua_State *L) { return athlua_fetch_impl(L, 1); }
+
+/* An object id as a Lua number: an integer on 5.4 (the proxy cache's keys), a double on LuaJIT. */
+static void athlua_push_id(lua_State *L, uint64_t id)
+{
+#if LUA_VERSION_NUM >= 503
+	lua_pushinteger(L, (lua_Integer)id);
+#else
+	lua_pushnumber(L, (lua_Number)id);
+#endif
+}
+
+static int athlua_raise_last(lua_State *L, int rc)
+{
+	athlua_push_last_error(L, rc);
+	return lua_error(L);
+}
+
+/* orm_value(obj, attr_index) -> value: ath_obj_get_i() of a column attribute, whose value holds no
+ * object reference (relationships go through orm_get). The hot path of reading attributes. */
+static int athlua_orm_value(lua_State *L)
+{
+	ath_obj *o = athlua_handle(L, 1, SWIGTYPE_p_ath_obj, "expected an ath_obj handle");
+	ath_buf buf = ATH_BUF_INIT;
+	int rc = ath_obj_get_i(&buf, o, (int)luaL_checkinteger(L, 2));
+	if (rc < 0) {
+		ath_buf_dispose(&buf);
+		return athlua_raise_last(L, rc);
+	}
+	rc = athlua_decode_push(L, buf.ptr, buf.size);
+	ath_buf_dispose(&buf);
+	return rc < 0 ? lua_error(L) : 1;
+}
+
+/* orm_create(registry, class_name) -> obj, id: a new transient object (ath_obj_create) and its id. */
+static int athlua_orm_create(lua_State *L)
+{
+	ath_registry *reg = athlua_handle(L, 1, SWIGTYPE_p_ath_registry, "expected an ath_registry handle");
+	ath_obj *o = NULL;
+	int rc = ath_obj_create(&o, reg, luaL_checkstring(L, 2));
+	if (rc < 0)
+		return athlua_raise_last(L, rc);
+	SWIG_NewPointerObj(L, o, SWIGTYPE_p_ath_obj, 1);
+	athlua_push_id(L, ath_obj_id(o));
+	return 2;
+}
+
+/* orm_init(obj, values, columns) -> nil, or a list of the keys of values that name no column
+ * attribute (columns: name -> attribute index): sets every column attribute given in values in one
+ * call, as User{...} does; athanor/orm.lua handles the keys returned (relationships, errors). */
+static int athlua_orm_init(lua_State *L)
+{
+	ath_obj *o = athlua_handle(L, 1, SWIGTYPE_p_ath_obj, "expected an ath_obj handle");
+	lua_Integer nrest = 0;
+	luaL_checktype(L, 2, LUA_TTABLE);
+	luaL_checktype(L, 3, LUA_TTABLE);
+	lua_settop(L, 3);
+	lua_pushnil(L); /* 4: the other keys, made when there is one */
+	lua_pushnil(L);
+	while (lua_next(L, 2)) { /* key at 5, value at 6 */
+		if (lua_type(L, 5) == LUA_TSTRING) {
+			lua_pushvalue(L, 5);
+			lua_rawget(L, 3);
+		} else {
+			lua_pushnil(L);
+		}
+		if (lua_isnumber(L, -1)) {
+			int attr = (int)lua_tointeger(L, -1);
+			lua_pop(L, 1);
+			if (athlua_obj_set(L, o, attr, 6) < 0)
+				return lua_error(L);
+		} else {
+			lua_pop(L, 1);
+			if (lua_isnil(L, 4)) {
+				lua_newtable(L);
+				lua_replace(L, 4);
+			}
+			lua_pushvalue(L, 5);
+			lua_rawseti(L, 4, (int)++nrest);
+		}
+		lua_pop(L, 1); /* the value; the key stays for lua_next */
+	}
+	return 1;
+}
+
+/* A new reference obj of a session: nil when the proxy cache (stack index cache_idx) has obj's
+ * proxy, which is pushed instead and obj released at once (one proxy per object); else obj's
+ * handle, id and class name pushed for athanor/orm.lua to make the proxy. Returns the count. */
+static int athlua_push_obj(lua_State *L, ath_obj *o, int cache_idx)
+{
+	uint64_t id = ath_obj_id(o);
+	athlua_push_id(L, id);
+	lua_rawget(L, cache_idx);
+	if (!lua_isnil(L, -1)) {
+		ath_obj_free(o);
+		return 1;
+	}
+	lua_pop(L, 1);
+	SWIG_NewPointerObj(L, o, SWIGTYPE_p_ath_obj, 1);
+	athlua_push_id(L, id);
+	lua_pushstring(L, ath_obj_class(o));
+	return 3;
+}
+
+/* orm_get_obj(session, class_name, pk, cache) -> proxy | obj, id, class | nil: Session.get
+ * (ath_session_get) with the key packed here; the result as athlua_push_obj() gives it. */
+static int athlua_orm_get_obj(lua_State *L)
+{
+	ath_session *s = athlua_handle(L, 1, SWIGTYPE_p_ath_session, "expected an ath_session handle");
+	const char *cls = luaL_checkstring(L, 2);
+	ath_obj *o = NULL;
+	int rc;
+	luaL_checktype(L, 4, LUA_TTABLE);
+	lua_settop(L, 4);
+	lua_pushcfunction(L, athlua_pack);
+	lua_pushvalue(L, 3);
+	lua_call(L, 1, 1); /* the key's msgpack at 5 (an encoding error raises here) */
+	{
+		size_t n;
+		const char *pk = lua_tolstring(L, 5, &n);
+		rc = ath_session_get(&o, s, cls, pk, n);
+	}
+	if (rc < 0)
+		return athlua_raise_last(L, rc);
+	if (!o) {
+		lua_pushnil(L);
+		return 1;
+	}
+	return athlua_push_obj(L, o, 4);
+}
+
+/* orm_object(session, id, cache) -> as orm_get_obj: the session's object of a result's reference. */
+static int athlua_orm_object(lua_State *L)
+{
+	ath_session *s = athlua_handle(L, 1, SWIGTYPE_p_ath_session, "expected an ath_session handle");
+	uint64_t id = (uint64_t)luaL_checknumber(L, 2);
+	ath_obj *o = NULL;
+	int rc;
+	luaL_checktype(L, 3, LUA_TTABLE);
+	rc = ath_session_object(&o, s, id);
+	if (rc < 0)
+		return athlua_raise_last(L, rc);
+	if (!o) {
+		lua_pushnil(L);
+		return 1;
+	}
+	return athlua_push_obj(L, o, 3);
+}
 %}
 
 %init %{
@@ -304,8 +558,16 @@ static int athlua_fetch_all(lua_State *L) { return athlua_fetch_impl(L, 1); }
 %native(orm_execute) int athlua_orm_execute(lua_State *L);
 %native(orm_get) int athlua_orm_get(lua_State *L);
 %native(orm_set) int athlua_orm_set(lua_State *L);
+%native(orm_value) int athlua_orm_value(lua_State *L);
+%native(orm_create) int athlua_orm_create(lua_State *L);
+%native(orm_init) int athlua_orm_init(lua_State *L);
+%native(orm_get_obj) int athlua_orm_get_obj(lua_State *L);
+%native(orm_object) int athlua_orm_object(lua_State *L);
 %native(pack) int athlua_pack(lua_State *L);
 %native(pack_rows) int athlua_pack_rows(lua_State *L);
+%native(pack_params) int athlua_pack_params(lua_State *L);
+%native(execute) int athlua_execute(lua_State *L);
+%native(fetch_one) int athlua_fetch_one(lua_State *L);
 %native(unpack) int athlua_unpack(lua_State *L);
 %native(configure) int athlua_configure(lua_State *L);
 %native(error_classes) int athlua_error_classes(lua_State *L);

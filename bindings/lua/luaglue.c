@@ -299,25 +299,44 @@ int athlua_compile_options_fill(lua_State *L, int idx, ath_compile_options *o, a
 
 /* ---- encoding ------------------------------------------------------------------------------- */
 
+/* The bytes being encoded: in `inl` while they fit (a statement's params, one attribute value: no
+ * malloc on the hot paths), then on the heap. */
 typedef struct {
 	unsigned char *p;
 	size_t len, cap;
 	const char *err; /* static message, or NULL */
 	char errbuf[160];
+	unsigned char inl[256];
 } athlua_out;
+
+static void out_init(athlua_out *o)
+{
+	o->p = o->inl;
+	o->len = 0;
+	o->cap = sizeof o->inl;
+	o->err = NULL;
+}
+
+static void out_free(athlua_out *o)
+{
+	if (o->p != o->inl)
+		free(o->p);
+}
 
 static int out_reserve(athlua_out *o, size_t n)
 {
 	if (o->len + n <= o->cap)
 		return 0;
-	size_t cap = o->cap ? o->cap : 256;
+	size_t cap = o->cap * 2;
 	while (cap < o->len + n)
 		cap *= 2;
-	unsigned char *p = realloc(o->p, cap);
+	unsigned char *p = o->p == o->inl ? malloc(cap) : realloc(o->p, cap);
 	if (!p) {
 		o->err = "out of memory";
 		return -1;
 	}
+	if (o->p == o->inl)
+		memcpy(p, o->inl, o->len);
 	o->p = p;
 	o->cap = cap;
 	return 0;
@@ -670,8 +689,9 @@ static int encode(lua_State *L, athlua_out *o, int idx, int depth)
 /* pack(value [, n]): msgpack bytes of value; with n, value is an array of length n (nils kept). */
 int athlua_pack(lua_State *L)
 {
-	athlua_out o = { NULL, 0, 0, NULL, { 0 } };
+	athlua_out o;
 	int r, top;
+	out_init(&o);
 	lua_settop(L, 2);
 	top = lua_gettop(L);
 	if (!lua_isnil(L, 2)) {
@@ -688,38 +708,153 @@ int athlua_pack(lua_State *L)
 	}
 	lua_settop(L, top);
 	if (r < 0) {
-		free(o.p);
+		out_free(&o);
 		lua_pushfstring(L, "athanor: %s", o.err ? o.err : "cannot encode value");
 		return lua_error(L);
 	}
 	lua_pushlstring(L, (const char *)o.p, o.len);
-	free(o.p);
+	out_free(&o);
 	return 1;
 }
 
-int athlua_encode_value(lua_State *L, int idx, unsigned char **out, size_t *len)
+int athlua_obj_set(lua_State *L, ath_obj *obj, int attr, int idx)
 {
-	athlua_out o = { NULL, 0, 0, NULL, { 0 } };
-	int top = lua_gettop(L), r = encode(L, &o, idx, 0);
+	athlua_out o;
+	int top = lua_gettop(L), r;
+	out_init(&o);
+	r = encode(L, &o, idx, 0);
 	lua_settop(L, top);
 	if (r < 0) {
-		free(o.p);
+		out_free(&o);
 		lua_pushfstring(L, "athanor: %s", o.err ? o.err : "cannot encode value");
 		return -1;
 	}
-	*out = o.p;
-	*len = o.len;
+	r = ath_obj_set_i(obj, attr, o.p, o.len);
+	out_free(&o);
+	if (r < 0) {
+		athlua_push_last_error(L, r);
+		return -1;
+	}
 	return 0;
 }
 
+/* A plain Lua list given for an expanding bindparam: an array of t.n (else #t) values, nils kept. */
+static int encode_list(lua_State *L, athlua_out *o, int idx)
+{
+	double dn;
+	size_t n, i;
+	if (number_field(L, idx, "n", &dn) == 0 && dn >= 0)
+		n = (size_t)dn;
+	else
+		n = (size_t)lua_rawlen(L, idx);
+	if (out_container(o, n, 0) < 0)
+		return -1;
+	for (i = 1; i <= n; i++) {
+		lua_rawgeti(L, idx, (int)i);
+		int r = encode(L, o, lua_gettop(L), 2);
+		lua_pop(L, 1);
+		if (r < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Whether the value on top is a table without a metatable given for expanding name i (exp_idx). */
+static int is_plain_list_for(lua_State *L, int exp_idx, lua_Integer i)
+{
+	int yes;
+	if (lua_type(L, -1) != LUA_TTABLE)
+		return 0;
+	if (lua_getmetatable(L, -1)) {
+		lua_pop(L, 1);
+		return 0;
+	}
+	lua_rawgeti(L, exp_idx, (int)i);
+	yes = lua_toboolean(L, -1);
+	lua_pop(L, 1);
+	return yes;
+}
+
+/* One params array of a statement's plan (the tables at plan..plan+3: names, consts, has_const,
+ * expanding or nil) from the {name = value} table at row (nil: none). Entry i is row[names[i]] when
+ * names[i] is set (consts[i] when that is nil and has_const[i]), else consts[i] (a value lifted from
+ * the statement). Returns 0, -1 for an encoding error (o->err), or i >= 1 when row lacks required
+ * name i. Leaves the stack as it found it. */
+static int encode_plan_row(lua_State *L, athlua_out *o, int row, lua_Integer n, int plan)
+{
+	int top = lua_gettop(L), r = out_container(o, (size_t)n, 0), has_row = !lua_isnil(L, row);
+	int exp = !lua_isnoneornil(L, plan + 3);
+	lua_Integer i;
+	for (i = 1; r == 0 && i <= n; i++) {
+		lua_rawgeti(L, plan, (int)i);
+		if (lua_type(L, -1) == LUA_TSTRING) {
+			if (has_row) {
+				lua_pushvalue(L, -1);
+				lua_gettable(L, row);
+			} else {
+				lua_pushnil(L);
+			}
+			if (lua_isnil(L, -1)) {
+				lua_rawgeti(L, plan + 2, (int)i);
+				int has = lua_toboolean(L, -1);
+				lua_settop(L, top);
+				if (!has)
+					return (int)i;
+				lua_rawgeti(L, plan + 1, (int)i);
+			} else if (exp && is_plain_list_for(L, plan + 3, i)) {
+				r = encode_list(L, o, lua_gettop(L));
+				lua_settop(L, top);
+				continue;
+			}
+		} else {
+			lua_rawgeti(L, plan + 1, (int)i);
+		}
+		r = encode(L, o, lua_gettop(L), 1);
+		lua_settop(L, top);
+	}
+	return r;
+}
+
+/* pack_params(params, n, names, consts, has_const, expanding): one execution's params array,
+ * straight from the {name = value} table (or nil) as encode_plan_row() says; a plain list for an
+ * expanding name is its array. Returns the msgpack bytes, or nil, name when a required name lacks
+ * a value. */
+int athlua_pack_params(lua_State *L)
+{
+	athlua_out o;
+	lua_Integer n = luaL_checkinteger(L, 2);
+	int r;
+	if (!lua_isnil(L, 1))
+		luaL_checktype(L, 1, LUA_TTABLE);
+	luaL_checktype(L, 3, LUA_TTABLE);
+	luaL_checktype(L, 4, LUA_TTABLE);
+	luaL_checktype(L, 5, LUA_TTABLE);
+	lua_settop(L, 6);
+	out_init(&o);
+	r = encode_plan_row(L, &o, 1, n, 3);
+	if (r > 0) {
+		out_free(&o);
+		lua_pushnil(L);
+		lua_rawgeti(L, 3, r);
+		return 2;
+	}
+	if (r < 0) {
+		out_free(&o);
+		lua_pushfstring(L, "athanor: %s", o.err ? o.err : "cannot encode value");
+		return lua_error(L);
+	}
+	lua_pushlstring(L, (const char *)o.p, o.len);
+	out_free(&o);
+	return 1;
+}
+
 /* pack_rows(rows, n, names, consts, has_const): the params rows of an executemany, straight from
- * {name = value} tables: entry i of each row is row[names[i]] when names[i] is set (consts[i] when
- * that is nil and has_const[i]), else consts[i] (a value lifted from the statement). Returns the
- * msgpack bytes, or nil, row number, name for a row that lacks a required name. */
+ * {name = value} tables, each as pack_params() packs one. Returns the msgpack bytes, or nil, row
+ * number, name for a row that lacks a required name. */
 int athlua_pack_rows(lua_State *L)
 {
-	athlua_out o = { NULL, 0, 0, NULL, { 0 } };
-	lua_Integer n = luaL_checkinteger(L, 2), i;
+	athlua_out o;
+	lua_Integer n = luaL_checkinteger(L, 2);
 	size_t nrows, r;
 	int rc = 0, top;
 	luaL_checktype(L, 1, LUA_TTABLE);
@@ -727,49 +862,34 @@ int athlua_pack_rows(lua_State *L)
 	luaL_checktype(L, 4, LUA_TTABLE);
 	luaL_checktype(L, 5, LUA_TTABLE);
 	lua_settop(L, 5);
+	lua_pushnil(L); /* no expanding names (6) */
 	top = lua_gettop(L);
+	out_init(&o);
 	nrows = lua_rawlen(L, 1);
 	rc = out_container(&o, nrows, 0);
 	for (r = 1; rc == 0 && r <= nrows; r++) {
 		lua_rawgeti(L, 1, (int)r);
 		if (!lua_istable(L, -1)) {
-			free(o.p);
+			out_free(&o);
 			return luaL_error(L, "athanor: parameter row %d must be a table", (int)r);
 		}
-		rc = out_container(&o, (size_t)n, 0);
-		for (i = 1; rc == 0 && i <= n; i++) {
-			lua_rawgeti(L, 3, (int)i);
-			if (lua_type(L, -1) == LUA_TSTRING) {
-				lua_pushvalue(L, -1);
-				lua_gettable(L, top + 1);
-				if (lua_isnil(L, -1)) {
-					lua_rawgeti(L, 5, (int)i);
-					int has = lua_toboolean(L, -1);
-					lua_pop(L, 2);
-					if (!has) {
-						free(o.p);
-						lua_pushnil(L);
-						lua_pushinteger(L, (lua_Integer)r);
-						lua_pushvalue(L, -3); /* the name */
-						return 3;
-					}
-					lua_rawgeti(L, 4, (int)i);
-				}
-			} else {
-				lua_rawgeti(L, 4, (int)i);
-			}
-			rc = encode(L, &o, lua_gettop(L), 1);
-			lua_settop(L, top + 1);
-		}
+		rc = encode_plan_row(L, &o, top + 1, n, 3);
 		lua_settop(L, top);
+		if (rc > 0) {
+			out_free(&o);
+			lua_pushnil(L);
+			lua_pushinteger(L, (lua_Integer)r);
+			lua_rawgeti(L, 3, rc);
+			return 3;
+		}
 	}
 	if (rc < 0) {
-		free(o.p);
+		out_free(&o);
 		lua_pushfstring(L, "athanor: %s", o.err ? o.err : "cannot encode value");
 		return lua_error(L);
 	}
 	lua_pushlstring(L, (const char *)o.p, o.len);
-	free(o.p);
+	out_free(&o);
 	return 1;
 }
 
@@ -1098,50 +1218,57 @@ int athlua_decode_push(lua_State *L, const unsigned char *p, size_t size)
 	return athlua_decode_push_refs(L, p, size, 0, 0);
 }
 
-int athlua_decode_rows(lua_State *L, const unsigned char *p, size_t size, int mt_idx)
+/* The length of the msgpack array header at in->p (consumed), or -1 with in->err set. */
+static int64_t in_array_len(athlua_in *in, const char *what)
+{
+	unsigned char c;
+	if (in_need(in, 1) < 0)
+		return -1;
+	c = *in->p++;
+	if ((c & 0xf0) == 0x90)
+		return c & 0x0f;
+	if (c == 0xdc || c == 0xdd) {
+		int w = c == 0xdc ? 2 : 4;
+		if (in_need(in, (size_t)w) < 0)
+			return -1;
+		return (int64_t)in_be(in, w);
+	}
+	in->err = what;
+	return -1;
+}
+
+/* A batch: all its rows as a Lua array (first_only = 0), or only the first row (nil when none) with
+ * the batch's row count in *nrows. */
+static int decode_batch(lua_State *L, const unsigned char *p, size_t size, int mt_idx, int first_only, size_t *nrows)
 {
 	athlua_in in = { p, p + size, NULL, 0, 0, LUA_NOREF };
 	int top = lua_gettop(L);
-	size_t n = 0, i;
-	unsigned char c;
+	int64_t n, ncol;
+	size_t i;
 	if (mt_idx && lua_isnoneornil(L, mt_idx))
 		mt_idx = 0;
-	if (in_need(&in, 1) < 0)
+	if ((n = in_array_len(&in, "a batch must be a msgpack array")) < 0)
 		goto bad;
-	c = *in.p++;
-	if ((c & 0xf0) == 0x90) {
-		n = c & 0x0f;
-	} else if (c == 0xdc || c == 0xdd) {
-		int w = c == 0xdc ? 2 : 4;
-		if (in_need(&in, (size_t)w) < 0)
-			goto bad;
-		n = (size_t)in_be(&in, w);
-	} else {
-		in.err = "a batch must be a msgpack array";
-		goto bad;
-	}
-	if ((size_t)(in.end - in.p) < n) {
+	if ((size_t)(in.end - in.p) < (size_t)n) {
 		in.err = "truncated batch";
 		goto bad;
 	}
-	lua_createtable(L, n > INT32_MAX ? 0 : (int)n, 0);
-	for (i = 1; i <= n; i++) {
-		size_t ncol;
-		if (in_need(&in, 1) < 0)
-			goto bad;
-		c = *in.p++;
-		if ((c & 0xf0) == 0x90) {
-			ncol = c & 0x0f;
-		} else if (c == 0xdc || c == 0xdd) {
-			int w = c == 0xdc ? 2 : 4;
-			if (in_need(&in, (size_t)w) < 0)
-				goto bad;
-			ncol = (size_t)in_be(&in, w);
-		} else {
-			in.err = "a row must be a msgpack array";
-			goto bad;
+	if (nrows)
+		*nrows = (size_t)n;
+	if (first_only) {
+		if (n == 0) {
+			lua_pushnil(L);
+			return 0;
 		}
-		if (decode_array_body(L, &in, ncol, 1, mt_idx) < 0)
+		if ((ncol = in_array_len(&in, "a row must be a msgpack array")) < 0 ||
+		    decode_array_body(L, &in, (size_t)ncol, 1, mt_idx) < 0)
+			goto bad;
+		return 0; /* the rows after it are left undecoded */
+	}
+	lua_createtable(L, n > INT32_MAX ? 0 : (int)n, 0);
+	for (i = 1; i <= (size_t)n; i++) {
+		if ((ncol = in_array_len(&in, "a row must be a msgpack array")) < 0 ||
+		    decode_array_body(L, &in, (size_t)ncol, 1, mt_idx) < 0)
 			goto bad;
 		lua_rawseti(L, -2, (int)i);
 	}
@@ -1154,6 +1281,16 @@ bad:
 	lua_settop(L, top);
 	lua_pushfstring(L, "athanor: %s", in.err ? in.err : "malformed batch");
 	return -1;
+}
+
+int athlua_decode_rows(lua_State *L, const unsigned char *p, size_t size, int mt_idx)
+{
+	return decode_batch(L, p, size, mt_idx, 0, NULL);
+}
+
+int athlua_decode_first_row(lua_State *L, const unsigned char *p, size_t size, int mt_idx, size_t *nrows)
+{
+	return decode_batch(L, p, size, mt_idx, 1, nrows);
 }
 
 /* unpack(bytes): the Lua value of msgpack bytes (for tests and tools). */

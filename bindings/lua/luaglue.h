@@ -18,6 +18,9 @@ int athlua_decode_push_refs(lua_State *L, const unsigned char *p, size_t size, i
 /* Push a batch (a msgpack array of rows) as a Lua array of row tables with the metatable at
  * stack index mt_idx (none when nil). Returns 0, or -1 with an error message pushed. */
 int athlua_decode_rows(lua_State *L, const unsigned char *p, size_t size, int mt_idx);
+/* As athlua_decode_rows(), pushing only the batch's first row (nil when empty); *nrows is the
+ * batch's row count. */
+int athlua_decode_first_row(lua_State *L, const unsigned char *p, size_t size, int mt_idx, size_t *nrows);
 /* Push the calling thread's last athanor error as a Lua error object (rc is the call's code). */
 void athlua_push_last_error(lua_State *L, int rc);
 
@@ -31,11 +34,12 @@ typedef int (*athlua_metadata_fn)(lua_State *L, int idx, const ath_metadata **ou
 int athlua_engine_options_fill(lua_State *L, int idx, ath_engine_options *o, athlua_metadata_fn to_md);
 int athlua_compile_options_fill(lua_State *L, int idx, ath_compile_options *o, athlua_metadata_fn to_md);
 
-/* The msgpack of the Lua value at idx in a malloc'd buffer (*out, *len; free() it): 0, or -1 with
- * an error message pushed. */
-int athlua_encode_value(lua_State *L, int idx, unsigned char **out, size_t *len);
+/* ath_obj_set_i(obj, attr, the msgpack of the Lua value at idx): 0, or -1 with an error value
+ * pushed (a message when the value cannot be encoded, else the call's error object). */
+int athlua_obj_set(lua_State *L, ath_obj *obj, int attr, int idx);
 
 int athlua_pack(lua_State *L);
+int athlua_pack_params(lua_State *L);
 int athlua_pack_rows(lua_State *L);
 int athlua_unpack(lua_State *L);
 int athlua_configure(lua_State *L);

@@ -68,26 +68,35 @@ local Result = {}
 Result.__index = Result
 Result.__name = "athanor.Result"
 
-local function new_result(conn, h, pk_rows)
-  local self = setmetatable({ _h = h, _conn = conn, _buffer = nil, _pos = 1 }, Result)
+-- Row metatables by column names (joined by NUL bytes, as raw.execute gives them): results of the
+-- same columns share one instead of building it (and its closures) per execute. Weak values: a
+-- metatable no row or result uses is collected.
+local row_mts = setmetatable({}, { __mode = "v" })
+local function row_metatable_of(h, names)
+  local mt = row_mts[names]
+  if mt then return mt end
+  local keys = {}
+  for i = 1, raw.ath_result_column_count(h) do keys[i] = raw.ath_result_column_name(h, i - 1) end
+  mt = row_metatable(keys)
+  row_mts[names] = mt
+  return mt
+end
+
+-- A Result over raw handle h and the header values raw.execute returned with it.
+local function new_result(conn, h, returns_rows, rowcount, lastrowid, names, ipk, pk_rows)
+  local mt = row_mts[names] or row_metatable_of(h, names)
+  -- _buffer and _pos are set when fetchone() buffers a batch; the keys are the row metatable's
+  local self = setmetatable({ _h = h, _conn = conn, returns_rows = returns_rows, rowcount = rowcount,
+    lastrowid = lastrowid, inserted_primary_key = ipk, _row_mt = mt }, Result)
   if pk_rows then -- read before a row-less result closes itself
     local _, keys = raw.ath_result_inserted_primary_key_rows(h)
     self._pk_rows = keys
   end
-  local _, header = raw.ath_result_header(h)
-  self.returns_rows = header.returns_rows
-  self.rowcount = header.rowcount
-  self.lastrowid = header.lastrowid
-  self.inserted_primary_key = header.inserted_primary_key
-  local keys = {}
-  for i, c in ipairs(header.columns or {}) do keys[i] = c.name end
-  self._keys = keys
-  self._row_mt = row_metatable(keys)
-  if not self.returns_rows then self:close() end
+  if not returns_rows then self:close() end
   return self
 end
 
-function Result:keys() return { unpack(self._keys) } end
+function Result:keys() return { unpack(self._row_mt.__keys) } end
 
 function Result:close()
   if self._h then
@@ -176,33 +185,40 @@ function Result:partitions(size)
   return function() return self:fetchmany(size) end
 end
 
+-- The next row and (with probe) whether another follows; the result is closed afterwards. Straight
+-- from C when nothing is buffered: one crossing for the usual single-row result.
+local function next_and_more(self, probe)
+  if self._buffer or not self._h then
+    local row = self:fetchone()
+    local more = probe and row ~= nil and self:fetchone() ~= nil
+    self:close()
+    return row, more
+  end
+  local row, more = raw.fetch_one(self._h, self._row_mt, probe)
+  self:close()
+  return row, more
+end
+
 --- The first row (or nil), closing the result.
 function Result:first()
-  need_rows(self)
-  local row = self:fetchone()
-  self:close()
-  return row
+  if not self.returns_rows then need_rows(self) end
+  return (next_and_more(self, false))
 end
 
 --- Exactly one row: NoResultFound / MultipleResultsFound otherwise.
 function Result:one()
-  need_rows(self)
-  local row = self:fetchone()
-  if row == nil then self:close(); errors.raise("NoResultFound", "No row was found when one was required") end
-  local extra = self:fetchone()
-  self:close()
-  if extra ~= nil then errors.raise("MultipleResultsFound", "Multiple rows were found when exactly one was required") end
+  if not self.returns_rows then need_rows(self) end
+  local row, more = next_and_more(self, true)
+  if row == nil then errors.raise("NoResultFound", "No row was found when one was required") end
+  if more then errors.raise("MultipleResultsFound", "Multiple rows were found when exactly one was required") end
   return row
 end
 
 --- At most one row: nil when none, MultipleResultsFound when more.
 function Result:one_or_none()
-  need_rows(self)
-  local row = self:fetchone()
-  if row == nil then self:close(); return nil end
-  local extra = self:fetchone()
-  self:close()
-  if extra ~= nil then errors.raise("MultipleResultsFound", "Multiple rows were found when one or none was required") end
+  if not self.returns_rows then need_rows(self) end
+  local row, more = next_and_more(self, true)
+  if more then errors.raise("MultipleResultsFound", "Multiple rows were found when one or none was required") end
   return row
 end
 
@@ -324,8 +340,11 @@ end
 --- conn:execute(statement, params): a Result. params is a table of named values, or a list of
 --- such tables for executemany (DBAPI executemany / insertmanyvalues). opts: {return_defaults=true}.
 function Connection:execute(stmt, params, opts)
-  local h = h_of(self)
-  argcheck(params == nil or type(params) == "table", "execute", "params must be a table or a list of tables")
+  local h = self._h -- h_of() and argcheck() inline: the hot path of Core
+  if not h then closed("Connection") end
+  if params ~= nil and type(params) ~= "table" then
+    argcheck(false, "execute", "params must be a table or a list of tables")
+  end
   if type(stmt) == "string" then
     local t = text_cache[stmt]
     if not t then t = sql.text(stmt); text_cache[stmt] = t end
@@ -333,14 +352,9 @@ function Connection:execute(stmt, params, opts)
   end
   local many = params ~= nil and params[1] ~= nil and type(params[1]) == "table" and getmetatable(params) == nil
   local shape, packed = sql.prepare(stmt, params, many)
-  local _, res
-  if many then
-    local flags = opts and opts.return_defaults and raw.ATH_EXEC_RETURN_DEFAULTS or 0
-    _, res = raw.ath_conn_executemany_v2(h, shape, packed, flags)
-  else
-    _, res = raw.ath_conn_execute(h, shape, packed)
-  end
-  return new_result(self, res, many and opts and opts.return_defaults)
+  local flags = many and opts and opts.return_defaults and raw.ATH_EXEC_RETURN_DEFAULTS or 0
+  local res, returns_rows, rowcount, lastrowid, names, ipk = raw.execute(h, shape, packed, many, flags)
+  return new_result(self, res, returns_rows, rowcount, lastrowid, names, ipk, many and opts and opts.return_defaults)
 end
 
 --- The first column of the first row.

@@ -102,9 +102,9 @@ local function obj_h(v, what)
   return rawget(v, "__ath_h")
 end
 
--- The proxy of a new ath_obj reference `h` (id when known); an existing proxy wins and the
--- redundant reference is released now rather than by the collector.
-local function wrap(h, reg, id, cls)
+-- The proxy of a new ath_obj reference `h` (id and class or class name when known); an existing
+-- proxy wins and the redundant reference is released now rather than by the collector.
+local function wrap(h, reg, id, cls, name)
   if h == nil then return nil end
   id = id or int(raw.ath_obj_id(h))
   local p = cache[id]
@@ -113,7 +113,7 @@ local function wrap(h, reg, id, cls)
     return p
   end
   if not cls then
-    local name = raw.ath_obj_class(h)
+    name = name or raw.ath_obj_class(h)
     cls = reg.classes[name]
     if not cls then invalid("object of class '" .. tostring(name) .. "' is not mapped by this registry") end
   end
@@ -210,23 +210,24 @@ local function set_rel(self, h, a, v)
 end
 
 -- The metatable of a class's instances.
+local orm_value, orm_set = raw.orm_value, raw.orm_set
 local function instance_mt(cls)
   local attrs = cls.__attrs
+  local columns = cls.__columns -- column attributes first: one lookup on the hot path
   local mt = { __ath_ext = 1, __ath_cls = cls, __name = cls.__name }
   mt.__index = function(self, k)
+    local i = columns[k]
+    if i then return orm_value(rawget(self, "__ath_h"), i) end
     local a = attrs[k]
     if a == nil then return cls[k] end
-    local h = rawget(self, "__ath_h")
-    if a.rel then return get_rel(self, h, a, cls) end
-    local _, v = raw.ath_obj_get_i(h, a.idx)
-    return v
+    return get_rel(self, rawget(self, "__ath_h"), a, cls)
   end
   mt.__newindex = function(self, k, v)
+    local i = columns[k]
+    if i then orm_set(rawget(self, "__ath_h"), i, v); return end
     local a = attrs[k]
     if a == nil then rawset(self, k, v); return end
-    local h = rawget(self, "__ath_h")
-    if a.rel then set_rel(self, h, a, v); return end
-    raw.orm_set(h, a.idx, v)
+    set_rel(self, rawget(self, "__ath_h"), a, v)
   end
   mt.__tostring = function(self)
     local h = rawget(self, "__ath_h")
@@ -381,7 +382,7 @@ function Registry:map(name, def)
   local tname = def.__tablename
   if type(tname) ~= "string" and not (parent and tname == nil) then argerr("map('" .. name .. "'): __tablename is required") end
   local cls = { __name = name, __registry = self, __attrs = {}, __props = values.map {}, __rels = values.map {},
-    __tablename = tname, __parent = parent, __identity = def.__polymorphic_identity }
+    __tablename = tname, __parent = parent, __identity = def.__polymorphic_identity, __columns = {} }
   if parent then -- the parent's attributes (records of their own: indexes differ per class) and methods
     for k, a in pairs(parent.__attrs) do
       cls.__attrs[k] = { name = a.name, column = a.column, rel = a.rel }
@@ -506,12 +507,16 @@ function Registry:map(name, def)
       argerr(name .. "{...} takes a table of attribute values")
     end
     local reg = self:configure()
-    local _, h = raw.ath_obj_create(reg._h, name)
-    local obj = wrap(h, reg, nil, cls)
+    local h, id = raw.orm_create(reg._h, name)
+    local obj = wrap(h, reg, id, cls)
     if init then
-      for k, v in pairs(init) do
-        if not attrs[k] then argerr("'" .. tostring(k) .. "' is an invalid keyword argument for " .. name) end
-        obj[k] = v
+      -- column attributes set in one call; relationships (and unknown names) here
+      local rest = raw.orm_init(h, init, cls.__columns)
+      if rest then
+        for _, k in ipairs(rest) do
+          if not attrs[k] then argerr("'" .. tostring(k) .. "' is an invalid keyword argument for " .. name) end
+          obj[k] = init[k]
+        end
       end
     end
     return obj
@@ -561,7 +566,10 @@ function Registry:configure()
   local _, h = raw.ath_registry_create(raw.pack(self:spec()))
   for _, cls in ipairs(self.order) do
     local ci = raw.ath_registry_class(h, cls.__name)
-    for _, a in pairs(cls.__attrs) do a.idx = raw.ath_registry_attr(h, ci, a.name) end
+    for _, a in pairs(cls.__attrs) do -- __columns: column attribute name -> index (proxies, orm_init)
+      a.idx = raw.ath_registry_attr(h, ci, a.name)
+      if not a.rel then cls.__columns[a.name] = a.idx end
+    end
   end
   self._h = h
   return self
@@ -843,13 +851,28 @@ function M.Session(engine, opts)
   opts = opts or {}
   local reg = opts.registry or by_metadata[engine.metadata] or last_registry
   if getmetatable(reg) ~= Registry then argerr("Session(): no registry (map classes on orm.registry() first)") end
-  local self = setmetatable({ engine = engine, registry = reg,
-    _opts = { autoflush = opts.autoflush, expire_on_commit = opts.expire_on_commit } }, Session)
-  self._resolve = function(id) -- an object reference of a result: the session's object
-    local _, h = raw.ath_session_object(self._h, id)
-    return wrap(h, reg, id)
+  local o = nil -- nil: the C defaults, without a table per session
+  if opts.autoflush ~= nil or opts.expire_on_commit ~= nil then
+    o = { autoflush = opts.autoflush, expire_on_commit = opts.expire_on_commit }
   end
-  return self
+  -- _h (the C session) is made on first use; false until then keeps the table from growing
+  return setmetatable({ engine = engine, registry = reg, _opts = o, _h = false }, Session)
+end
+
+-- The resolver of a result's object references (raw.orm_execute): the session's object, made once
+-- per session that executes statements.
+local function resolver(self)
+  local r = rawget(self, "_resolve")
+  if not r then
+    local reg = self.registry
+    r = function(id)
+      local h, id2, name = raw.orm_object(self._h, id, cache)
+      if id2 == nil then return h end -- its proxy
+      return wrap(h, reg, id2, nil, name)
+    end
+    self._resolve = r
+  end
+  return r
 end
 
 local function sh(self)
@@ -875,8 +898,9 @@ function Session:get(cls, pk)
   local h = sh(self)
   if type(cls) ~= "table" or not rawget(cls, "__entity") then argerr("get() needs a mapped class") end
   if pk == nil then argerr("get() needs a primary key") end
-  local _, oh = raw.ath_session_get(h, cls.__name, raw.pack(pk))
-  return wrap(oh, self.registry)
+  local p, id, name = raw.orm_get_obj(h, cls.__name, pk, cache)
+  if id == nil then return p end -- its proxy, or nil
+  return wrap(p, self.registry, id, nil, name)
 end
 function Session:flush() raw.ath_session_flush(sh(self)) end
 function Session:commit() raw.ath_session_commit(sh(self)) end
@@ -969,7 +993,7 @@ end
 local function run(self, stmt, params, flags)
   local h = sh(self)
   local shape, packed = prepare(stmt, params)
-  return raw.orm_execute(h, shape, packed, flags, cache, self._resolve)
+  return raw.orm_execute(h, shape, packed, flags, cache, resolver(self))
 end
 
 -- The names of a select's columns, as SQLAlchemy's Row keys: the class name for an entity, the

@@ -12,6 +12,7 @@ local values = require "athanor.values"
 
 local M = {}
 local null = values.null
+local getmetatable, rawget, type = getmetatable, rawget, type -- locals: is_node()/kind() run on every execute
 
 local function argerr(msg) errors.raise("ArgumentError", msg) end
 
@@ -1072,6 +1073,11 @@ end
 
 local function compiled(stmt, params, many)
   local k = kind(stmt)
+  if k ~= nil and k ~= "insert" and k ~= "update" then -- no implicit keys: the one cached form, if made
+    local cache = rawget(stmt, "_cache")
+    local c = cache and cache[""]
+    if c then return c end
+  end
   if not statement_kinds[k] then argerr("execute() needs a statement (select, insert, update, delete, text, union...)") end
   local keys, ck = implicit_keys(stmt, params, many)
   local cache = rawget(stmt, "_cache")
@@ -1086,59 +1092,60 @@ local function compiled(stmt, params, many)
   return c
 end
 
--- One execution's params array from the plan: lifted values, then named bindparams from `p` (their
--- default when absent; athanor.null for NULL, since a nil in a Lua table is no entry at all).
-local function param_row(c, p)
-  local out = {}
-  for i = 1, c.n do
-    local e = c.plan[i]
-    if e.name then
-      local v
-      if p ~= nil then v = p[e.name] end
-      if v == nil then
-        if not e.has_default then
-          errors.raise("ArgumentError", "A value is required for bind parameter '" .. e.name ..
-            "' (use athanor.null for NULL)")
-        end
-        v = e.default
-      end
-      if e.expanding and type(v) == "table" and getmetatable(v) == nil then v = values.array(v, v.n or #v) end
-      out[i] = v
-    else
-      out[i] = e.v
+-- The plan as the arrays luaglue.c packs params from (pack_params, pack_rows), made once per
+-- compiled form: names[i] (nil for a lifted value), consts[i] (the lifted value or the name's
+-- default), has[i] (a default exists), exp[i] (an expanding name; exp is nil when there are none).
+local function plan_arrays(c)
+  if not c.names then
+    local names, consts, has, exp = {}, {}, {}, nil
+    for i = 1, c.n do
+      local e = c.plan[i]
+      names[i] = e.name
+      if e.name then consts[i], has[i] = e.default, e.has_default else consts[i], has[i] = e.v, true end
+      if e.name and e.expanding then exp = exp or {}; exp[i] = true end
     end
+    c.names, c.consts, c.has, c.exp = names, consts, has, exp
   end
-  return values.array(out, c.n)
+  return c
+end
+
+-- One execution's params array, packed in C from the plan: lifted values, then named bindparams
+-- from `p` (their default when absent; athanor.null for NULL, since a nil in a Lua table is no
+-- entry at all); a plain list given for an expanding name is its array.
+local function missing(name)
+  errors.raise("ArgumentError", "A value is required for bind parameter '" .. name .. "' (use athanor.null for NULL)")
+end
+local function pack_params(c, p)
+  plan_arrays(c)
+  local packed, name = raw.pack_params(p, c.n, c.names, c.consts, c.has, c.exp)
+  if not packed then missing(name) end
+  return packed
 end
 
 --- prepare(stmt, params, many, shape_only): shape bytes and packed params (or param rows).
 function M.prepare(stmt, params, many, shape_only)
   local c = compiled(stmt, params, many)
   if shape_only then return c.shape end
-  if many then -- packed in C straight from the {name = value} rows
-    if not c.names then
-      c.names, c.consts, c.has = {}, {}, {}
-      for i = 1, c.n do
-        local e = c.plan[i]
-        c.names[i] = e.name
-        if e.name then c.consts[i], c.has[i] = e.default, e.has_default else c.consts[i], c.has[i] = e.v, true end
-      end
-    end
-    local packed, row, name = raw.pack_rows(params, c.n, c.names, c.consts, c.has)
-    if not packed then
-      errors.raise("ArgumentError", "A value is required for bind parameter '" .. name .. "' in parameter row " ..
-        row .. " (use athanor.null for NULL)")
-    end
+  if not many then
+    if not c.names then plan_arrays(c) end
+    local packed, name = raw.pack_params(params, c.n, c.names, c.consts, c.has, c.exp)
+    if not packed then missing(name) end
     return c.shape, packed
   end
-  return c.shape, raw.pack(param_row(c, params), nil)
+  plan_arrays(c) -- executemany: packed in C straight from the {name = value} rows
+  local packed, row, name = raw.pack_rows(params, c.n, c.names, c.consts, c.has)
+  if not packed then
+    errors.raise("ArgumentError", "A value is required for bind parameter '" .. name .. "' in parameter row " ..
+      row .. " (use athanor.null for NULL)")
+  end
+  return c.shape, packed
 end
 
 --- stmt:compile(dialect [, params]): {sql=, bind_order=, expanding=, params=} for a dialect by name
 --- ("sqlite", "postgresql", "mysql", "mariadb"), without an engine.
 local function compile_for(stmt, dialect, params)
   local c = compiled(stmt, params, false)
-  local packed = params and raw.pack(param_row(c, params), nil) or nil
+  local packed = params and pack_params(c, params) or nil
   local _, out = raw.ath_compile(dialect or "sqlite", c.shape, packed)
   return out
 end
