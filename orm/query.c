@@ -113,17 +113,21 @@ static int pack_rel_on(msgpack_packer *pk, const ath_rel *r, const char *on, con
 	return rc;
 }
 
-/* mapper (as `mn`) = secondary (as `sn`), for a many-to-many join */
+/* mapper (as `mn`) = secondary (as `sn`), for a many-to-many join; `sec_first` writes the
+ * secondary's column on the left */
 static int pack_sec_on(msgpack_packer *pk, const ath_mapper *m, const char *mn, const char *sn, const uint32_t *props,
-		       const ath_column **cols, uint32_t n)
+		       const ath_column **cols, uint32_t n, bool sec_first)
 {
 	int rc = 0;
 	if (n > 1)
 		rc |= msgpack_pack_array(pk, n + 1) | ath_wire__pack_cstr(pk, "and");
-	for (uint32_t i = 0; i < n; i++)
-		rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") |
-		      ath_mp__prop_col(pk, m, props[i], mn) |
-		      ath_mp__col(pk, sn, cols[i]->name);
+	for (uint32_t i = 0; i < n; i++) {
+		rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=");
+		if (sec_first)
+			rc |= ath_mp__col(pk, sn, cols[i]->name) | ath_mp__prop_col(pk, m, props[i], mn);
+		else
+			rc |= ath_mp__prop_col(pk, m, props[i], mn) | ath_mp__col(pk, sn, cols[i]->name);
+	}
 	return rc;
 }
 
@@ -196,11 +200,11 @@ static int pack_join(msgpack_packer *pk, mobj *o, tctx *t)
 		if (pack_obj(pk, &a[1], t))
 			return err->code ? err->code : ath_err__oom(err);
 		rc |= ath_mp__table(pk, r->secondary) |
-		      pack_sec_on(pk, r->owner, on, r->secondary->name, r->sec_local_prop, r->sec_local_col, r->nsec_local);
+		      pack_sec_on(pk, r->owner, on, r->secondary->name, r->sec_local_prop, r->sec_local_col, r->nsec_local, false);
 		if (kind)
 			rc |= msgpack_pack_object(pk, *kind);
 		rc |= pack_mapper_as(pk, r->target, tn) |
-		      pack_sec_on(pk, r->target, tn, r->secondary->name, r->sec_remote_prop, r->sec_remote_col, r->nsec_remote);
+		      pack_sec_on(pk, r->target, tn, r->secondary->name, r->sec_remote_prop, r->sec_remote_col, r->nsec_remote, false);
 	} else {
 		rc |= msgpack_pack_array(pk, kind ? 5 : 4) | ath_wire__pack_cstr(pk, "join");
 		if (pack_obj(pk, &a[1], t))
@@ -980,19 +984,6 @@ static int pack_alias(msgpack_packer *pk, const ath_table *t, const char *alias)
 	       ath_wire__pack_cstr(pk, alias);
 }
 
-/* col = col for each pair, AND-ed */
-/* the pairs' equalities, AND-ed (`wrap`) or as bare terms of an enclosing AND */
-static int pack_pairs_on(msgpack_packer *pk, uint32_t n, const char *lt, const char *const *lc, const char *rt,
-			 const char *const *rc_, bool wrap)
-{
-	int rc = 0;
-	if (n > 1 && wrap)
-		rc |= msgpack_pack_array(pk, n + 1) | ath_wire__pack_cstr(pk, "and");
-	for (uint32_t i = 0; i < n; i++)
-		rc |= msgpack_pack_array(pk, 3) | ath_wire__pack_cstr(pk, "=") | ath_mp__col(pk, lt, lc[i]) |
-		      ath_mp__col(pk, rt, rc_[i]);
-	return rc;
-}
 
 /* The FROM item of entity e with its joined eager loads: nested LEFT OUTER JOINs, innermost first,
  * around the entity's table, or around `base` (packed) when given. */
@@ -1017,46 +1008,23 @@ static int pack_entity_from(msgpack_packer *pk, const orm_plan *plan, uint32_t e
 	if (base)
 		rc |= ath_wire__buf_write(pk->data, (const char *)base->ptr, base->size);
 	else
-		rc |= pack_mapper_as(pk, plan->ent[e].m, plan->ent[e].from); /* aliases of joined-table subclasses are refused */
+		rc |= pack_mapper_as(pk, plan->ent[e].m, plan->ent[e].from);
 	for (uint32_t k = 0; k < n; k++) {
 		const join_plan *j = &plan->joins[list[k]];
 		const ath_rel *r = j->rel;
 		const char *pt = parent_name(plan, j->parent);
-		const char *lc[32], *rcn[32];
 		if (r->secondary) {
-			for (uint32_t i = 0; i < r->nsec_local && i < 32; i++) {
-				lc[i] = r->owner->props[r->sec_local_prop[i]].col->name;
-				rcn[i] = r->sec_local_col[i]->name;
-			}
-			rc |= pack_alias(pk, r->secondary, j->sec_alias);
-			if (r->owner->ntables > 1) /* the owner's columns from their tables */
-				rc |= pack_sec_on(pk, r->owner, pt, j->sec_alias, r->sec_local_prop, r->sec_local_col, r->nsec_local);
-			else
-				rc |= pack_pairs_on(pk, r->nsec_local, pt, lc, j->sec_alias, rcn, true);
-			rc |= ath_wire__pack_cstr(pk, "left");
-			for (uint32_t i = 0; i < r->nsec_remote && i < 32; i++) {
-				lc[i] = r->sec_remote_col[i]->name;
-				rcn[i] = r->target->props[r->sec_remote_prop[i]].col->name;
-			}
-			rc |= pack_mapper_as(pk, r->target, j->alias);
-			if (r->target->ntables > 1) /* the target's columns from their (aliased) tables */
-				rc |= pack_sec_on(pk, r->target, j->alias, j->sec_alias, r->sec_remote_prop, r->sec_remote_col,
-						  r->nsec_remote);
-			else
-				rc |= pack_pairs_on(pk, r->nsec_remote, j->sec_alias, lc, j->alias, rcn, true);
-			rc |= ath_wire__pack_cstr(pk, "left");
+			rc |= pack_alias(pk, r->secondary, j->sec_alias) |
+			      pack_sec_on(pk, r->owner, pt, j->sec_alias, r->sec_local_prop, r->sec_local_col, r->nsec_local, false) |
+			      ath_wire__pack_cstr(pk, "left") | pack_mapper_as(pk, r->target, j->alias) |
+			      pack_sec_on(pk, r->target, j->alias, j->sec_alias, r->sec_remote_prop, r->sec_remote_col,
+					  r->nsec_remote, true) |
+			      ath_wire__pack_cstr(pk, "left");
 		} else {
-			for (uint32_t i = 0; i < r->npairs && i < 32; i++) {
-				lc[i] = r->owner->props[r->local[i]].col->name;
-				rcn[i] = r->target->props[r->remote[i]].col->name;
-			}
 			rc |= pack_mapper_as(pk, r->target, j->alias);
 			if (r->nextra) /* a custom primaryjoin's other terms, on the alias */
 				rc |= msgpack_pack_array(pk, r->npairs + r->nextra + 1) | ath_wire__pack_cstr(pk, "and");
-			if (r->owner->ntables > 1 || r->target->ntables > 1) /* columns from their (aliased) tables */
-				rc |= pack_rel_on(pk, r, pt, j->alias, !r->nextra);
-			else
-				rc |= pack_pairs_on(pk, r->npairs, pt, lc, j->alias, rcn, !r->nextra);
+			rc |= pack_rel_on(pk, r, pt, j->alias, !r->nextra);
 			if (!rc && r->nextra && ath_query__pack_rel_extra(pk, r, j->alias, reg, &(ath_err){ 0 }))
 				rc = -1;
 			rc |= ath_wire__pack_cstr(pk, "left");
