@@ -517,6 +517,32 @@ int ath_load__ensure_rel(ath_obj *o, const ath_rel *r, ath_err *err)
 	return rc ? rc : ath_load__rel(o->sess, o, r, err);
 }
 
+/* Whether `o` needs r loaded by an IN / subquery load (1: its join values appended to `keys`);
+ * 0 when it is not r's owner, has it loaded, or gets it without SQL (a NULL join value: none; a
+ * many-to-one by primary key already in the identity map); negative on error. */
+static int pending_parent(ath_session *s, ath_obj *o, const ath_rel *r, ath_buf *keys, ath_err *err)
+{
+	if (!ath_mapper__isa(o->m, r->owner) || o->rels[r->idx].loaded || !o->has_key)
+		return 0;
+	int rc = ensure_parent_values(o, r, err);
+	if (rc)
+		return rc;
+	const uint32_t *props;
+	uint32_t nk = parent_props(r, &props);
+	for (uint32_t k = 0; k < nk; k++)
+		if (ath_val__is_nil(&o->cur[props[k]]))
+			return ath_obj__rel_load(o, r, NULL, 0, err);
+	ath_obj *known = NULL;
+	if (r->dir == ATH_REL_M2O && r->m2o_by_pk && (rc = identity_target(s, o, r, &known, err)))
+		return rc;
+	if (known)
+		return ath_obj__rel_load(o, r, &known, 1, err);
+	for (uint32_t k = 0; k < nk; k++)
+		if (ath_wire__buf_write(keys, (const char *)o->cur[props[k]].p, o->cur[props[k]].len) < 0)
+			return ath_err__oom(err);
+	return 1;
+}
+
 /* ---- selectin ------------------------------------------------------------------------------- */
 
 /* parents of one batch, found again by their join values */
@@ -622,8 +648,6 @@ static int selectin_batch(ath_session *s, const ath_rel *r, pslot *ps, uint32_t 
 
 static int selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, ath_objvec *loaded, ath_err *err)
 {
-	const uint32_t *props;
-	uint32_t nk = parent_props(r, &props);
 	pslot *ps = ath__calloc(ATH_SELECTIN_BATCH, sizeof *ps);
 	ath_buf keys = ATH_BUF_INIT;
 	if (!ps)
@@ -640,32 +664,15 @@ static int selectin(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, 
 			break;
 		}
 		for (; i < n && np < ATH_SELECTIN_BATCH && !rc; i++) {
-			ath_obj *o = objs[i];
-			if (!ath_mapper__isa(o->m, r->owner) || o->rels[r->idx].loaded || !o->has_key)
-				continue;
-			if ((rc = ensure_parent_values(o, r, err)))
-				break;
-			bool nil = false; /* a NULL join value (a many-to-one's foreign key): None, no SQL */
-			for (uint32_t k = 0; k < nk; k++)
-				nil |= ath_val__is_nil(&o->cur[props[k]]);
-			if (nil) {
-				rc = ath_obj__rel_load(o, r, NULL, 0, err);
-				continue;
-			}
-			ath_obj *known = NULL; /* a many-to-one by primary key already in the identity map: no SQL */
-			if (r->dir == ATH_REL_M2O && r->m2o_by_pk && (rc = identity_target(s, o, r, &known, err)))
-				break;
-			if (known) {
-				rc = ath_obj__rel_load(o, r, &known, 1, err);
-				continue;
-			}
 			offs[np] = keys.size;
-			for (uint32_t k = 0; k < nk && !rc; k++)
-				if (ath_wire__buf_write(&keys, (const char *)o->cur[props[k]].p, o->cur[props[k]].len) < 0)
-					rc = ath_err__oom(err);
-			ps[np].o = o;
-			ps[np].len = (uint32_t)(keys.size - offs[np]);
-			np++;
+			int got = pending_parent(s, objs[i], r, &keys, err);
+			if (got < 0)
+				rc = got;
+			else if (got) {
+				ps[np].o = objs[i];
+				ps[np].len = (uint32_t)(keys.size - offs[np]);
+				np++;
+			}
 		}
 		for (uint32_t k = 0; k < np; k++)
 			ps[k].k = keys.ptr + offs[k];
@@ -810,28 +817,18 @@ static int subquery(ath_session *s, ath_obj **objs, size_t n, const ath_rel *r, 
 	ath_objvec loaded = { 0 };
 	int rc = 0;
 	for (size_t i = 0; i < n && !rc; i++) {
-		ath_obj *o = objs[i];
-		if (!ath_mapper__isa(o->m, r->owner) || o->rels[r->idx].loaded || !o->has_key)
-			continue;
-		if ((rc = ensure_parent_values(o, r, err)))
-			break;
-		bool nil = false; /* a NULL join value: None / empty, no row can match */
-		for (uint32_t k = 0; k < nk; k++)
-			nil |= ath_val__is_nil(&o->cur[props[k]]);
-		if (nil) {
-			rc = ath_obj__rel_load(o, r, NULL, 0, err);
-			continue;
-		}
 		if (!ps && !(ps = ath__calloc(n, sizeof *ps))) {
 			rc = ath_err__oom(err);
 			break;
 		}
 		ps[np].off = keys.size;
-		for (uint32_t k = 0; k < nk && !rc; k++)
-			if (ath_wire__buf_write(&keys, (const char *)o->cur[props[k]].p, o->cur[props[k]].len) < 0)
-				rc = ath_err__oom(err);
-		ps[np].len = (uint32_t)(keys.size - ps[np].off);
-		ps[np++].o = o;
+		int got = pending_parent(s, objs[i], r, &keys, err);
+		if (got < 0)
+			rc = got;
+		else if (got) {
+			ps[np].len = (uint32_t)(keys.size - ps[np].off);
+			ps[np++].o = objs[i];
+		}
 	}
 	for (size_t i = 0; i < np; i++)
 		ps[i].k = keys.ptr + ps[i].off;
